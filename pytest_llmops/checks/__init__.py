@@ -1,0 +1,60 @@
+"""Evaluation checks for LLM answers: each returns a `Score`, records it into the running llm test,
+and, given a threshold, fails the test with a message that says why.
+
+    from pytest_llmops import checks
+
+    checks.relevance(question, answer, threshold=4)          # 1-5
+    checks.correctness(answer, expected, threshold=0.7)      # 0-1
+    checks.grounding(answer, context, threshold=0.9)         # share of supported sentences
+    checks.citations(answer, sources, check_support=True)
+    checks.safety(answer)                                    # fails on PII, secrets, injection, toxicity
+    checks.record_score("latency_s", 1.2, threshold=2.0, higher_is_better=False)
+    checks.run("toxicity", answer, threshold=0.2)            # a check registered by a plugin
+
+Who scores is configured once (`--llm-judge`, `llm_judge_mode`, `llm_scorer`;
+see `settings.configure`): a local scorer (lexical by default, semantic with
+the `semantic` extra), an LLM judge, or both in cascade (`cascade`).
+
+Importing this package is cheap (standard library only): rapidfuzz, the SDKs,
+PyYAML and WordLlama are imported when a check that needs them runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_llmops.checks.answers import completeness, conciseness, correctness, relevance
+from pytest_llmops.checks.citation_check import citations
+from pytest_llmops.checks.core import CheckFailed
+from pytest_llmops.checks.custom import record_score
+from pytest_llmops.checks.grounding_check import grounding
+from pytest_llmops.checks.judge import JudgeError
+from pytest_llmops.checks.registry import REGISTRY, CheckRegistry
+from pytest_llmops.checks.safety_check import safety
+from pytest_llmops.checks.settings import CheckSettings, configure
+from pytest_llmops.scores import Score
+
+__all__ = [
+    "REGISTRY",
+    "CheckFailed",
+    "CheckRegistry",
+    "CheckSettings",
+    "JudgeError",
+    "Score",
+    "citations",
+    "completeness",
+    "conciseness",
+    "configure",
+    "correctness",
+    "grounding",
+    "record_score",
+    "relevance",
+    "run",
+    "safety",
+]
+
+
+def run(name: str, /, *args: Any, threshold: float | None = None, **kwargs: Any) -> Score:
+    """Run a check by name: a built-in one or one registered by a plugin (`pytest_llmops_register_checks`)."""
+    __tracebackhide__ = True
+    return REGISTRY.run(name, *args, threshold=threshold, **kwargs)

@@ -1,0 +1,44 @@
+"""`record_score`: any metric of your own, kept and compared like the built-in scores."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_llmops.checks import core
+from pytest_llmops.scores import Score
+
+
+def record_score(
+    name: str,
+    value: float,
+    threshold: float | None = None,
+    higher_is_better: bool = True,
+    *,
+    details: Mapping[str, Any] | None = None,
+) -> Score:
+    """Record `value` as score `name` of the running test; with a threshold, fail the test when it misses.
+
+    `higher_is_better=False` for metrics such as latency or error counts: the
+    value then passes when it is <= the threshold, and the baseline treats a
+    rise as a regression.
+    """
+    __tracebackhide__ = True
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"record_score: name must be a non-empty string, got {name!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"record_score({name!r}): value must be a finite number, got {value!r}")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold)
+    ):
+        raise ValueError(f"record_score({name!r}): threshold must be a finite number, got {threshold!r}")
+    score = Score(
+        name=name,
+        value=float(value),
+        threshold=None if threshold is None else float(threshold),
+        higher_is_better=higher_is_better,
+        scorer="custom",
+        details=core.jsonable(dict(details or {})),
+    )
+    return core.conclude(score, str(score.details.get("reason", "")))

@@ -1,0 +1,108 @@
+"""Judge and scorer configuration for the checks, one module-level slot.
+
+The plugin session calls `configure(...)` when it starts, from `--llm-judge`,
+`llm_judge_mode`, `llm_judge_base_url` and `llm_scorer`. Outside pytest the
+defaults apply: no judge, the lexical scorer. A module slot rather than a value
+passed around because checks are plain functions called from test code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+JUDGE_MODES = ("off", "always", "cascade")
+SCORERS = ("lexical", "semantic")
+
+DEFAULT_BAND = (0.35, 0.75)
+"""Cascade: a local score in this band (on the 0-1 scale; relevance's 1-5 is mapped with (v-1)/4)
+is too uncertain to trust, so the judge is asked. Below it the answer is clearly bad, above it
+clearly good, and the judge's cost is saved."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSettings:
+    judge: str | None = None
+    """`provider:model`, e.g. `openai:gpt-4o-mini`; None: local scorers only."""
+    mode: str = "always"
+    base_url: str | None = None
+    scorer: str = "lexical"
+    band: tuple[float, float] = DEFAULT_BAND
+
+    @property
+    def judge_provider(self) -> str | None:
+        return self.judge.partition(":")[0] if self.judge else None
+
+    @property
+    def judge_model(self) -> str | None:
+        return self.judge.partition(":")[2] if self.judge else None
+
+    @property
+    def uses_judge(self) -> bool:
+        return self.judge is not None and self.mode != "off"
+
+
+_settings = CheckSettings()
+
+
+def _validated(settings: CheckSettings) -> CheckSettings:
+    if settings.judge is not None:
+        provider, sep, model = settings.judge.partition(":")
+        if not sep or provider not in ("openai", "anthropic") or not model:
+            raise ValueError(
+                f"judge {settings.judge!r} is not provider:model; "
+                "use e.g. openai:gpt-4o-mini or anthropic:claude-haiku-4-5"
+            )
+    if settings.mode not in JUDGE_MODES:
+        raise ValueError(f"judge mode {settings.mode!r} is not one of {', '.join(JUDGE_MODES)}")
+    if settings.scorer not in SCORERS:
+        raise ValueError(f"scorer {settings.scorer!r} is not one of {', '.join(SCORERS)}")
+    low, high = settings.band
+    if not 0.0 <= low <= high <= 1.0:
+        raise ValueError(f"cascade band {settings.band!r} must satisfy 0 <= low <= high <= 1")
+    return settings
+
+
+def configure(
+    judge: str | None = None,
+    mode: str = "always",
+    base_url: str | None = None,
+    scorer: str = "lexical",
+    band: tuple[float, float] = DEFAULT_BAND,
+) -> CheckSettings:
+    """Set how every following check scores; returns the new settings.
+
+    Raises ValueError naming the bad value (the plugin validates its options
+    before, so this only fires for direct callers).
+    """
+    global _settings
+    low, high = band
+    chosen = CheckSettings(judge or None, mode, base_url or None, scorer, (float(low), float(high)))
+    _settings = _validated(chosen)
+    from pytest_llmops.checks import judge as _judge
+
+    _judge.forget_clients()
+    return _settings
+
+
+def reset() -> None:
+    """Back to the defaults (the plugin calls this when its session stops)."""
+    configure()
+
+
+def current() -> CheckSettings:
+    return _settings
+
+
+@contextlib.contextmanager
+def configured(**changes: Any) -> Iterator[CheckSettings]:
+    """Temporarily change some settings, e.g. `with configured(scorer="semantic"): ...`."""
+    global _settings
+    previous = _settings
+    try:
+        _settings = _validated(replace(previous, **changes))
+        yield _settings
+    finally:
+        _settings = previous

@@ -1,0 +1,123 @@
+"""The running llm test: what it called, what it scored, under which prompt, variant and run.
+
+Checks and fixtures find it with `current()`. Only one test runs at a time in
+a pytest process, so a module-level slot is enough, and threads started by the
+app see it too (a contextvar would not reach them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_llmops.calls import LLMCall, Role, Source
+from pytest_llmops.interactions import Interaction
+from pytest_llmops.markers import LLMMarker
+from pytest_llmops.records import RunRecord, TestRecord
+from pytest_llmops.scores import Score
+
+CallFactory = Callable[[Interaction, Source], LLMCall]
+
+
+@dataclass
+class _Pending:
+    interaction: Interaction
+    source: Source
+    index: int
+    role: Role
+    prompt: str | None
+    variant: str | None
+    run: int
+    call: LLMCall | None = None
+
+
+@dataclass
+class TestContext:
+    nodeid: str
+    marker: LLMMarker
+    record: TestRecord
+    make_call: CallFactory
+    cassette_label: str | None = None
+    run: int = 0
+    prompt: str | None = None
+    variant: str | None = None
+    role: Role = "app"
+    _pending: list[_Pending] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    __test__ = False
+
+    # Interactions arrive from the transport (possibly from the app's threads).
+    def add_interaction(self, index: int, interaction: Interaction, source: Source) -> LLMCall | None:
+        pending = _Pending(interaction, source, index, self.role, self.prompt, self.variant, self.run)
+        with self._lock:
+            self._pending.append(pending)
+        if source == "live":
+            return self._materialize(pending)  # budgets need the cost now
+        return None
+
+    def _materialize(self, pending: _Pending) -> LLMCall:
+        if pending.call is None:
+            call = self.make_call(pending.interaction, pending.source)
+            call.role = pending.role
+            call.prompt = pending.prompt
+            call.variant = pending.variant
+            call.cassette = self.cassette_label
+            call.index = pending.index
+            call.extra.setdefault("run", pending.run)
+            pending.call = call
+        return pending.call
+
+    @property
+    def calls(self) -> list[LLMCall]:
+        with self._lock:
+            pending = list(self._pending)
+        return [self._materialize(p) for p in pending]
+
+    def calls_of_run(self, run: int) -> list[LLMCall]:
+        return [c for c in self.calls if c.extra.get("run", 0) == run]
+
+    def add_score(self, score: Score) -> None:
+        score.run = self.run
+        self.record.scores.append(score)
+
+    def scores_of_run(self, run: int) -> list[Score]:
+        return [s for s in self.record.scores if s.run == run]
+
+    def use_prompt(self, ref: str, sha256: str, metadata: dict[str, Any] | None = None) -> None:
+        """Tag the calls that follow with this prompt version."""
+        self.prompt = ref
+        self.record.prompts[ref] = sha256
+        if metadata:
+            self.record.prompt_metadata[ref] = metadata
+
+    @contextlib.contextmanager
+    def as_role(self, role: Role) -> Iterator[None]:
+        previous, self.role = self.role, role
+        try:
+            yield
+        finally:
+            self.role = previous
+
+    def begin_run(self, index: int) -> None:
+        self.run = index
+
+    def end_run(self, outcome: str, message: str | None, duration_s: float) -> None:
+        self.record.runs.append(RunRecord(self.run, outcome, message, duration_s))
+
+
+_current: TestContext | None = None
+
+
+def current() -> TestContext | None:
+    """The llm test running now, or None (outside tests, or in a test without the llm marker)."""
+    return _current
+
+
+def set_current(ctx: TestContext | None) -> None:
+    global _current
+    _current = ctx

@@ -1,0 +1,150 @@
+"""The in-memory model of one recorded HTTP exchange, whatever file format it came from.
+
+Bodies are always held decoded (no content-encoding left on them), so every
+consumer (replay, usage parsing, `inspect`) sees the same bytes the app saw.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+Headers = dict[str, list[str]]
+
+
+def header(headers: Headers, name: str) -> str | None:
+    """First value of a header, looked up case-insensitively."""
+    lowered = name.lower()
+    for key, values in headers.items():
+        if key.lower() == lowered and values:
+            return values[0]
+    return None
+
+
+def without_headers(headers: Headers, names: set[str]) -> Headers:
+    """A copy of `headers` without the (lower-case) `names`."""
+    return {k: list(v) for k, v in headers.items() if k.lower() not in names}
+
+
+@dataclass(slots=True)
+class RecordedRequest:
+    method: str
+    uri: str
+    headers: Headers = field(default_factory=dict)
+    body: bytes | None = None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.uri).path
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.uri).netloc
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is absent or not JSON."""
+        return _parse_json(self.body)
+
+
+@dataclass(slots=True)
+class RecordedResponse:
+    status: int
+    reason: str = ""
+    headers: Headers = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def content_type(self) -> str:
+        return (header(self.headers, "content-type") or "").split(";")[0].strip().lower()
+
+    @property
+    def is_sse(self) -> bool:
+        if self.content_type == "text/event-stream":
+            return True
+        # Some recorders drop headers, or label a stream application/json; an SSE body still starts
+        # with a field, where a JSON body starts with a brace.
+        if self.content_type not in ("", "application/json", "text/plain"):
+            return False
+        head = self.body[:64].lstrip()
+        return head.startswith((b"event:", b"data:", b":"))
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return None if self.is_sse else _parse_json(self.body)
+
+
+@dataclass(slots=True)
+class InteractionMeta:
+    """What we know about how an exchange happened, beyond its bytes.
+
+    `latency_ms` is request sent to last byte received; `ttfb_ms` is request
+    sent to first body byte (the number that matters for streams). Foreign
+    cassettes carry neither, so both may be None.
+    """
+
+    recorded_at: str | None = None
+    latency_ms: float | None = None
+    ttfb_ms: float | None = None
+    attempts: int | None = None
+    truncated: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.recorded_at is not None:
+            out["recorded_at"] = self.recorded_at
+        if self.latency_ms is not None:
+            out["latency_ms"] = round(self.latency_ms, 3)
+        if self.ttfb_ms is not None:
+            out["ttfb_ms"] = round(self.ttfb_ms, 3)
+        if self.attempts is not None and self.attempts > 1:
+            out["attempts"] = self.attempts
+        if self.truncated:
+            out["truncated"] = True
+        out.update(self.extra)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> InteractionMeta:
+        if not data:
+            return cls()
+        known = {"recorded_at", "latency_ms", "ttfb_ms", "attempts", "truncated"}
+        return cls(
+            recorded_at=_opt_str(data.get("recorded_at")),
+            latency_ms=_opt_float(data.get("latency_ms")),
+            ttfb_ms=_opt_float(data.get("ttfb_ms")),
+            attempts=int(data["attempts"]) if data.get("attempts") is not None else None,
+            truncated=bool(data.get("truncated", False)),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+@dataclass(slots=True)
+class Interaction:
+    """One request and the response it got. `request` is None for response-only recordings."""
+
+    request: RecordedRequest | None
+    response: RecordedResponse
+    meta: InteractionMeta = field(default_factory=InteractionMeta)
+
+
+def _parse_json(body: bytes | None) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,61 @@
+"""Where a test's cassette lives: `<test dir>/cassettes/<module>/<Class.test[params]>.yaml` by default."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]@=+,]")
+MAX_NAME = 120
+
+
+def safe_name(name: str) -> str:
+    """Replace characters that are unsafe in file names; shorten long names with a hash of the original."""
+    cleaned = UNSAFE.sub("_", name).strip(".") or "_"
+    if len(cleaned) <= MAX_NAME:
+        return cleaned
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]
+    return f"{cleaned[: MAX_NAME - 13]}-{digest}"
+
+
+def test_name(nodeid: str) -> str:
+    """`path/test_x.py::Class::test[p]` -> `Class.test[p]`."""
+    return ".".join(nodeid.split("::")[1:])
+
+
+def cassette_path(
+    test_file: Path,
+    nodeid: str,
+    *,
+    folder: str,
+    name_template: str,
+    rootdir: Path,
+    marker_name: str | None = None,
+    marker_dir: str | None = None,
+) -> Path:
+    base = Path((marker_dir or folder).replace("{rootdir}", str(rootdir)))
+    if not base.is_absolute():
+        base = test_file.parent / base
+    if marker_name and Path(marker_name).is_absolute():
+        return Path(marker_name)
+    if marker_name:
+        relative = marker_name
+    else:
+        full = test_name(nodeid)
+        fields = {
+            "module": test_file.stem,
+            "name": safe_name(full),
+            "test": safe_name(full.split("[")[0]),
+        }
+        try:
+            relative = name_template.format(**fields)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"llm_cassette_name = {name_template!r} is not valid ({exc}); use the fields {{module}}, {{name}}, {{test}}"
+            ) from None
+    parts = [safe_name(p) for p in Path(relative).parts if p not in ("", ".", "..")]
+    path = base.joinpath(*parts)
+    if path.suffix not in (".yaml", ".yml", ".json"):
+        path = path.with_name(path.name + ".yaml")
+    return path

@@ -1,0 +1,369 @@
+"""Every command-line option and ini key of the plugin, as data.
+
+Kept as one table so `plugin.py` registers them, `settings.py` reads them and
+`docs/configuration.md` is generated from them (a test keeps the doc in step).
+Validation happens in `type=` functions, so a bad value is an argparse error
+that names the option.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, Literal
+
+import pytest
+
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+JUDGE_MODES = ("off", "always", "cascade")
+SCORERS = ("lexical", "semantic")
+
+IniType = Literal["string", "bool", "args", "linelist"]
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def probability(text: str) -> float:
+    value = non_negative_float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1 (exclusive)")
+    return value
+
+
+def judge_spec(text: str) -> str:
+    provider, sep, model = text.partition(":")
+    if not sep or provider not in ("openai", "anthropic") or not model:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not provider:model; use e.g. openai:gpt-4o-mini or anthropic:claude-haiku-4-5"
+        )
+    return text
+
+
+def fail_on_spec(text: str) -> str:
+    from pytest_llmops.gates import parse_gates
+
+    try:
+        parse_gates(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+class Option:
+    """One setting: a `--flag`, an ini key, or both (the flag wins).
+
+    A plain class, not a dataclass: this module is imported in every pytest run.
+    """
+
+    __slots__ = ("action", "choices", "default", "dest", "flag", "help", "ini", "ini_type", "metavar", "type")
+
+    def __init__(
+        self,
+        dest: str,
+        help: str,
+        *,
+        flag: str | None = None,
+        ini: str | None = None,
+        ini_type: IniType = "string",
+        default: Any = None,
+        type: Callable[[str], Any] | None = None,
+        choices: tuple[str, ...] | None = None,
+        action: str | None = None,
+        metavar: str | None = None,
+    ) -> None:
+        self.dest, self.help, self.flag, self.ini, self.ini_type = dest, help, flag, ini, ini_type
+        self.default, self.type, self.choices, self.action, self.metavar = (
+            default,
+            type,
+            choices,
+            action,
+            metavar,
+        )
+
+
+OPTIONS: tuple[Option, ...] = (
+    # Running
+    Option(
+        "llm_eval",
+        "Run tests marked @pytest.mark.llm (they are skipped otherwise).",
+        flag="--llm-eval",
+        action="store_true",
+    ),
+    Option(
+        "llm_eval_default",
+        "Run llm tests even without --llm-eval.",
+        ini="llm_eval_default",
+        ini_type="bool",
+        default=False,
+    ),
+    # Cassettes
+    Option(
+        "llm_record",
+        "Record mode: none (replay only, the default), once, new_episodes, all, rewrite.",
+        flag="--llm-record",
+        ini="llm_record_mode",
+        choices=RECORD_MODES,
+        default="none",
+        metavar="MODE",
+    ),
+    Option(
+        "llm_cassette_dir",
+        "Cassette folder, relative to each test file's folder; {rootdir} expands to the rootdir.",
+        ini="llm_cassette_dir",
+        default="cassettes",
+    ),
+    Option(
+        "llm_cassette_name",
+        "Cassette file name inside the folder; fields {module}, {name} (Class.test[params]), {test}.",
+        ini="llm_cassette_name",
+        default="{module}/{name}",
+    ),
+    Option(
+        "llm_match_on",
+        "Request parts that must match a recording: method scheme host port path query body.",
+        ini="llm_match_on",
+        ini_type="args",
+        default=["method", "path", "query", "body"],
+    ),
+    Option(
+        "llm_match_ignore",
+        "Dotted JSON body fields ignored when matching (e.g. metadata.request_id, messages.*.name).",
+        ini="llm_match_ignore",
+        ini_type="args",
+        default=[],
+    ),
+    Option(
+        "llm_block_network",
+        "Block every non-loopback connection while llm tests run.",
+        flag="--llm-block-network",
+        ini="llm_block_network",
+        ini_type="bool",
+        action="store_true",
+        default=False,
+    ),
+    Option(
+        "llm_allowed_hosts",
+        "Hosts still reachable with --llm-block-network (comma separated).",
+        flag="--llm-allowed-hosts",
+        ini="llm_allowed_hosts",
+        ini_type="args",
+        default=[],
+        metavar="HOSTS",
+    ),
+    Option(
+        "llm_scrub_headers",
+        "Extra request/response headers never written to cassettes.",
+        ini="llm_scrub_headers",
+        ini_type="args",
+        default=[],
+    ),
+    Option(
+        "llm_scrub_query_params",
+        "Extra URL query parameters whose values are redacted in cassettes.",
+        ini="llm_scrub_query_params",
+        ini_type="args",
+        default=[],
+    ),
+    Option(
+        "llm_secret_env",
+        "Extra environment variables whose values must never reach a written file.",
+        ini="llm_secret_env",
+        ini_type="args",
+        default=[],
+    ),
+    Option(
+        "llm_record_retries",
+        "Retries of a 429/5xx answer while recording (exponential backoff, retry-after).",
+        ini="llm_record_retries",
+        default="4",
+    ),
+    Option(
+        "llm_replay_placeholder_keys",
+        "In replay, set OPENAI_API_KEY/ANTHROPIC_API_KEY to a placeholder when unset, so clients construct.",
+        ini="llm_replay_placeholder_keys",
+        ini_type="bool",
+        default=True,
+    ),
+    # Usage and budgets
+    Option(
+        "llm_budget_usd",
+        "Session budget for live (recording) spend in USD; requests beyond it are refused.",
+        flag="--llm-budget-usd",
+        ini="llm_budget_usd",
+        type=non_negative_float,
+        metavar="USD",
+    ),
+    Option(
+        "llm_prices",
+        "YAML file of model prices (USD per million tokens) overriding genai-prices.",
+        ini="llm_prices",
+    ),
+    # Prompts
+    Option(
+        "llm_prompts_dir",
+        "Folder of versioned prompt files, relative to the ini file's folder.",
+        ini="llm_prompts_dir",
+        default="prompts",
+    ),
+    Option(
+        "llm_lock_prompts",
+        "Add new prompt versions to prompts.lock before running.",
+        flag="--llm-lock-prompts",
+        action="store_true",
+    ),
+    # Checks and judges
+    Option(
+        "llm_judge",
+        "LLM judge as provider:model (e.g. openai:gpt-4o-mini); unset: local scorers only.",
+        flag="--llm-judge",
+        ini="llm_judge",
+        type=judge_spec,
+        metavar="PROVIDER:MODEL",
+    ),
+    Option(
+        "llm_judge_mode",
+        "off, always (every check asks the judge), cascade (judge only uncertain scores).",
+        flag="--llm-judge-mode",
+        ini="llm_judge_mode",
+        choices=JUDGE_MODES,
+        default="always",
+        metavar="MODE",
+    ),
+    Option(
+        "llm_judge_base_url",
+        "Base URL for the judge's provider (a proxy or the simulator).",
+        ini="llm_judge_base_url",
+    ),
+    Option(
+        "llm_scorer",
+        "Local scorer: lexical (rapidfuzz) or semantic (wordllama, extra 'semantic').",
+        flag="--llm-scorer",
+        ini="llm_scorer",
+        choices=SCORERS,
+        default="lexical",
+        metavar="SCORER",
+    ),
+    # Report and baseline
+    Option("llm_report_json", "Write the session report as JSON.", flag="--llm-report-json", metavar="PATH"),
+    Option("llm_report_md", "Write the session report as Markdown.", flag="--llm-report-md", metavar="PATH"),
+    Option(
+        "llm_report_html",
+        "Write the session report as one self-contained HTML file.",
+        flag="--llm-report-html",
+        metavar="PATH",
+    ),
+    Option(
+        "llm_baseline",
+        "Baseline file compared against (default .llm-baseline.json at the rootdir).",
+        flag="--llm-baseline",
+        ini="llm_baseline",
+        default=".llm-baseline.json",
+        metavar="PATH",
+    ),
+    Option(
+        "llm_update_baseline",
+        "Write the baseline from this run.",
+        flag="--llm-update-baseline",
+        action="store_true",
+    ),
+    Option(
+        "llm_fail_on",
+        "Regression gates, e.g. relevance:-0.3,pass_rate:-5%,cost_usd:+10%.",
+        flag="--llm-fail-on",
+        ini="llm_fail_on",
+        type=fail_on_spec,
+        metavar="GATES",
+    ),
+    Option(
+        "llm_fail_on_new",
+        "Fail the session when a test has no baseline entry.",
+        ini="llm_fail_on_new",
+        ini_type="bool",
+        default=False,
+    ),
+    # Datasets, repeats, variants
+    Option(
+        "llm_repeat",
+        "Run every llm test N times (the marker's repeat= wins).",
+        flag="--llm-repeat",
+        ini="llm_repeat",
+        type=positive_int,
+        metavar="N",
+    ),
+    Option("llm_variants", "YAML file of named variants that markers can refer to.", ini="llm_variants"),
+    Option(
+        "llm_alpha",
+        "Significance level for baseline and A/B decisions.",
+        flag="--llm-alpha",
+        ini="llm_alpha",
+        type=probability,
+        default="0.05",
+        metavar="ALPHA",
+    ),
+    Option(
+        "llm_primary_metric",
+        "Metric that decides an A/B comparison.",
+        ini="llm_primary_metric",
+        default="pass_rate",
+    ),
+    Option(
+        "llm_guard_metrics",
+        "Metrics an A/B winner must not worsen beyond tolerance, e.g. cost_usd:+20% latency_p95:+25% safety:-0.",
+        ini="llm_guard_metrics",
+        ini_type="args",
+        default=["cost_usd:+20%", "latency_p95:+25%", "safety:-0"],
+    ),
+)
+
+
+def register(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmops", "LLM evaluation (pytest-llmops)")
+    for opt in OPTIONS:
+        if opt.flag:
+            kwargs: dict[str, Any] = {"dest": opt.dest, "help": opt.help}
+            if opt.action:
+                kwargs["action"] = opt.action
+                kwargs["default"] = None if opt.ini else False
+            else:
+                kwargs["default"] = None  # None = not given, so the ini value applies
+                if opt.type:
+                    kwargs["type"] = opt.type
+                if opt.choices:
+                    kwargs["choices"] = opt.choices
+                if opt.metavar:
+                    kwargs["metavar"] = opt.metavar
+            group.addoption(opt.flag, **kwargs)
+        if opt.ini:
+            parser.addini(opt.ini, opt.help, type=opt.ini_type, default=opt.default)
+
+
+def by_dest(dest: str) -> Option:
+    for opt in OPTIONS:
+        if opt.dest == dest:
+            return opt
+    raise KeyError(dest)
+
+
+def eval_requested(config: pytest.Config) -> bool:
+    """Cheap check at configure time: does this run evaluate llm tests (or record them)?"""
+    if config.getoption("llm_eval", False) or config.getoption("llm_record", None):
+        return True
+    return bool(config.getini("llm_eval_default"))

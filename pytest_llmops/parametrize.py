@@ -1,0 +1,163 @@
+"""What the `llm` marker does at collection: validate it, and turn prompt versions, dataset rows and
+variants into test cases; and the fixtures that hand each case its prompt, row and variant."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_llmops import context
+from pytest_llmops.markers import MarkerError, merge
+
+if TYPE_CHECKING:
+    from pytest_llmops.session import LLMOpsSession
+
+PROMPT, CASE, VARIANT = "llm_prompt", "llm_case", "llm_variant"
+
+
+def _collect_error(message: str) -> pytest.Collector.CollectError:
+    return pytest.Collector.CollectError(message)
+
+
+def _parametrize(metafunc: pytest.Metafunc, name: str, values: list[Any], ids: list[str]) -> None:
+    if name not in metafunc.fixturenames:
+        # The marker asks for cases even if the test only reaches the fixture indirectly (or not at all).
+        metafunc.fixturenames.append(name)
+    metafunc.parametrize(name, values, ids=ids, indirect=True)
+
+
+def generate(session: LLMOpsSession, metafunc: pytest.Metafunc) -> None:
+    definition = metafunc.definition
+    marks = list(definition.iter_markers(name="llm"))
+    if not marks:
+        return
+    try:
+        marker = merge(marks, definition.nodeid)
+    except MarkerError as exc:
+        raise _collect_error(str(exc)) from None
+    where = definition.nodeid
+
+    variant_spec = marker.get("variants")
+    if variant_spec is not None:
+        from pytest_llmops.variants import VariantError, from_marker
+
+        try:
+            chosen = from_marker(variant_spec, session.defined_variants(), where)
+        except VariantError as exc:
+            raise _collect_error(str(exc)) from None
+        for variant in chosen:
+            if variant.prompt_ref:
+                _prompts(session, variant.prompt_ref, where)  # fail at collection, not at setup
+        _parametrize(metafunc, VARIANT, chosen, [v.name for v in chosen])
+
+    prompt_spec = marker.get("prompt")
+    if prompt_spec is not None:
+        specs = [prompt_spec] if isinstance(prompt_spec, str) else list(prompt_spec)
+        refs = list(dict.fromkeys(p.ref for spec in specs for p in _prompts(session, spec, where)))
+        if len(refs) > 1:
+            _parametrize(metafunc, PROMPT, refs, refs)
+
+    dataset = marker.get("dataset")
+    if dataset is not None:
+        from pytest_llmops.datasets import DatasetError, load
+
+        try:
+            cases = load(dataset_path(Path(str(definition.path)), dataset))
+        except DatasetError as exc:
+            raise _collect_error(f"{where}: {exc}") from None
+        _parametrize(metafunc, CASE, list(cases), [c.id for c in cases])
+
+
+def dataset_path(test_file: Path, spec: str) -> Path:
+    """Datasets are named relative to the test file's folder (absolute paths are taken as they are)."""
+    path = Path(spec)
+    return path if path.is_absolute() else test_file.parent / path
+
+
+def _prompts(session: LLMOpsSession, spec: str, where: str) -> list[Any]:
+    from pytest_llmops.prompts import PromptError
+
+    registry = session.prompt_registry()
+    try:
+        found = registry.resolve(spec)
+    except PromptError as exc:
+        raise _collect_error(f"{where}: {exc}") from None
+    if not found:
+        raise _collect_error(f"{where}: prompt {spec!r} matches no version")
+    return list(found)
+
+
+def item_params(item: pytest.Item) -> dict[str, str]:
+    """The ids of this item's llm cases: prompt ref, case id, variant name."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return {}
+    out: dict[str, str] = {}
+    params = callspec.params
+    if PROMPT in params:
+        out["prompt"] = str(params[PROMPT])
+    if CASE in params:
+        out["case"] = params[CASE].id
+    if VARIANT in params:
+        out["variant"] = params[VARIANT].name
+    return out
+
+
+def _use_prompt(prompt: Any) -> None:
+    ctx = context.current()
+    if ctx is not None:
+        ctx.use_prompt(prompt.ref, prompt.sha256, dict(prompt.metadata or {}))
+
+
+def resolve_prompt(session: LLMOpsSession, request: pytest.FixtureRequest) -> Any:
+    nodeid = request.node.nodeid
+    if hasattr(request, "param"):
+        prompt = session.prompt_registry().get(str(request.param))
+    else:
+        marker = session.marker_of(request.node)
+        spec = marker.get("prompt") if marker is not None else None
+        if spec is None:
+            pytest.fail(
+                f'{nodeid}: the llm_prompt fixture needs @pytest.mark.llm(prompt="name@version")',
+                pytrace=False,
+            )
+        specs = [spec] if isinstance(spec, str) else list(spec)
+        found = [p for s in specs for p in _prompts(session, s, nodeid)]
+        prompt = found[0]
+    _use_prompt(prompt)
+    return prompt
+
+
+def resolve_case(request: pytest.FixtureRequest) -> Any:
+    if not hasattr(request, "param"):
+        pytest.fail(
+            f'{request.node.nodeid}: the llm_case fixture needs @pytest.mark.llm(dataset="file")',
+            pytrace=False,
+        )
+    case = request.param
+    ctx = context.current()
+    if ctx is not None:
+        ctx.record.case_id = case.id
+    return case
+
+
+def resolve_variant(session: LLMOpsSession, request: pytest.FixtureRequest) -> Any:
+    if not hasattr(request, "param"):
+        pytest.fail(
+            f"{request.node.nodeid}: the llm_variant fixture needs @pytest.mark.llm(variants=...)",
+            pytrace=False,
+        )
+    variant = request.param
+    ctx = context.current()
+    if ctx is not None:
+        ctx.variant = variant.name
+        ctx.record.variant = variant.name
+        ctx.record.variant_config = variant.config
+    if variant.prompt_ref:
+        prompt = _prompts(session, variant.prompt_ref, request.node.nodeid)[-1]
+        _use_prompt(prompt)
+        variant = replace(variant, prompt=prompt)
+    return variant

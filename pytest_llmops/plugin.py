@@ -1,0 +1,105 @@
+"""pytest entry point (`pytest11: llmops`). Wiring only: options, marker, fixtures, hooks.
+
+Loaded in every pytest run of the environment, so it imports almost nothing:
+the session (and with it cassettes, YAML, the SDKs, pricing, scorers) is
+created only when `--llm-eval` is on or a collected test carries the `llm`
+marker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_llmops import hookspecs, options
+
+if TYPE_CHECKING:
+    from pytest_llmops.session import LLMOpsSession
+
+SESSION = pytest.StashKey["LLMOpsSession"]()
+MARKER_LINE = (
+    "llm(**kwargs): an LLM evaluation test (pytest-llmops), run with --llm-eval; see docs/configuration.md"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.register(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_LINE)
+    if options.eval_requested(config):
+        session_of(config)
+
+
+def session_of(config: pytest.Config) -> LLMOpsSession:
+    """The run's session object, created (and registered as a plugin) on first need."""
+    session = config.stash.get(SESSION, None)
+    if session is None:
+        from pytest_llmops.session import LLMOpsSession
+        from pytest_llmops.settings import Settings
+
+        session = LLMOpsSession(config, Settings.from_config(config))
+        config.stash[SESSION] = session
+        config.pluginmanager.register(session, "llmops-session")
+        session.start()
+    return session
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION, None)
+    if session is not None:
+        session.stop()
+        config.pluginmanager.unregister(session)
+        del config.stash[SESSION]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("llm") is None:
+        return
+    from pytest_llmops.parametrize import generate
+
+    generate(session_of(metafunc.config), metafunc)
+
+
+@pytest.fixture
+def llm_usage(request: pytest.FixtureRequest) -> Any:
+    """The running llm test's calls and totals (tokens, cost, latency) for custom assertions."""
+    from pytest_llmops.usage import Usage
+
+    return Usage.for_request(request)
+
+
+@pytest.fixture(scope="session")
+def llm_prompts(request: pytest.FixtureRequest) -> Any:
+    """The registry of versioned prompt files (ini llm_prompts_dir)."""
+    return session_of(request.config).prompt_registry()
+
+
+@pytest.fixture
+def llm_prompt(request: pytest.FixtureRequest) -> Any:
+    """The prompt version named by the test's marker (`prompt="name@version"`), one per parametrized case."""
+    from pytest_llmops.parametrize import resolve_prompt
+
+    return resolve_prompt(session_of(request.config), request)
+
+
+@pytest.fixture
+def llm_case(request: pytest.FixtureRequest) -> Any:
+    """The dataset row of this test case (`dataset=` on the marker)."""
+    from pytest_llmops.parametrize import resolve_case
+
+    return resolve_case(request)
+
+
+@pytest.fixture
+def llm_variant(request: pytest.FixtureRequest) -> Any:
+    """The variant config of this test case (`variants=` on the marker)."""
+    from pytest_llmops.parametrize import resolve_variant
+
+    return resolve_variant(session_of(request.config), request)

@@ -1,0 +1,440 @@
+"""`LLMOpsSession`: the plugin's state for one pytest run, registered with the plugin manager.
+
+It opens each llm test's cassette before the test's fixtures are set up and
+closes it after they are torn down, runs repeats, holds budgets, builds the
+per-test record that rides the teardown report, and on the controller
+collects the records, compares them with the baseline and reports.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tempfile
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmops import budgets, context, network, transport
+from pytest_llmops.calls import LLMCall, Source
+from pytest_llmops.cassettes import Cassette, RecordMode
+from pytest_llmops.interactions import Interaction, RecordedRequest
+from pytest_llmops.ledger import Ledger
+from pytest_llmops.locations import cassette_path
+from pytest_llmops.markers import LLMMarker, MarkerError, merge
+from pytest_llmops.matching import Matcher
+from pytest_llmops.parametrize import item_params
+from pytest_llmops.records import REPORT_ATTR, CassetteInfo, TestRecord
+from pytest_llmops.secrets import REPLAY_PLACEHOLDER_KEY, SECRET_ENV_VARS, SecretLeakError
+from pytest_llmops.settings import Settings
+
+CTX = pytest.StashKey["context.TestContext"]()
+CASSETTE = pytest.StashKey[Cassette]()
+PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
+MARKER = pytest.StashKey[LLMMarker]()
+PARAMS = pytest.StashKey[dict[str, str]]()
+
+SKIP_REASON = "LLM test: run with `pytest --llm-eval` (or set llm_eval_default = true in the ini file)"
+
+
+class LLMOpsSession:
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.records: dict[str, TestRecord] = {}
+        self.is_worker = hasattr(config, "workerinput")
+        self.started = time.perf_counter()
+        self._env_restore: dict[str, str | None] = {}
+        self._price_table: Any = None
+        self._price_table_loaded = False
+        self.exit_status: int | None = None
+        self._registry: Any = None
+        self._variants: Any = None
+        self.ledger = self._open_ledger()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def _open_ledger(self) -> Ledger | None:
+        if not self.settings.eval_enabled or not self._records_live():
+            return None
+        if self.is_worker:
+            path = Path(self.config.workerinput["llmops_ledger"])  # type: ignore[attr-defined]
+        else:
+            self._ledger_dir = tempfile.mkdtemp(prefix="llmops-ledger-")
+            path = Path(self._ledger_dir) / "ledger.json"
+        return Ledger(path, self.settings.budget_usd)
+
+    def _records_live(self) -> bool:
+        return self.settings.record_mode is not RecordMode.NONE or self.settings.budget_usd is not None
+
+    def start(self) -> None:
+        if not self.settings.eval_enabled:
+            return
+        if self.settings.replay_placeholder_keys and self.settings.record_mode is RecordMode.NONE:
+            for name in SECRET_ENV_VARS:
+                if not os.environ.get(name):
+                    self._env_restore[name] = os.environ.get(name)
+                    os.environ[name] = REPLAY_PLACEHOLDER_KEY
+        from pytest_llmops.checks import registry, settings
+
+        s = self.settings
+        settings.configure(judge=s.judge, mode=s.judge_mode, base_url=s.judge_base_url, scorer=s.scorer)
+        registry.load_from_hook(self.config.hook)
+
+    def stop(self) -> None:
+        for name, value in self._env_restore.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        transport.uninstall()
+        network.unblock()
+        if self.settings.eval_enabled:
+            from pytest_llmops.checks import settings
+
+            settings.reset()
+        if getattr(self, "_ledger_dir", None):
+            shutil.rmtree(self._ledger_dir, ignore_errors=True)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.ledger is not None:
+            node.workerinput["llmops_ledger"] = str(self.ledger.path)
+
+    # -- prompts and variants ------------------------------------------------------------------------
+
+    def prompt_registry(self) -> Any:
+        """Prompt files under llm_prompts_dir, loaded once; a broken file is a usage error naming it."""
+        if self._registry is None:
+            from pytest_llmops.prompts import PromptRegistry
+
+            registry = PromptRegistry.load(self.settings.prompts_dir)
+            if registry.errors:
+                listed = "\n".join(f"  {e}" for e in registry.errors)
+                raise pytest.UsageError(
+                    f"{len(registry.errors)} problem(s) in prompt files under {self.settings.prompts_dir}:\n{listed}"
+                )
+            self._registry = registry
+        return self._registry
+
+    def defined_variants(self) -> Any:
+        if self.settings.variants_file is None:
+            return None
+        if self._variants is None:
+            from pytest_llmops.variants import VariantError, load_file
+
+            try:
+                self._variants = load_file(self.settings.variants_file)
+            except VariantError as exc:
+                raise pytest.UsageError(f"llm_variants: {exc}") from None
+        return self._variants
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.settings.eval_enabled or self.is_worker or not self.settings.prompts_dir.is_dir():
+            return
+        from pytest_llmops.prompts import check_lock, lock_path_for, read_lock, update_lock
+
+        registry = self.prompt_registry()
+        lock_path = lock_path_for(self.settings.prompts_dir)
+        if self.settings.lock_prompts:
+            update_lock(registry, lock_path)
+        if not lock_path.is_file():
+            return
+        violations = check_lock(registry, read_lock(lock_path))
+        if violations:
+            listed = "\n".join(f"  {v}" for v in violations)
+            raise pytest.UsageError(
+                f"released prompt versions changed without a new version (lock file {lock_path}):\n{listed}"
+            )
+
+    # -- collection ------------------------------------------------------------------------------
+
+    def marker_of(self, node: pytest.Item | Any) -> LLMMarker | None:
+        marks = list(node.iter_markers(name="llm"))
+        if not marks:
+            return None
+        return merge(marks, node.nodeid)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        skip = pytest.mark.skip(reason=SKIP_REASON)
+        for item in items:
+            try:
+                marker = self.marker_of(item)
+            except MarkerError as exc:  # markers on classes/modules reach here for non-function items
+                raise pytest.UsageError(str(exc)) from None
+            if marker is None:
+                continue
+            item.stash[MARKER] = marker
+            item.stash[PARAMS] = item_params(item)
+            if not self.settings.eval_enabled:
+                item.add_marker(skip)
+
+    # -- running one test --------------------------------------------------------------------------
+
+    def _record_mode(self, marker: LLMMarker) -> RecordMode:
+        if self.settings.record_mode_from_cli or marker.get("record") is None:
+            return self.settings.record_mode
+        return RecordMode(marker.get("record"))
+
+    def _matcher(self, marker: LLMMarker) -> Matcher:
+        extra = marker.get("match_ignore")
+        if not extra:
+            return self.settings.matcher
+        ignore = [".".join(p) for p in self.settings.matcher.ignore] + list(extra)
+        return Matcher.build(self.settings.matcher.match_on, ignore)
+
+    def _rerecord_command(self, item: pytest.Item) -> str:
+        return f"pytest --llm-eval --llm-record={{mode}} {shlex.quote(item.nodeid)}"
+
+    def make_call(self, interaction: Interaction, source: Source) -> LLMCall:
+        call = self.config.hook.pytest_llmops_parse_call(interaction=interaction)
+        if call is None:
+            request = interaction.request
+            call = LLMCall(
+                provider="unknown",
+                endpoint=request.path if request else "",
+                status=interaction.response.status,
+            )
+        call.source = source
+        if call.latency_ms is None:
+            call.latency_ms = interaction.meta.latency_ms
+        if call.stream and call.ttft_ms is None:
+            call.ttft_ms = interaction.meta.ttfb_ms
+        if call.recorded_at is None:
+            call.recorded_at = interaction.meta.recorded_at
+        if call.cost_usd is None and call.has_usage:
+            call.cost_usd = self.price(call)
+        return call
+
+    def prices(self) -> Any:
+        """The user's price table (ini llm_prices), loaded on first use; None when not configured."""
+        if not self._price_table_loaded:
+            from pytest_llmops import pricing
+
+            self._price_table_loaded = True
+            if self.settings.prices_file is not None:
+                try:
+                    self._price_table = pricing.PriceTable.load(self.settings.prices_file)
+                except pricing.PriceFileError as exc:
+                    raise pytest.UsageError(str(exc)) from None
+        return self._price_table
+
+    def price(self, call: LLMCall) -> float | None:
+        from pytest_llmops import pricing
+
+        return pricing.price_call(call, self.prices())
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_llmops_parse_call(self, interaction: Interaction) -> LLMCall | None:
+        from pytest_llmops.providers import builtin_parse_call
+
+        return builtin_parse_call(interaction)
+
+    def _before_live(self, request: RecordedRequest) -> None:
+        if self.ledger is None:
+            return
+        body = request.json()
+        model = body.get("model") if isinstance(body, dict) else None
+        what = f"{request.method} {request.path}" + (f" (model {model})" if model else "")
+        self.ledger.check(what)
+        if self.settings.budget_usd is not None and model and not self._is_priced(request, str(model)):
+            raise transport.BudgetExhausted(
+                f"{what} was not sent: --llm-budget-usd is set but no price is known for model {model!r}, "
+                f"so its spend could not be held to the budget. Add it to the llm_prices file."
+            )
+
+    def _is_priced(self, request: RecordedRequest, model: str) -> bool:
+        provider = "anthropic" if request.path.rstrip("/").endswith("/messages") else "openai"
+        probe = LLMCall(provider=provider, endpoint=request.path, model=model, input_tokens=1000, output_tokens=1000)
+        return self.price(probe) is not None
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        marker = item.stash.get(MARKER, None)
+        if marker is None or not self.settings.eval_enabled:
+            return (yield)
+        self._open(item, marker)
+        return (yield)
+
+    def _open(self, item: pytest.Item, marker: LLMMarker) -> None:
+        record = TestRecord(nodeid=item.nodeid, base_nodeid=item.nodeid.split("[")[0])
+        record.tags = list(marker.get("tags") or [])
+        record.min_pass_rate = marker.get("min_pass_rate")
+        record.params = dict(item.stash.get(PARAMS, {}))
+        path = cassette_path(
+            Path(item.path),
+            item.nodeid,
+            folder=self.settings.cassette_dir,
+            name_template=self.settings.cassette_name,
+            rootdir=self.settings.rootdir,
+            marker_name=marker.get("cassette"),
+            marker_dir=marker.get("cassette_dir"),
+        )
+        label = _relative(path, self.settings.rootdir)
+        ctx = context.TestContext(item.nodeid, marker, record, self.make_call, cassette_label=label)
+        item.stash[CTX] = ctx
+        context.set_current(ctx)
+        mode = self._record_mode(marker)
+        record.cassette = CassetteInfo(path=label, mode=mode.value)
+        try:
+            cassette = Cassette(path, mode, self._matcher(marker), self.settings.scrubber)
+        except Exception as exc:  # a broken cassette fails this test, not the session
+            pytest.fail(f"cannot read cassette {path}: {exc}", pytrace=False)
+        item.stash[CASSETTE] = cassette
+        recorder = transport.Recorder(
+            cassette=cassette,
+            rerecord_command=self._rerecord_command(item),
+            on_replay=lambda index, interaction: ctx.add_interaction(index, interaction, "replayed"),
+            on_live=lambda index, interaction: self._on_live(ctx, index, interaction),
+            before_live=self._before_live,
+            policy=self.settings.record_policy,
+        )
+        transport.activate(recorder)
+        if self.settings.block_network:
+            network.block(self.settings.allowed_hosts)
+
+    def _on_live(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
+        call = ctx.add_interaction(index, interaction, "live")
+        if self.ledger is not None and call is not None:
+            self.ledger.add(call.cost_usd, call.model or call.request_model)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        ctx = item.stash.get(CTX, None)
+        if ctx is None:
+            return (yield)
+        from pytest_llmops.repeats import run_repeated
+
+        marker = item.stash[MARKER]
+        count = marker.get("repeat") or self.settings.repeat or 1
+        result = yield from run_repeated(item, ctx, count, marker.get("min_pass_rate"))
+        cassette = item.stash.get(CASSETTE, None)
+        if cassette is not None:
+            try:
+                cassette.check_secrets()
+            except SecretLeakError as exc:
+                pytest.fail(str(exc), pytrace=False)
+        breaches = budgets.check(marker, ctx.calls, count)
+        ctx.record.budget = {
+            k: marker.get(k) for k in ("budget_usd", "max_tokens", "max_latency_ms") if marker.get(k) is not None
+        }
+        if breaches:
+            ctx.record.budget["breaches"] = [str(b) for b in breaches]
+            pytest.fail(budgets.breach_message(breaches, ctx.calls), pytrace=False)
+        return result
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        try:
+            return (yield)
+        finally:
+            if item.stash.get(CTX, None) is not None:
+                self._close(item)
+
+    def _close(self, item: pytest.Item) -> None:
+        ctx = item.stash[CTX]
+        transport.deactivate()
+        network.unblock()
+        context.set_current(None)
+        cassette = item.stash.get(CASSETTE, None)
+        if cassette is None:
+            return
+        info = ctx.record.cassette
+        assert info is not None
+        info.played, info.recorded, info.misses = cassette.played, len(cassette.new), cassette.misses
+        try:
+            info.written = cassette.save()
+        except SecretLeakError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report: pytest.TestReport = yield
+        ctx = item.stash.get(CTX, None)
+        if ctx is None and MARKER not in item.stash:
+            return report
+        phases = item.stash.setdefault(PHASES, {})
+        phases[report.when] = report
+        if report.when == "teardown" and ctx is not None:
+            record = ctx.record
+            record.calls = ctx.calls
+            record.outcome, record.message = _outcome(phases)
+            record.duration_s = sum(r.duration for r in phases.values())
+            setattr(report, REPORT_ATTR, record.to_dict())
+            # --- reporting (helper) ---
+            from pytest_llmops.report.junit import junit_properties
+
+            report.user_properties.extend(junit_properties(record))
+            # --- end reporting (helper) ---
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTR, None)
+        if data is not None and report.when == "teardown":
+            self.records[report.nodeid] = TestRecord.from_dict(data)
+
+    # --- reporting (helper) ---
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Controller only: report, compare with the baseline, write files; fail the session by status."""
+        if self.is_worker or not self.settings.eval_enabled or session.config.option.collectonly:
+            return
+        from pytest_llmops import reporting
+
+        self.report_outcome = reporting.finish(
+            self.records.values(),
+            self.settings,
+            full_run=reporting.is_full_run(session),
+            duration_s=time.perf_counter() - self.started,
+        )
+        status = self.report_outcome.exit_status
+        if status is not None and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = status
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        outcome = getattr(self, "report_outcome", None)
+        if self.is_worker or outcome is None:
+            return
+        from pytest_llmops import reporting
+
+        reporting.print_summary(terminalreporter, outcome)
+
+    # --- end reporting (helper) ---
+
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _short(report: pytest.TestReport) -> str | None:
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else (str(longrepr) if longrepr else None)
+    if text and len(text) > 500:
+        text = text[:497] + "..."
+    return text
+
+
+def _outcome(phases: dict[str, pytest.TestReport]) -> tuple[str, str | None]:
+    setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
+    if setup is not None and setup.failed:
+        return "error", _short(setup)
+    if setup is not None and setup.skipped:
+        return "skipped", _short(setup)
+    if call is not None:
+        if hasattr(call, "wasxfail"):
+            return ("xfailed" if call.skipped else "passed"), None
+        if call.failed:
+            return "failed", _short(call)
+        if call.skipped:
+            return "skipped", _short(call)
+    if teardown is not None and teardown.failed:
+        return "error", _short(teardown)
+    return "passed", None

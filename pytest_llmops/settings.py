@@ -1,0 +1,177 @@
+"""One frozen view of the plugin's configuration, read once per session.
+
+Precedence, in one place: command line > marker (per test, see markers.py) >
+ini file > built-in default.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmops.cassettes import RecordMode
+from pytest_llmops.matching import MATCH_FIELDS, Matcher
+from pytest_llmops.options import OPTIONS, Option, by_dest, eval_requested
+from pytest_llmops.secrets import Scrubber
+from pytest_llmops.transport import RecordPolicy
+
+
+class _Reader:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.inifile = str(config.inipath) if config.inipath else "the ini file"
+
+    def get(self, dest: str) -> Any:
+        opt = by_dest(dest)
+        if opt.flag:
+            value = self.config.getoption(opt.dest)
+            if value is not None and value is not False:
+                return value
+        if opt.ini:
+            return self._ini(opt)
+        return opt.default if opt.default is not None else (False if opt.action else None)
+
+    def from_cli(self, dest: str) -> bool:
+        opt = by_dest(dest)
+        return bool(opt.flag) and self.config.getoption(opt.dest) not in (None, False)
+
+    def _ini(self, opt: Option) -> Any:
+        assert opt.ini
+        raw = self.config.getini(opt.ini)
+        if opt.ini_type != "string":
+            return raw
+        if raw in ("", None):
+            return (
+                opt.default
+                if opt.default is None or opt.type is None
+                else self._convert(opt, str(opt.default))
+            )
+        return self._convert(opt, str(raw))
+
+    def _convert(self, opt: Option, raw: str) -> Any:
+        if opt.choices and raw not in opt.choices:
+            raise pytest.UsageError(
+                f"{opt.ini} = {raw} in {self.inifile} is not valid; choose one of: {', '.join(opt.choices)}"
+            )
+        if opt.type is None:
+            return raw
+        try:
+            return opt.type(raw)
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            raise pytest.UsageError(f"{opt.ini} = {raw} in {self.inifile}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    eval_enabled: bool
+    record_mode: RecordMode
+    record_mode_from_cli: bool
+    cassette_dir: str
+    cassette_name: str
+    matcher: Matcher
+    block_network: bool
+    allowed_hosts: tuple[str, ...]
+    scrubber: Scrubber
+    record_policy: RecordPolicy
+    replay_placeholder_keys: bool
+    budget_usd: float | None
+    prices_file: Path | None
+    prompts_dir: Path
+    lock_prompts: bool
+    judge: str | None
+    judge_mode: str
+    judge_base_url: str | None
+    scorer: str
+    report_json: Path | None
+    report_md: Path | None
+    report_html: Path | None
+    baseline: Path
+    update_baseline: bool
+    fail_on: str | None
+    fail_on_new: bool
+    repeat: int | None
+    variants_file: Path | None
+    alpha: float
+    primary_metric: str
+    guard_metrics: tuple[str, ...]
+    rootdir: Path
+    inidir: Path
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        r = _Reader(config)
+        rootdir = Path(config.rootpath)
+        inidir = Path(config.inipath).parent if config.inipath else rootdir
+        invocation = Path(config.invocation_params.dir)
+
+        def ini_path(dest: str) -> Path | None:
+            value = r.get(dest)
+            return (inidir / value) if value else None
+
+        def cli_path(dest: str) -> Path | None:
+            value = r.get(dest)
+            return (invocation / value) if value else None
+
+        match_on = tuple(r.get("llm_match_on"))
+        try:
+            matcher = Matcher.build(match_on, r.get("llm_match_ignore"))
+        except ValueError as exc:
+            raise pytest.UsageError(f"llm_match_on in {r.inifile}: {exc}") from None
+        retries_raw = r.get("llm_record_retries")
+        try:
+            retries = int(retries_raw)
+            if retries < 0:
+                raise ValueError
+        except ValueError:
+            raise pytest.UsageError(
+                f"llm_record_retries = {retries_raw} in {r.inifile} must be a whole number >= 0"
+            ) from None
+        allowed = r.get("llm_allowed_hosts")
+        if isinstance(allowed, str):
+            allowed = [h for h in allowed.split(",")]
+        baseline_value = r.get("llm_baseline")
+        baseline = (invocation if r.from_cli("llm_baseline") else rootdir) / baseline_value
+        return cls(
+            eval_enabled=eval_requested(config),
+            record_mode=RecordMode(r.get("llm_record")),
+            record_mode_from_cli=r.from_cli("llm_record"),
+            cassette_dir=r.get("llm_cassette_dir"),
+            cassette_name=r.get("llm_cassette_name"),
+            matcher=matcher,
+            block_network=bool(r.get("llm_block_network")),
+            allowed_hosts=tuple(h.strip().lower() for h in allowed if h.strip()),
+            scrubber=Scrubber.with_extra(
+                r.get("llm_scrub_headers"), r.get("llm_scrub_query_params"), r.get("llm_secret_env")
+            ),
+            record_policy=RecordPolicy(max_retries=retries),
+            replay_placeholder_keys=bool(r.get("llm_replay_placeholder_keys")),
+            budget_usd=r.get("llm_budget_usd"),
+            prices_file=ini_path("llm_prices"),
+            prompts_dir=inidir / r.get("llm_prompts_dir"),
+            lock_prompts=bool(r.get("llm_lock_prompts")),
+            judge=r.get("llm_judge"),
+            judge_mode=r.get("llm_judge_mode"),
+            judge_base_url=r.get("llm_judge_base_url") or None,
+            scorer=r.get("llm_scorer"),
+            report_json=cli_path("llm_report_json"),
+            report_md=cli_path("llm_report_md"),
+            report_html=cli_path("llm_report_html"),
+            baseline=baseline,
+            update_baseline=bool(r.get("llm_update_baseline")),
+            fail_on=r.get("llm_fail_on"),
+            fail_on_new=bool(r.get("llm_fail_on_new")),
+            repeat=r.get("llm_repeat"),
+            variants_file=ini_path("llm_variants"),
+            alpha=float(r.get("llm_alpha")),
+            primary_metric=r.get("llm_primary_metric"),
+            guard_metrics=tuple(r.get("llm_guard_metrics")),
+            rootdir=rootdir,
+            inidir=inidir,
+        )
+
+
+__all__ = ["MATCH_FIELDS", "OPTIONS", "Settings"]

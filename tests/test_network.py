@@ -1,0 +1,54 @@
+"""--llm-block-network: nothing leaves the machine during llm tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_non_loopback_connections_fail_at_once_during_llm_tests(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str]
+) -> None:
+    llm_pytester.makepyfile(
+        test_net="""
+        import socket, pytest
+
+        @pytest.mark.llm
+        def test_outbound():
+            socket.create_connection(("192.0.2.1", 443), timeout=5)
+
+        @pytest.mark.llm
+        def test_loopback_is_fine(openai_client):
+            openai_client.models.list()
+
+        def test_not_an_llm_test():
+            s = socket.socket()
+            try:
+                s.settimeout(0.01)
+                s.connect_ex(("192.0.2.1", 9))  # not blocked: only llm tests are
+            finally:
+                s.close()
+        """
+    )
+    result = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "--llm-record=all", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*network access to 192.0.2.1:443 blocked by --llm-block-network*"])
+
+
+def test_allowed_hosts_pass(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makepyfile(
+        test_net="""
+        import socket, pytest
+
+        @pytest.mark.llm
+        def test_outbound():
+            s = socket.socket()
+            s.settimeout(0.01)
+            try:
+                s.connect_ex(("192.0.2.1", 9))
+            finally:
+                s.close()
+        """
+    )
+    llm_pytester.runpytest("--llm-eval", "--llm-block-network", "--llm-allowed-hosts=192.0.2.1").assert_outcomes(
+        passed=1
+    )
