@@ -160,15 +160,16 @@ def judge_of(details: dict[str, Any], scorer: str) -> dict[str, str] | None:
     Memoized: a session has a handful of judges and many thousands of scores. Treat the result as
     read-only (it is shared)."""
     if details:
-        judge, prompt, sha = (
+        judge, prompt, sha, escalated = (
             details.get("judge"),
             details.get("judge_prompt"),
             details.get("judge_prompt_sha256"),
+            details.get("escalated"),
         )
     else:
-        judge = prompt = sha = None
+        judge = prompt = sha = escalated = None
     from_scorer = scorer[len("judge:") :] if scorer.startswith("judge:") else None
-    key = (judge, prompt, sha, from_scorer)
+    key = (judge, prompt, sha, from_scorer, escalated)
     memo = True
     try:
         return _IDENTITIES[key]
@@ -179,6 +180,8 @@ def judge_of(details: dict[str, Any], scorer: str) -> dict[str, str] | None:
     identity = {k: str(v) for k, v in zip(JUDGE_KEYS, (judge, prompt, sha), strict=True) if v is not None}
     if "judge" not in identity and from_scorer is not None:
         identity["judge"] = from_scorer
+    if not identity and escalated is False:
+        identity["cascade"] = "local"
     result = dict(sorted(identity.items())) or None
     if memo and len(_IDENTITIES) < 1024:
         _IDENTITIES[key] = result
@@ -401,7 +404,7 @@ def load(path: Path) -> Baseline | None:
 
 def write(path: Path, baseline: Baseline, scrubber: Scrubber) -> None:
     """Atomically, after the secret scan of the exact text (fail closed: SecretLeakError, nothing written)."""
-    from pytest_llmops.cassettes import write_atomic
+    from pytest_llmops.files import write_atomic
 
     text = baseline.to_json()
     scrubber.assert_text_clean(text, str(path))
@@ -553,6 +556,12 @@ class BaselineDiff:
 
 
 def _judge_difference(base: dict[str, str] | None, now: dict[str, str] | None) -> str | None:
+    """Why two judge-produced values cannot be compared, or None.
+
+    A cascade score that stayed local carries {"cascade": "local"}: it shares
+    no key with a judged one, so a cascade that escalated in one run and not
+    in the other is the metric working as configured, and is compared.
+    """
     if not base and not now:
         return None
     if not base or not now:

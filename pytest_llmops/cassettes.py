@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -11,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pytest_llmops.files import write_atomic
 from pytest_llmops.interactions import Interaction, RecordedRequest
 from pytest_llmops.matching import Matcher, MatchKey, body_diff, closest
 from pytest_llmops.secrets import Scrubber
@@ -169,18 +168,3 @@ class Cassette:
         self.scrubber.assert_text_clean(text, str(self.path))
         write_atomic(self.path, text)
         return True
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Temporary file in the same folder, fsync, rename: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

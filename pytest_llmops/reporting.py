@@ -53,6 +53,9 @@ def _display(path: Path, root: Path) -> str:
 
 def _update_command(settings: Settings) -> str:
     command = baseline_file.UPDATE_COMMAND
+    if settings.invocation_paths:
+        # Re-run what was run: from the repo root, `pytest example_project` is not plain `pytest`.
+        command = command.replace("pytest ", "pytest " + " ".join(map(shlex.quote, settings.invocation_paths)) + " ", 1)
     if settings.baseline.resolve() != (settings.rootdir / DEFAULT_BASELINE).resolve():
         command += f" --llm-baseline {shlex.quote(_display(settings.baseline, settings.rootdir))}"
     return command
@@ -117,7 +120,7 @@ def _finish(
     duration_s: float | None,
     comparisons: Sequence[Table],
 ) -> Outcome:
-    from pytest_llmops.cassettes import write_atomic
+    from pytest_llmops.files import write_atomic
     from pytest_llmops.gates import parse_gates
     from pytest_llmops.report import html, json_report, markdown
     from pytest_llmops.report.build import build

@@ -188,7 +188,11 @@ class LLMOpsSession:
         return Matcher.build(self.settings.matcher.match_on, ignore)
 
     def _rerecord_command(self, item: pytest.Item) -> str:
-        return f"pytest --llm-eval --llm-record={{mode}} {shlex.quote(item.nodeid)}"
+        """The command that records this one test, runnable from where pytest was started."""
+        here = Path(self.config.invocation_params.dir)
+        location = os.path.relpath(item.path, here)
+        target = "::".join([location, *item.nodeid.split("::")[1:]])
+        return f"pytest --llm-eval --llm-record={{mode}} {shlex.quote(target)}"
 
     def make_call(self, interaction: Interaction, source: Source) -> LLMCall:
         call = self.config.hook.pytest_llmops_parse_call(interaction=interaction)
@@ -384,11 +388,18 @@ class LLMOpsSession:
             return
         from pytest_llmops import reporting
 
+        # --- comparisons (helper) ---
+        from pytest_llmops import comparisons
+
+        order = comparisons.collection_order(session)  # says which variant the marker lists first
+        ab_tables = comparisons.tables(self.records.values(), self.settings, order=order)
+        # --- end comparisons (helper) ---
         self.report_outcome = reporting.finish(
             self.records.values(),
             self.settings,
             full_run=reporting.is_full_run(session),
             duration_s=time.perf_counter() - self.started,
+            comparisons=ab_tables,
         )
         status = self.report_outcome.exit_status
         if status is not None and session.exitstatus == pytest.ExitCode.OK:

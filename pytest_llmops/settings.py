@@ -100,6 +100,7 @@ class Settings:
     guard_metrics: tuple[str, ...]
     rootdir: Path
     inidir: Path
+    invocation_paths: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -171,6 +172,7 @@ class Settings:
             guard_metrics=tuple(r.get("llm_guard_metrics")),
             rootdir=rootdir,
             inidir=inidir,
+            invocation_paths=tuple(getattr(config.option, "file_or_dir", None) or ()),
         )
 
 

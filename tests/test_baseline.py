@@ -331,3 +331,13 @@ def test_git_commit_is_head_inside_a_repository(tmp_path: Path) -> None:
     git("init", "-q")
     git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "--allow-empty", "-m", "x")
     assert bl.git_commit(tmp_path) == git("rev-parse", "HEAD").strip()
+
+
+def test_a_cascade_that_escalated_in_one_run_only_is_still_compared() -> None:
+    judged = {"judge": "openai:gpt-4o-mini", "judge_prompt": "rel@1.0.0", "escalated": True}
+    base = accept(record(details=judged))
+    local = compare(base, record(scores={"relevance": [0.1]}, details={"escalated": False}))
+    item = local.comparisons["t.py::test_a"]["relevance"]
+    assert item.status == "regressed"
+    plain_local = compare(base, record(scores={"relevance": [0.1]}))
+    assert plain_local.comparisons["t.py::test_a"]["relevance"].status == "not comparable"

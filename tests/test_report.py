@@ -413,6 +413,7 @@ def settings(tmp_path: Path, **kwargs: Any) -> Settings:
         "report_html": None,
         "scrubber": Scrubber(),
         "rootdir": tmp_path,
+        "invocation_paths": (),
     }
     values.update(kwargs)
     return cast(Settings, SimpleNamespace(**values))

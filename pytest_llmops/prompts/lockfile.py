@@ -27,13 +27,12 @@ old version is a legitimate clean-up), and its entry is kept so the same
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_llmops.files import write_atomic
 from pytest_llmops.prompts.errors import PromptLockError
 from pytest_llmops.prompts.model import Prompt
 from pytest_llmops.prompts.registry import PromptRegistry
@@ -195,7 +194,7 @@ def update_lock(registry: PromptRegistry, path: Path, *, prune: bool = False) ->
         if not entries[name]:
             del entries[name]
     if added or pruned or not lock.exists:
-        _write_atomically(path, render_lock(entries))
+        write_atomic(path, render_lock(entries))
     return added
 
 
@@ -216,17 +215,3 @@ def _version_order(version: str) -> tuple[int, Version | str]:
         return (1, version)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a crash never leaves half a lock file."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp would make it 0600
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,0 +1,518 @@
+"""Replay speed: OpenAI chat completions from cassettes, against the floor and pytest-recording.
+
+    python benchmarks/bench_replay.py [--tests 200] [--calls 10] [--repeat 3] [--scale 5000] [--quick]
+                                      [--json PATH]
+
+Layout: TESTS plain test functions (10 modules) that each make CALLS chat
+completions through the real openai SDK (sync client; model, two messages,
+temperature, as a typical test), so 200 x 10 = 2,000 calls by default. The
+cassettes are recorded once against the provider simulator with
+`--llm-eval --llm-record=once` (fake key made at run time), then the same
+test files run in separate pytest processes, alternating, REPEAT times:
+
+  floor           the SDK with `http_client=httpx2.Client(transport=MockTransport(h))`, where `h`
+                  pops the next recorded response of the test (bytes preloaded; no matching at all)
+  pytest-recording  `@pytest.mark.vcr`, record_mode none, match_on method scheme host port path
+                  query body (the same matching as ours), on the same cassette files
+  pytest-llmops   `@pytest.mark.llm` with `--llm-eval` (replay is the default record mode)
+  empty           the same tests making no calls (plugins off), subtracted from whole-run times
+
+Per call, each test records wall (perf_counter) and CPU (process_time) time
+around `create()`; the whole pytest process is timed too (wall, and CPU from
+rusage of the child), and (run - empty) / calls gives a per-call cost that
+includes cassette loading and the plugin's per-test and end-of-run work.
+
+Scale: one test replays SCALE distinct interactions from one cassette; per-call
+time over replays 1-500, 501-1000, 1001-2000, 2001-5000 should stay flat (the
+cassette is indexed, not scanned). The cassette's load time is measured apart,
+in this process, against vcrpy's deserializer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures import figure, print_figures, write_json  # noqa: E402
+
+GOAL_VS_FLOOR = "ratio <= 1.5"
+GOAL_VS_VCR = "ratio < 1"
+MODULES = 10
+SCALE_MARKS = (500, 1000, 2000, 5000)
+VCR_MATCH_ON = "method,scheme,host,port,path,query,body"
+HOP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"})
+LABELS = {
+    "floor": "floor (MockTransport)",
+    "vcr": "pytest-recording",
+    "llmops": "pytest-llmops",
+    "empty": "no calls",
+}
+
+SUPPORT = '''
+"""Shared by the generated tests and their conftest (one module, so both see the same TIMES)."""
+import os
+
+import pytest
+
+MODE = os.environ["BENCH_MODE"]
+CALLS = int(os.environ.get("BENCH_CALLS", "10"))
+SCALE = int(os.environ.get("BENCH_SCALE", "0"))
+MARKS = {"record": [pytest.mark.llm], "llmops": [pytest.mark.llm], "vcr": [pytest.mark.vcr]}.get(MODE, [])
+SYSTEM = "You are the support assistant of an online bookshop. Answer in one or two sentences."
+TIMES = []  # (wall seconds, CPU seconds) per call
+'''
+
+CONFTEST = '''
+import collections
+import json
+import os
+import pickle
+
+import pytest
+
+import bench_support
+
+OUTCOMES = collections.Counter()
+
+
+FLOOR = {}  # test name -> its recorded responses, in call order (floor mode only)
+PENDING = collections.deque()  # the running test's responses not yet served
+
+
+@pytest.fixture(scope="session")
+def client():
+    """One client for the session, as an app holds one; a client per test would add an SSL context each."""
+    from openai import OpenAI
+
+    kwargs = {}
+    if bench_support.MODE == "floor":
+        import httpx2
+
+        with open(os.environ["BENCH_FLOOR"], "rb") as f:
+            FLOOR.update(pickle.load(f))
+
+        def answer(request):
+            status, headers, body = PENDING.popleft()
+            return httpx2.Response(status, headers=headers, content=body)
+
+        kwargs["http_client"] = httpx2.Client(transport=httpx2.MockTransport(answer))
+    sdk = OpenAI(base_url=os.environ["SIM_URL"] + "/v1", max_retries=0, **kwargs)
+    yield sdk
+    sdk.close()
+
+
+@pytest.fixture(autouse=True)
+def _floor_queue(request, client):
+    if FLOOR:
+        PENDING.clear()
+        PENDING.extend(FLOOR[request.node.name])
+
+
+@pytest.fixture(scope="session")
+def vcr_config():
+    return {"record_mode": "none", "match_on": os.environ.get("BENCH_VCR_MATCH", "%s").split(",")}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or report.outcome != "passed":
+        OUTCOMES[report.outcome] += 1
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["BENCH_OUT"], "w") as f:
+        json.dump({"times": bench_support.TIMES, "outcomes": dict(OUTCOMES)}, f)
+''' % VCR_MATCH_ON
+
+MODULE_HEAD = '''
+"""Generated by benchmarks/bench_replay.py: typical llm tests, each making CALLS chat completions."""
+from time import perf_counter, process_time
+
+from bench_support import CALLS, MARKS, SYSTEM, TIMES
+
+pytestmark = MARKS
+'''
+
+TEST = '''
+
+def test_case_{k:03d}(client):
+    for i in range(CALLS):
+        messages = [
+            {{"role": "system", "content": SYSTEM}},
+            {{"role": "user", "content": f"Customer {k} asks ({{i}}): where is order {k}-{{i}}? "
+                                         f"I placed it {{i + 1}} days ago and it has not arrived."}},
+        ]
+        wall, cpu = perf_counter(), process_time()
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=messages, temperature=0.2)
+        TIMES.append((perf_counter() - wall, process_time() - cpu))
+        assert reply.choices[0].message.content
+'''
+
+SCALE_TEST = '''
+"""Generated by benchmarks/bench_replay.py: one test replaying SCALE distinct interactions."""
+from time import perf_counter, process_time
+
+from bench_support import MARKS, SCALE, SYSTEM, TIMES
+
+pytestmark = MARKS
+
+
+def test_scale(client):
+    for i in range(SCALE):
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f"Question {i}: is book number {i} in stock?"},
+        ]
+        wall, cpu = perf_counter(), process_time()
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=messages, temperature=0.2)
+        TIMES.append((perf_counter() - wall, process_time() - cpu))
+        assert reply.choices[0].message.content
+'''
+
+MODE_ARGS = {
+    "record": ["--llm-eval", "--llm-record=once", "-p", "no:recording"],
+    "llmops": ["--llm-eval", "-p", "no:recording"],
+    "vcr": ["-p", "no:llmops", "--record-mode=none"],
+    "floor": ["-p", "no:llmops", "-p", "no:recording"],
+    "empty": ["-p", "no:llmops", "-p", "no:recording"],
+}
+
+
+def fake_key() -> str:
+    """Key-shaped, assembled at run time (nothing key-like is written in the source)."""
+    return "sk-" + "proj-" + "bench" + "x" * 40
+
+
+def make_project(root: Path, tests: int) -> Path:
+    suite = root / "tests"
+    suite.mkdir(parents=True, exist_ok=True)
+    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (suite / "bench_support.py").write_text(SUPPORT.lstrip(), encoding="utf-8")
+    (suite / "conftest.py").write_text(CONFTEST.lstrip(), encoding="utf-8")
+    if tests == 0:
+        (suite / "test_scale.py").write_text(SCALE_TEST.lstrip(), encoding="utf-8")
+        return root
+    per_module = -(-tests // MODULES)
+    for m in range(MODULES):
+        ks = range(m * per_module, min(tests, (m + 1) * per_module))
+        if ks:
+            text = MODULE_HEAD.lstrip() + "".join(TEST.format(k=k) for k in ks)
+            (suite / f"test_replay_{m:02d}.py").write_text(text, encoding="utf-8")
+    return root
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_pytest(project: Path, mode: str, env: dict[str, str], expect_calls: int) -> dict[str, Any]:
+    """One pytest process: its wall and CPU time, and the per-call times its tests recorded."""
+    out = project / f".bench-{mode}.json"
+    run_env = {**env, "BENCH_MODE": "vcr" if mode == "vcr" else mode, "BENCH_OUT": str(out)}
+    if mode == "empty":
+        run_env["BENCH_CALLS"] = "0"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
+    command += MODE_ARGS[mode]
+    cpu0, wall0 = _child_cpu(), time.perf_counter()
+    proc = subprocess.run(command, cwd=project, env=run_env, capture_output=True, text=True, check=False)
+    wall, cpu = time.perf_counter() - wall0, _child_cpu() - cpu0
+    data = json.loads(out.read_text()) if out.is_file() else {"times": [], "outcomes": {}}
+    calls = len(data["times"])
+    if proc.returncode != 0 or calls != expect_calls or set(data["outcomes"]) - {"passed"}:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        raise SystemExit(
+            f"{mode} run in {project} failed (exit {proc.returncode}, {calls}/{expect_calls} calls, "
+            f"outcomes {data['outcomes']}):\n{tail}"
+        )
+    walls = [t[0] for t in data["times"]]
+    cpus = [t[1] for t in data["times"]]
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "calls": calls,
+        "call_wall_s": walls,
+        "call_cpu_s": cpus,
+    }
+
+
+def base_env(sim_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "BENCH_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # warm pyc caches, as on a developer's machine
+    for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        env.pop(name, None)
+    env.update(SIM_URL=sim_url, OPENAI_API_KEY=fake_key())
+    return env
+
+
+def write_floor(project: Path, target: Path) -> int:
+    """The recorded responses per test, in call order, as the floor's MockTransport serves them."""
+    from pytest_llmops.cassette_formats import load_interactions
+
+    table: dict[str, list[tuple[int, list[tuple[str, str]], bytes]]] = {}
+    count = 0
+    for path in sorted((project / "tests" / "cassettes").rglob("*.yaml")):
+        rows = []
+        for interaction in load_interactions(path):
+            response = interaction.response
+            headers = [
+                (k, v) for k, values in response.headers.items() if k.lower() not in HOP_HEADERS for v in values
+            ]
+            rows.append((response.status, headers, response.body))
+        table[path.stem] = rows
+        count += len(rows)
+    target.write_bytes(pickle.dumps(table))
+    return count
+
+
+def _per_call(run: dict[str, Any]) -> dict[str, float]:
+    walls, cpus = run["call_wall_s"], run["call_cpu_s"]
+    return {
+        "wall_median_us": statistics.median(walls) * 1e6,
+        "wall_mean_us": statistics.fmean(walls) * 1e6,
+        "cpu_mean_us": statistics.fmean(cpus) * 1e6,
+        "run_wall_s": run["wall_s"],
+        "run_cpu_s": run["cpu_s"],
+    }
+
+
+def _median_of(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def compare(project: Path, env: dict[str, str], tests: int, calls: int, repeat: int) -> dict[str, Any]:
+    modes = ["empty", "floor", "vcr", "llmops"]
+    total = tests * calls
+    runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
+    for mode in modes:  # warm-up: pyc caches, page cache; also checks every mode replays every call
+        run_pytest(project, mode, env, 0 if mode == "empty" else total)
+    for rep in range(repeat):
+        order = modes[rep % len(modes) :] + modes[: rep % len(modes)]
+        for mode in order:
+            run = run_pytest(project, mode, env, 0 if mode == "empty" else total)
+            runs[mode].append(_per_call(run) if mode != "empty" else {"run_wall_s": run["wall_s"],
+                                                                      "run_cpu_s": run["cpu_s"]})
+    empty_wall = _median_of(runs["empty"], "run_wall_s")
+    empty_cpu = _median_of(runs["empty"], "run_cpu_s")
+    summary: dict[str, Any] = {"empty_run_wall_s": round(empty_wall, 3), "empty_run_cpu_s": round(empty_cpu, 3)}
+    for mode in ("floor", "vcr", "llmops"):
+        rs = runs[mode]
+        summary[mode] = {
+            "in_test_cpu_mean_us": round(_median_of(rs, "cpu_mean_us"), 1),
+            "in_test_wall_median_us": round(_median_of(rs, "wall_median_us"), 1),
+            "in_test_wall_mean_us": round(_median_of(rs, "wall_mean_us"), 1),
+            "run_wall_s": round(_median_of(rs, "run_wall_s"), 3),
+            "run_cpu_s": round(_median_of(rs, "run_cpu_s"), 3),
+            "whole_run_wall_per_call_us": round((_median_of(rs, "run_wall_s") - empty_wall) / total * 1e6, 1),
+            "whole_run_cpu_per_call_us": round((_median_of(rs, "run_cpu_s") - empty_cpu) / total * 1e6, 1),
+            "runs": [{k: round(v, 4) for k, v in r.items()} for r in rs],
+        }
+    return summary
+
+
+def scale(project: Path, env: dict[str, str], n: int, repeat: int) -> dict[str, Any]:
+    """Per-call replay time by segment of one long test, pytest-llmops and floor."""
+    marks = [m for m in SCALE_MARKS if m < n] + [n]
+    out: dict[str, Any] = {"marks": marks}
+    for mode in ("floor", "llmops"):
+        segments: list[list[float]] = []
+        for _ in range(repeat):
+            run = run_pytest(project, mode, env, n)
+            cpus, start, row = run["call_cpu_s"], 0, []
+            for end in marks:
+                row.append(statistics.fmean(cpus[start:end]) * 1e6)
+                start = end
+            segments.append(row)
+        out[mode] = {
+            f"{lo + 1}-{hi}": round(statistics.median(s[i] for s in segments), 1)
+            for i, (lo, hi) in enumerate(zip([0, *marks], marks, strict=False))
+        }
+    return out
+
+
+def cassette_load(path: Path, repeat: int) -> dict[str, Any]:
+    """load_interactions of the big cassette against vcrpy's deserializer (both CPU time, best of)."""
+    from vcr.serialize import deserialize
+    from vcr.serializers import yamlserializer
+
+    from pytest_llmops.cassette_formats import load_interactions
+
+    text = path.read_text(encoding="utf-8")
+    ours = _best(lambda: load_interactions(path), repeat)
+    theirs = _best(lambda: deserialize(text, yamlserializer), repeat)
+    return {
+        "interactions": len(load_interactions(path)),
+        "megabytes": round(len(text.encode()) / 1e6, 2),
+        "load_interactions_ms": round(ours * 1000, 1),
+        "vcrpy_deserialize_ms": round(theirs * 1000, 1),
+    }
+
+
+def _best(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tests", type=int, default=200, help="test functions (default 200)")
+    parser.add_argument("--calls", type=int, default=10, help="calls per test (default 10)")
+    parser.add_argument("--repeat", type=int, default=3, help="measured runs per mode, median kept (default 3)")
+    parser.add_argument("--scale", type=int, default=5000, help="interactions in the one-cassette test")
+    parser.add_argument("--quick", action="store_true", help="smaller: 100 x 10 calls, 1 run, scale 2000")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="build the projects here and keep them; reuses their recordings")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    return parser
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    if args.quick:
+        args.tests, args.repeat, args.scale = min(args.tests, 100), 1, min(args.scale, 2000)
+    tmp = None
+    if args.keep is None:
+        tmp = tempfile.mkdtemp(prefix="bench-replay-")
+        work = Path(tmp)
+    else:
+        work = args.keep
+        work.mkdir(parents=True, exist_ok=True)
+    try:
+        return _measure(work, args.tests, args.calls, args.repeat, args.scale)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def record(suite: Path, big: Path, tests: int, calls: int, n_scale: int) -> tuple[str, float]:
+    """Record both projects against the simulator (at once: each spends half its time waiting).
+
+    Returns the simulator's URL, which the replays keep (vcrpy matches host and port), and the seconds.
+    """
+    from pytest_llmops.simulator import ProviderSimulator
+
+    started = time.perf_counter()
+    with ProviderSimulator(idle_timeout_s=600) as sim, ThreadPoolExecutor(2) as pool:
+        env = base_env(sim.url)
+        jobs = [
+            pool.submit(run_pytest, suite, "record", {**env, "BENCH_CALLS": str(calls)}, tests * calls),
+            pool.submit(run_pytest, big, "record", {**env, "BENCH_SCALE": str(n_scale)}, n_scale),
+        ]
+        for job in jobs:
+            job.result()
+        url = sim.url
+    return url, time.perf_counter() - started
+
+
+def _recorded(project: Path) -> int:
+    return sum(1 for _ in (project / "tests" / "cassettes").rglob("*.yaml"))
+
+
+def _measure(work: Path, tests: int, calls: int, repeat: int, n_scale: int) -> dict[str, Any]:
+    suite, big, stamp = work / "suite", work / "scale", work / "recorded.json"
+    shape = {"tests": tests, "calls": calls, "scale": n_scale}
+    previous = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    make_project(suite, tests)
+    make_project(big, 0)
+    if previous.get("shape") == shape and _recorded(suite) == tests and _recorded(big) == 1:
+        sim_url, record_s = previous["sim_url"], 0.0  # --keep DIR from an earlier run: reuse the recordings
+    else:
+        for project in (suite, big):
+            shutil.rmtree(project / "tests" / "cassettes", ignore_errors=True)
+        sim_url, record_s = record(suite, big, tests, calls, n_scale)
+        stamp.write_text(json.dumps({"shape": shape, "sim_url": sim_url}))
+    env = {**base_env(sim_url), "BENCH_CALLS": str(calls), "BENCH_SCALE": str(n_scale)}
+    floor_count = write_floor(suite, work / "floor-suite.pickle")
+    write_floor(big, work / "floor-scale.pickle")
+    if floor_count != tests * calls:
+        raise SystemExit(f"recorded {floor_count} interactions in {suite}, expected {tests * calls}")
+
+    main = compare(suite, {**env, "BENCH_FLOOR": str(work / "floor-suite.pickle")}, tests, calls, repeat)
+    big_env = {**env, "BENCH_FLOOR": str(work / "floor-scale.pickle")}
+    growth = scale(big, big_env, n_scale, max(1, repeat))
+    load = cassette_load(big / "tests" / "cassettes" / "test_scale" / "test_scale.yaml", max(3, repeat))
+
+    total = tests * calls
+    floor, vcr, ours = main["floor"], main["vcr"], main["llmops"]
+    first, last = next(iter(growth["llmops"].items())), list(growth["llmops"].items())[-1]
+    figures = [
+        figure(f"replay per call, CPU in test ({total:,} calls)", ours["in_test_cpu_mean_us"], "us",
+               baseline=LABELS["floor"], baseline_value=floor["in_test_cpu_mean_us"], goal=GOAL_VS_FLOOR),
+        figure(f"replay per call, CPU in test ({total:,} calls)", ours["in_test_cpu_mean_us"], "us",
+               baseline=LABELS["vcr"], baseline_value=vcr["in_test_cpu_mean_us"], goal=GOAL_VS_VCR),
+        figure("replay per call, wall median in test", ours["in_test_wall_median_us"], "us",
+               baseline=LABELS["floor"], baseline_value=floor["in_test_wall_median_us"], goal=GOAL_VS_FLOOR),
+        figure("replay per call, whole run CPU minus empty run", ours["whole_run_cpu_per_call_us"], "us",
+               baseline=LABELS["floor"], baseline_value=floor["whole_run_cpu_per_call_us"], goal=GOAL_VS_FLOOR),
+        figure("replay per call, whole run CPU minus empty run", ours["whole_run_cpu_per_call_us"], "us",
+               baseline=LABELS["vcr"], baseline_value=vcr["whole_run_cpu_per_call_us"], goal=GOAL_VS_VCR),
+        figure(f"one cassette, CPU per call over replays {last[0]}", last[1], "us",
+               baseline=f"replays {first[0]}", baseline_value=first[1], goal="ratio <= 1.25"),
+        figure(f"load a {load['interactions']:,}-interaction cassette ({load['megabytes']} MB), CPU",
+               load["load_interactions_ms"], "ms", baseline="vcrpy deserialize",
+               baseline_value=load["vcrpy_deserialize_ms"]),
+    ]
+    return {
+        "benchmark": "replay",
+        "layout": f"{tests} tests x {calls} calls (openai sync client, chat.completions.create)",
+        "repeat": repeat,
+        "record_s": round(record_s, 1),
+        "vcr_match_on": VCR_MATCH_ON,
+        "figures": figures,
+        "suite": main,
+        "scale": growth,
+        "cassette_load": load,
+    }
+
+
+def report(results: dict[str, Any]) -> None:
+    suite = results["suite"]
+    print(f"replay: {results['layout']}, median of {results['repeat']} runs per mode "
+          f"(recording took {results['record_s']} s)")
+    print(f"  {'per call (us)':18s} {'CPU mean':>9s} {'wall median':>12s} {'run-empty CPU':>14s} "
+          f"{'run-empty wall':>15s} {'run wall s':>11s}")
+    for mode in ("floor", "vcr", "llmops"):
+        m = suite[mode]
+        print(f"  {LABELS[mode]:18s} {m['in_test_cpu_mean_us']:9.0f} {m['in_test_wall_median_us']:12.0f} "
+              f"{m['whole_run_cpu_per_call_us']:14.0f} {m['whole_run_wall_per_call_us']:15.0f} "
+              f"{m['run_wall_s']:11.2f}")
+    print(f"  empty run: {suite['empty_run_wall_s']} s wall, {suite['empty_run_cpu_s']} s CPU")
+    growth = results["scale"]
+    for mode in ("floor", "llmops"):
+        cells = ", ".join(f"{k}: {v:.0f}" for k, v in growth[mode].items())
+        print(f"  one cassette, CPU us per call by replays, {LABELS[mode]}: {cells}")
+    load = results["cassette_load"]
+    print(f"  cassette load ({load['interactions']:,} interactions, {load['megabytes']} MB): "
+          f"{load['load_interactions_ms']} ms; vcrpy deserialize {load['vcrpy_deserialize_ms']} ms")
+    print_figures(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    results = measure(args)
+    report(results)
+    write_json(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

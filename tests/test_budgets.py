@@ -1,0 +1,161 @@
+"""Per-test budgets from the marker, the llm_usage fixture, and the session budget for live spend."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_llmops.simulator import ProviderSimulator
+
+ASK = """
+def ask(client, text="What is the capital of France?"):
+    return client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+"""
+
+
+def test_per_test_budgets_fail_with_the_calls_listed(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_pytester.makepyfile(
+        test_b=ASK
+        + """
+import pytest
+
+@pytest.mark.llm(budget_usd=0.0000001)
+def test_cost(openai_client):
+    ask(openai_client)
+
+@pytest.mark.llm(max_tokens=5)
+def test_tokens(openai_client):
+    ask(openai_client)
+
+@pytest.mark.llm(max_latency_ms=0.001)
+def test_latency(openai_client):
+    ask(openai_client)
+
+@pytest.mark.llm(budget_usd=1.0, max_tokens=100000, max_latency_ms=60000)
+def test_within(openai_client, llm_usage, request):
+    ask(openai_client)
+    ask(openai_client, "And of Spain?")
+    assert len(llm_usage) == 2
+    assert llm_usage.input_tokens > 0 and llm_usage.output_tokens > 0
+    assert llm_usage.total_tokens == llm_usage.input_tokens + llm_usage.output_tokens
+    assert 0 < llm_usage.cost_usd < 0.01
+    live = request.config.getoption("llm_record") not in (None, "none")
+    assert llm_usage.calls[0].model.startswith("gpt-4o-mini")
+    assert llm_usage.calls[0].source == ("live" if live else "replayed")
+"""
+    )
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once")
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    result = llm_pytester.runpytest("--llm-eval")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*LLM budget exceeded: budget_usd: $* > allowed $1e-07*",
+            "*#0 openai gpt-4o-mini* /v1/chat/completions: * in / * out, * ms, $0.0000*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*LLM budget exceeded: max_tokens: * tokens > allowed 5 tokens*"])
+    result.stdout.fnmatch_lines(["*LLM budget exceeded: max_latency_ms: * ms > allowed 0.001 ms*"])
+
+
+def test_llm_usage_needs_an_llm_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain(llm_usage):\n    pass\n")
+    result = pytester.runpytest("--llm-eval")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*llm_usage needs an llm test: mark it @pytest.mark.llm*"])
+
+
+SESSION_SUITE = (
+    ASK
+    + """
+import pytest
+
+@pytest.mark.llm
+@pytest.mark.parametrize("n", range(12))
+def test_spend(openai_client, n):
+    ask(openai_client, f"Question number {n}: what is the capital of France?")
+"""
+)
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_session_budget_refuses_live_calls_once_spent(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str], workers: list[str]
+) -> None:
+    llm_pytester.makepyfile(test_s=SESSION_SUITE)
+    report = llm_pytester.path / "r.json"
+    # Price of one call, measured: record one test without a budget.
+    llm_pytester.runpytest("--llm-eval", "--llm-record=all", "-k", "test_spend[0]", f"--llm-report-json={report}")
+    one_call = json.loads(report.read_text())["headline"]["app"]["live_cost_usd"]
+    assert one_call > 0
+    sim.reset()
+    budget = one_call * 4.5
+    result = llm_pytester.runpytest_subprocess(
+        "--llm-eval", "--llm-record=rewrite", f"--llm-budget-usd={budget}", f"--llm-report-json={report}", *workers
+    )
+    outcomes = result.parseoutcomes()
+    sent = len(sim.requests)
+    assert outcomes.get("passed", 0) == sent
+    assert outcomes.get("failed", 0) == 12 - sent
+    in_flight = 2 if workers else 1
+    assert 5 <= sent <= 5 + in_flight - 1
+    result.stdout.fnmatch_lines(["*budget exhausted: live spend $* reached --llm-budget-usd=*; POST /v1/chat/completions (model gpt-4o-mini) was not sent*"])
+    spent = json.loads(report.read_text())["headline"]["app"]["live_cost_usd"]
+    assert spent <= budget + one_call * in_flight * 1.5
+
+
+def test_replayed_calls_never_count_as_live_spend(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_pytester.makepyfile(test_s=SESSION_SUITE)
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=12)
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    report = llm_pytester.path / "r.json"
+    llm_pytester.runpytest("--llm-eval", "--llm-budget-usd=0.0000001", f"--llm-report-json={report}").assert_outcomes(
+        passed=12
+    )
+    app = json.loads(report.read_text())["headline"]["app"]
+    assert app["live_cost_usd"] == 0 and app["replayed_cost_usd"] > 0
+
+
+def test_a_model_without_price_is_refused_under_a_budget(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    llm_pytester.makepyfile(
+        test_u="""
+        import pytest
+
+        @pytest.mark.llm
+        def test_private(openai_client):
+            openai_client.chat.completions.create(model="acme-private-7b", messages=[{"role": "user", "content": "hi"}])
+        """
+    )
+    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=1")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no price is known for model 'acme-private-7b'*Add it to the llm_prices file*"])
+    assert sim.requests == []
+    (llm_pytester.path / "prices.yaml").write_text("models:\n  acme-private-7b:\n    input: 0.1\n    output: 0.2\n")
+    llm_pytester.makeini("[pytest]\nllm_prices = prices.yaml\n")
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=1").assert_outcomes(passed=1)
+
+
+def test_bad_prices_file_is_a_usage_error(llm_pytester: pytest.Pytester, with_keys: dict[str, str]) -> None:
+    (llm_pytester.path / "prices.yaml").write_text("models:\n  m:\n    input: cheap\n")
+    llm_pytester.makeini("[pytest]\nllm_prices = prices.yaml\n")
+    llm_pytester.makepyfile(
+        test_u="""
+        import pytest
+
+        @pytest.mark.llm
+        def test_x(openai_client):
+            openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        """
+    )
+    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once")
+    assert result.ret != 0
+    assert "prices.yaml" in result.stdout.str() + result.stderr.str()
