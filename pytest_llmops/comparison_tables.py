@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_llmops.comparisons import ABComparison, MetricResult, format_p
+from pytest_llmops.comparison_results import ABComparison, MetricResult, format_p
 from pytest_llmops.report import numbers as fmt
 from pytest_llmops.report.model import Table
 from pytest_llmops.stats import Interval, TestName

@@ -50,10 +50,10 @@ def _yaml_rows(path: Path, text: str) -> list[tuple[Any, int | None]]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
         raise DatasetError(f"{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
-    nodes = root.value if root is not None else []
+    nodes: Any = root.value if root is not None else []
     if isinstance(data, dict) and isinstance(data.get("cases"), list):
         items = data["cases"]
-        nodes = next((v.value for k, v in root.value if k.value == "cases"), [])
+        nodes = next((v.value for k, v in nodes if k.value == "cases"), [])
     elif isinstance(data, list):
         items = data
     else:
@@ -63,7 +63,7 @@ def _yaml_rows(path: Path, text: str) -> list[tuple[Any, int | None]]:
 
 
 def _jsonl_rows(path: Path, text: str) -> list[tuple[Any, int | None]]:
-    rows = []
+    rows: list[tuple[Any, int | None]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("//"):
             continue
@@ -76,7 +76,7 @@ def _jsonl_rows(path: Path, text: str) -> list[tuple[Any, int | None]]:
 
 def _csv_rows(path: Path, text: str) -> list[tuple[Any, int | None]]:
     reader = csv.DictReader(text.splitlines())
-    rows = []
+    rows: list[tuple[Any, int | None]] = []
     for record in reader:
         line = reader.line_num
         if None in record:

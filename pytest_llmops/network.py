@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -60,19 +61,17 @@ def block(allowed_hosts: Iterable[str] = ()) -> None:
     global _allowed, _blocking
     names = {h.lower() for h in allowed_hosts}
     for name in list(names):
-        try:
-            names.update(info[4][0] for info in socket.getaddrinfo(name, None))
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            names.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
     _allowed = frozenset(names)
-    socket.socket.connect = _connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+    setattr(socket.socket, "connect", _connect)  # noqa: B010 - mypy rejects assigning to a method
+    setattr(socket.socket, "connect_ex", _connect_ex)  # noqa: B010
     _blocking = True
 
 
 def unblock() -> None:
     global _blocking
     if _blocking:
-        socket.socket.connect = _original_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = _original_connect_ex  # type: ignore[method-assign]
+        setattr(socket.socket, "connect", _original_connect)  # noqa: B010
+        setattr(socket.socket, "connect_ex", _original_connect_ex)  # noqa: B010
         _blocking = False

@@ -55,7 +55,9 @@ def _update_command(settings: Settings) -> str:
     command = baseline_file.UPDATE_COMMAND
     if settings.invocation_paths:
         # Re-run what was run: from the repo root, `pytest example_project` is not plain `pytest`.
-        command = command.replace("pytest ", "pytest " + " ".join(map(shlex.quote, settings.invocation_paths)) + " ", 1)
+        command = command.replace(
+            "pytest ", "pytest " + " ".join(map(shlex.quote, settings.invocation_paths)) + " ", 1
+        )
     if settings.baseline.resolve() != (settings.rootdir / DEFAULT_BASELINE).resolve():
         command += f" --llm-baseline {shlex.quote(_display(settings.baseline, settings.rootdir))}"
     return command

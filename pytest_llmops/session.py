@@ -195,7 +195,7 @@ class LLMOpsSession:
         return f"pytest --llm-eval --llm-record={{mode}} {shlex.quote(target)}"
 
     def make_call(self, interaction: Interaction, source: Source) -> LLMCall:
-        call = self.config.hook.pytest_llmops_parse_call(interaction=interaction)
+        call: LLMCall | None = self.config.hook.pytest_llmops_parse_call(interaction=interaction)
         if call is None:
             request = interaction.request
             call = LLMCall(
@@ -253,7 +253,9 @@ class LLMOpsSession:
 
     def _is_priced(self, request: RecordedRequest, model: str) -> bool:
         provider = "anthropic" if request.path.rstrip("/").endswith("/messages") else "openai"
-        probe = LLMCall(provider=provider, endpoint=request.path, model=model, input_tokens=1000, output_tokens=1000)
+        probe = LLMCall(
+            provider=provider, endpoint=request.path, model=model, input_tokens=1000, output_tokens=1000
+        )
         return self.price(probe) is not None
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -268,7 +270,8 @@ class LLMOpsSession:
         record = TestRecord(nodeid=item.nodeid, base_nodeid=item.nodeid.split("[")[0])
         record.tags = list(marker.get("tags") or [])
         record.min_pass_rate = marker.get("min_pass_rate")
-        record.params = dict(item.stash.get(PARAMS, {}))
+        params: dict[str, str] = item.stash.get(PARAMS, {})
+        record.params = dict(params)
         path = cassette_path(
             Path(item.path),
             item.nodeid,
@@ -292,7 +295,7 @@ class LLMOpsSession:
         recorder = transport.Recorder(
             cassette=cassette,
             rerecord_command=self._rerecord_command(item),
-            on_replay=lambda index, interaction: ctx.add_interaction(index, interaction, "replayed"),
+            on_replay=lambda index, interaction: self._on_replay(ctx, index, interaction),
             on_live=lambda index, interaction: self._on_live(ctx, index, interaction),
             before_live=self._before_live,
             policy=self.settings.record_policy,
@@ -301,13 +304,16 @@ class LLMOpsSession:
         if self.settings.block_network:
             network.block(self.settings.allowed_hosts)
 
+    def _on_replay(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
+        ctx.add_interaction(index, interaction, "replayed")
+
     def _on_live(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
         call = ctx.add_interaction(index, interaction, "live")
         if self.ledger is not None and call is not None:
             self.ledger.add(call.cost_usd, call.model or call.request_model)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
         ctx = item.stash.get(CTX, None)
         if ctx is None:
             return (yield)
@@ -324,7 +330,9 @@ class LLMOpsSession:
                 pytest.fail(str(exc), pytrace=False)
         breaches = budgets.check(marker, ctx.calls, count)
         ctx.record.budget = {
-            k: marker.get(k) for k in ("budget_usd", "max_tokens", "max_latency_ms") if marker.get(k) is not None
+            k: marker.get(k)
+            for k in ("budget_usd", "max_tokens", "max_latency_ms")
+            if marker.get(k) is not None
         }
         if breaches:
             ctx.record.budget["breaches"] = [str(b) for b in breaches]
@@ -356,7 +364,9 @@ class LLMOpsSession:
             pytest.fail(str(exc), pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, Any]:
         report: pytest.TestReport = yield
         ctx = item.stash.get(CTX, None)
         if ctx is None and MARKER not in item.stash:
@@ -386,10 +396,8 @@ class LLMOpsSession:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
         if self.is_worker or not self.settings.eval_enabled or session.config.option.collectonly:
             return
-        from pytest_llmops import reporting
-
         # --- comparisons (helper) ---
-        from pytest_llmops import comparisons
+        from pytest_llmops import comparisons, reporting
 
         order = comparisons.collection_order(session)  # says which variant the marker lists first
         ab_tables = comparisons.tables(self.records.values(), self.settings, order=order)
@@ -414,7 +422,6 @@ class LLMOpsSession:
         reporting.print_summary(terminalreporter, outcome)
 
     # --- end reporting (helper) ---
-
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -20,8 +20,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -82,7 +83,7 @@ class Recorder:
     open_streams: list[_Sink] = field(default_factory=list)
 
     def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
-        hit = self.cassette.play(request)
+        hit: tuple[int, Interaction] | None = self.cassette.play(request)
         if hit is not None:
             self.on_replay(*hit)
             return hit
@@ -194,12 +195,17 @@ def _retry_delay(policy: RecordPolicy, attempt: int, headers: Any) -> float:
     """Seconds to wait before retry `attempt` (1-based): retry-after if given, else jittered exponential."""
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         raw = headers.get(name)
-        if raw:
-            try:
-                return min(max(float(raw) * scale, 0.0), policy.max_backoff_s)
-            except ValueError:
-                pass  # an HTTP date: fall back to backoff
-    base = min(policy.backoff_s * 2 ** (attempt - 1), policy.max_backoff_s)
+        if not raw:
+            continue
+        try:
+            seconds = float(raw) * scale
+        except ValueError:
+            try:  # retry-after may be an HTTP date
+                seconds = (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError):
+                continue
+        return float(min(max(seconds, 0.0), policy.max_backoff_s))
+    base: float = min(policy.backoff_s * 2.0 ** (attempt - 1), policy.max_backoff_s)
     return base * (0.5 + random.random() / 2)
 
 
@@ -283,7 +289,7 @@ class _Sink:
 class _Kit:
     """Stream and response classes bound to one HTTP module (httpx2 or httpx)."""
 
-    _cache: dict[int, _Kit] = {}
+    _cache: ClassVar[dict[int, _Kit]] = {}
 
     def __init__(self, mod: ModuleType) -> None:
         self.mod = mod

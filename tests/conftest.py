@@ -4,8 +4,6 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 # Import what inner pytester runs use before any of them starts: an in-process run restores sys.modules
 # afterwards, so a module first imported inside one would be imported afresh by the next run, leaving
 # the plugin session holding classes from the old copy (httpx2 streams, the current-test slot).
@@ -13,12 +11,14 @@ import anthropic  # noqa: F401
 import httpcore2  # noqa: F401
 import httpx2  # noqa: F401
 import openai  # noqa: F401
-import pytest_llmops.cassette_formats  # noqa: F401
-import pytest_llmops.checks  # noqa: F401
-import pytest_llmops.context  # noqa: F401
-import pytest_llmops.pricing  # noqa: F401
-import pytest_llmops.providers  # noqa: F401
-import pytest_llmops.session  # noqa: F401
+import pytest
+
+import pytest_llmops.cassette_formats
+import pytest_llmops.checks
+import pytest_llmops.context
+import pytest_llmops.pricing
+import pytest_llmops.providers
+import pytest_llmops.session
 import pytest_llmops.transport  # noqa: F401
 from pytest_llmops.simulator import ProviderSimulator
 
@@ -79,7 +79,9 @@ def sim(simulator: ProviderSimulator) -> ProviderSimulator:
 
 
 @pytest.fixture
-def llm_pytester(pytester: pytest.Pytester, sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def llm_pytester(
+    pytester: pytest.Pytester, sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
     """A pytester whose inner suite has SDK client fixtures pointed at the simulator, and no API keys."""
     monkeypatch.setenv("SIM_URL", sim.url)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

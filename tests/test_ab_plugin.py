@@ -60,7 +60,7 @@ SUITE = textwrap.dedent(
     CONTEXT = "\\n\\n".join(f"[Source: {{k}}]\\n{{v}}" for k, v in DOCS.items())
     VARIANTS = {{
         "plain": {{"instructions": "Answer the question using the context."}},
-        "cited": {{"instructions": "Answer the question using the context. Cite sources for every sentence."}},
+        "cited": {{"instructions": "Answer the question using the context. Cite sources for each sentence."}},
     }}
     if os.environ.get("CITED_FIRST"):  # the same tests (and cassettes), with the other variant as control
         VARIANTS = dict(reversed(list(VARIANTS.items())))
@@ -127,7 +127,9 @@ def metrics(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {m["metric"]: m for m in data["metrics"]}
 
 
-def test_the_variant_that_cites_ships_in_every_report(recorded: pytest.Pytester, sim: ProviderSimulator) -> None:
+def test_the_variant_that_cites_ships_in_every_report_with_and_without_xdist(
+    recorded: pytest.Pytester, sim: ProviderSimulator
+) -> None:
     before = len(sim.requests)
     md = recorded.path / "report.md"
     result, report = replay(recorded, f"--llm-report-md={md}")
@@ -143,7 +145,9 @@ def test_the_variant_that_cites_ships_in_every_report(recorded: pytest.Pytester,
     assert "cost_usd +" in paired["decision"]["reason"] and "within +20%" in paired["decision"]["reason"]
 
     # The wiring, end to end: per-case citation scores from the report's test rows, into the stats.
-    rows = {t["nodeid"].split("[")[-1].rstrip("]"): t for t in report["tests"] if "test_answer" in t["nodeid"]}
+    rows = {
+        t["nodeid"].split("[")[-1].rstrip("]"): t for t in report["tests"] if "test_answer" in t["nodeid"]
+    }
     plain = [rows[f"plain-{case}"]["metrics"]["citations"]["value"] for case in QUESTIONS]
     cited = [rows[f"cited-{case}"]["metrics"]["citations"]["value"] for case in QUESTIONS]
     by_metric = metrics(paired)
@@ -157,7 +161,11 @@ def test_the_variant_that_cites_ships_in_every_report(recorded: pytest.Pytester,
     assert by_metric["cost_usd"]["lift"] > 0 and by_metric["input_tokens"]["lift"] > 0  # asking costs words
 
     unpaired = found["test_repeated"]
-    assert (unpaired["design"], unpaired["n_control"], unpaired["n_treatment"]) == ("unpaired", REPEATS, REPEATS)
+    assert (unpaired["design"], unpaired["n_control"], unpaired["n_treatment"]) == (
+        "unpaired",
+        REPEATS,
+        REPEATS,
+    )
     assert metrics(unpaired)["citations"]["test"] == "welch"
     assert metrics(unpaired)["pass_rate"]["test"] == "fisher"
 
@@ -172,17 +180,27 @@ def test_the_variant_that_cites_ships_in_every_report(recorded: pytest.Pytester,
     )
     text = md.read_text()
     assert "### A/B test_app.py::test_answer: cited vs plain — SHIP" in text
-    assert "| metric | plain (control) [95% CI] | cited [95% CI] | lift | relative | n | test | p | p adj (Holm) |" in text
+    assert (
+        "| metric | plain (control) [95% CI] | cited [95% CI] | lift | relative | n | test | p "
+        "| p adj (Holm) |" in text
+    )
     assert "| citations (primary) | 0 | 1 | +1 | - | 10 | Wilcoxon signed-rank |" in text
 
+    # Under xdist the controller collects nothing: the control still comes from the collection order.
+    result, parallel = replay(recorded, "-n", "2")
+    result.assert_outcomes(passed=TESTS)
+    assert parallel["comparisons"] == report["comparisons"]
 
-def test_a_guard_blocks_the_ship_and_a_swapped_control_reverts(
+
+def test_a_guard_blocks_a_ship_a_swapped_control_reverts_and_few_cases_are_inconclusive(
     recorded: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, report = replay(recorded, "-o", "llm_guard_metrics=cost_usd:+1%")
     blocked = comparisons(report)["test_answer"]["decision"]
     assert blocked["verdict"] == "INCONCLUSIVE"
-    assert blocked["reason"].startswith("cited raises citations 0 -> 1") and "exceeds +1%" in blocked["reason"]
+    assert (
+        blocked["reason"].startswith("cited raises citations 0 -> 1") and "exceeds +1%" in blocked["reason"]
+    )
 
     monkeypatch.setenv("CITED_FIRST", "1")
     result, report = replay(recorded)
@@ -191,8 +209,7 @@ def test_a_guard_blocks_the_ship_and_a_swapped_control_reverts(
     assert (swapped["control"], swapped["decision"]["verdict"]) == ("cited", "REVERT")
     assert swapped["decision"]["reason"].startswith("plain lowers citations 1 -> 0 (p_adj=")
 
-
-def test_too_few_cases_are_inconclusive_with_the_cases_needed(recorded: pytest.Pytester) -> None:
+    monkeypatch.delenv("CITED_FIRST")
     result, report = replay(recorded, "-k", "refunds or shipping or passwords")
     result.assert_outcomes(passed=6)
     data = comparisons(report)["test_answer"]
@@ -202,10 +219,3 @@ def test_too_few_cases_are_inconclusive_with_the_cases_needed(recorded: pytest.P
     assert needed is not None and needed > 3 and decision["needed_n_unit"] == "cases"
     assert f"about {needed} cases would detect a change this size (have 3)" in decision["reason"]
     result.stdout.fnmatch_lines(["A/B test_app.py::test_answer: cited vs plain — INCONCLUSIVE"])
-
-
-def test_xdist_finds_the_same_control_and_decisions(recorded: pytest.Pytester) -> None:
-    _, serial = replay(recorded, "-p", "no:xdist")
-    result, parallel = replay(recorded, "-n", "2")
-    result.assert_outcomes(passed=TESTS)
-    assert parallel["comparisons"] == serial["comparisons"]

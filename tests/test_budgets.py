@@ -89,13 +89,19 @@ def test_session_budget_refuses_live_calls_once_spent(
     llm_pytester.makepyfile(test_s=SESSION_SUITE)
     report = llm_pytester.path / "r.json"
     # Price of one call, measured: record one test without a budget.
-    llm_pytester.runpytest("--llm-eval", "--llm-record=all", "-k", "test_spend[0]", f"--llm-report-json={report}")
+    llm_pytester.runpytest(
+        "--llm-eval", "--llm-record=all", "-k", "test_spend[0]", f"--llm-report-json={report}"
+    )
     one_call = json.loads(report.read_text())["headline"]["app"]["live_cost_usd"]
     assert one_call > 0
     sim.reset()
     budget = one_call * 4.5
     result = llm_pytester.runpytest_subprocess(
-        "--llm-eval", "--llm-record=rewrite", f"--llm-budget-usd={budget}", f"--llm-report-json={report}", *workers
+        "--llm-eval",
+        "--llm-record=rewrite",
+        f"--llm-budget-usd={budget}",
+        f"--llm-report-json={report}",
+        *workers,
     )
     outcomes = result.parseoutcomes()
     sent = len(sim.requests)
@@ -103,7 +109,11 @@ def test_session_budget_refuses_live_calls_once_spent(
     assert outcomes.get("failed", 0) == 12 - sent
     in_flight = 2 if workers else 1
     assert 5 <= sent <= 5 + in_flight - 1
-    result.stdout.fnmatch_lines(["*budget exhausted: live spend $* reached --llm-budget-usd=*; POST /v1/chat/completions (model gpt-4o-mini) was not sent*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*budget exhausted: live spend $* reached --llm-budget-usd=*; POST /v1/chat/completions (model gpt-4o-mini) was not sent*"
+        ]
+    )
     spent = json.loads(report.read_text())["headline"]["app"]["live_cost_usd"]
     assert spent <= budget + one_call * in_flight * 1.5
 
@@ -116,9 +126,9 @@ def test_replayed_calls_never_count_as_live_spend(
     for name in with_keys:
         monkeypatch.delenv(name)
     report = llm_pytester.path / "r.json"
-    llm_pytester.runpytest("--llm-eval", "--llm-budget-usd=0.0000001", f"--llm-report-json={report}").assert_outcomes(
-        passed=12
-    )
+    llm_pytester.runpytest(
+        "--llm-eval", "--llm-budget-usd=0.0000001", f"--llm-report-json={report}"
+    ).assert_outcomes(passed=12)
     app = json.loads(report.read_text())["headline"]["app"]
     assert app["live_cost_usd"] == 0 and app["replayed_cost_usd"] > 0
 
@@ -137,9 +147,13 @@ def test_a_model_without_price_is_refused_under_a_budget(
     )
     result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=1")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*no price is known for model 'acme-private-7b'*Add it to the llm_prices file*"])
+    result.stdout.fnmatch_lines(
+        ["*no price is known for model 'acme-private-7b'*Add it to the llm_prices file*"]
+    )
     assert sim.requests == []
-    (llm_pytester.path / "prices.yaml").write_text("models:\n  acme-private-7b:\n    input: 0.1\n    output: 0.2\n")
+    (llm_pytester.path / "prices.yaml").write_text(
+        "models:\n  acme-private-7b:\n    input: 0.1\n    output: 0.2\n"
+    )
     llm_pytester.makeini("[pytest]\nllm_prices = prices.yaml\n")
     llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=1").assert_outcomes(passed=1)
 

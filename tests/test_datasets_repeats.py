@@ -18,11 +18,17 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_yaml_jsonl_and_csv_datasets_load_with_ids(tmp_path: Path) -> None:
-    yaml_cases = load(write(tmp_path, "a.yaml", """
+    yaml_cases = load(
+        write(
+            tmp_path,
+            "a.yaml",
+            """
         - id: q1
           question: one?
         - question: two?
-        """))
+        """,
+        )
+    )
     assert [c.id for c in yaml_cases] == ["q1", "row2"] and yaml_cases[1]["question"] == "two?"
     wrapped = load(write(tmp_path, "w.yaml", "cases:\n  - {id: x, q: 1}\n"))
     assert wrapped[0].data == {"id": "x", "q": 1}
@@ -39,7 +45,11 @@ def test_yaml_jsonl_and_csv_datasets_load_with_ids(tmp_path: Path) -> None:
         ("bad.yaml", "- id: a\n  q: [unclosed\n", r"bad.yaml, line 3: malformed YAML"),
         ("bad.jsonl", '{"id": 1}\n{"id": 2,\n', r"bad.jsonl, line 2: malformed JSON"),
         ("bad.csv", "id,q\na,1\nb,2,3\n", r"bad.csv, line 3: more values than the header"),
-        ("dup.yaml", "- id: a\n- id: a\n", r"dup.yaml, row 2 \(line 2\): duplicate id 'a' \(first at row 1\)"),
+        (
+            "dup.yaml",
+            "- id: a\n- id: a\n",
+            r"dup.yaml, row 2 \(line 2\): duplicate id 'a' \(first at row 1\)",
+        ),
         ("empty.yaml", "[]\n", r"empty.yaml: the dataset has no rows"),
         ("x.txt", "a\n", r"unsupported dataset format '.txt'"),
     ],
@@ -68,7 +78,7 @@ def test_dataset_parametrizes_and_a_bad_file_is_a_collection_error(pytester: pyt
     result = pytester.runpytest("--llm-eval", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*test_ds.py::test_missing: dataset file *missing.yaml does not exist*"])
     (pytester.path / "test_ds.py").write_text(
-        (pytester.path / "test_ds.py").read_text().split("@pytest.mark.llm(dataset=\"data/missing")[0]
+        (pytester.path / "test_ds.py").read_text().split('@pytest.mark.llm(dataset="data/missing')[0]
     )
     result = pytester.runpytest("--llm-eval", "-v")
     result.assert_outcomes(passed=2)
@@ -101,7 +111,9 @@ def test_repeats_record_then_replay_each_runs_own_response(
     report = llm_pytester.path / "r.json"
     again = llm_pytester.runpytest("--llm-eval", "-s", f"--llm-report-json={report}")
     again.assert_outcomes(passed=1)
-    assert [line.split("RUN", 1)[1] for line in again.outlines if "RUN " in line and "print(" not in line] == runs
+    assert [
+        line.split("RUN", 1)[1] for line in again.outlines if "RUN " in line and "print(" not in line
+    ] == runs
     [test] = json.loads(report.read_text())["tests"]
     assert test["runs"] == 4 and test["passed"] == 4
 
@@ -111,7 +123,9 @@ def test_min_pass_rate_decides_and_flaky_runs_are_reported(
 ) -> None:
     llm_pytester.makepyfile(test_rep=REPEAT_SUITE)
     first = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s")
-    runs = [line.split("RUN", 1)[1].strip() for line in first.outlines if "RUN " in line and "print(" not in line]
+    runs = [
+        line.split("RUN", 1)[1].strip() for line in first.outlines if "RUN " in line and "print(" not in line
+    ]
     for name in with_keys:
         monkeypatch.delenv(name)
     # Fail exactly the runs whose answer starts like the first run's answer.
@@ -154,7 +168,9 @@ def test_llm_repeat_option_applies_to_every_llm_test(llm_pytester: pytest.Pytest
 def test_variants_parametrize_every_row_under_every_variant(llm_pytester: pytest.Pytester) -> None:
     llm_pytester.mkdir("prompts")
     (llm_pytester.path / "prompts" / "p1.yaml").write_text("name: qa\nversion: 1.0.0\ntemplate: 'Q: {q}'\n")
-    (llm_pytester.path / "prompts" / "p2.yaml").write_text("name: qa\nversion: 1.1.0\ntemplate: 'Question: {q}'\n")
+    (llm_pytester.path / "prompts" / "p2.yaml").write_text(
+        "name: qa\nversion: 1.1.0\ntemplate: 'Question: {q}'\n"
+    )
     (llm_pytester.path / "cases.jsonl").write_text('{"id": "a", "q": "x"}\n{"id": "b", "q": "y"}\n')
     llm_pytester.makepyfile(
         test_v="""
@@ -197,4 +213,6 @@ def test_named_variants_come_from_the_variants_file(llm_pytester: pytest.Pyteste
         """
     )
     result = llm_pytester.runpytest("--llm-eval")
-    result.stdout.fnmatch_lines(["*test_v.py::test_unknown: unknown variant(s) [[]'huge'[]]; defined: small, big*"])
+    result.stdout.fnmatch_lines(
+        ["*test_v.py::test_unknown: unknown variant(s) [[]'huge'[]]; defined: small, big*"]
+    )

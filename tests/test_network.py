@@ -29,7 +29,9 @@ def test_non_loopback_connections_fail_at_once_during_llm_tests(
                 s.close()
         """
     )
-    result = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "--llm-record=all", "-p", "no:randomly")
+    result = llm_pytester.runpytest(
+        "--llm-eval", "--llm-block-network", "--llm-record=all", "-p", "no:randomly"
+    )
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*network access to 192.0.2.1:443 blocked by --llm-block-network*"])
 
@@ -49,6 +51,6 @@ def test_allowed_hosts_pass(llm_pytester: pytest.Pytester) -> None:
                 s.close()
         """
     )
-    llm_pytester.runpytest("--llm-eval", "--llm-block-network", "--llm-allowed-hosts=192.0.2.1").assert_outcomes(
-        passed=1
-    )
+    llm_pytester.runpytest(
+        "--llm-eval", "--llm-block-network", "--llm-allowed-hosts=192.0.2.1"
+    ).assert_outcomes(passed=1)

@@ -35,11 +35,15 @@ def test_ini_default_runs_llm_tests(pytester: pytest.Pytester) -> None:
 def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("import pytest\n@pytest.mark.llm\ndef test_llm():\n    pass\n")
     pytester.runpytest("--strict-markers").assert_outcomes(skipped=1)
-    pytester.runpytest("--markers").stdout.fnmatch_lines(["@pytest.mark.llm(**kwargs): an LLM evaluation test*"])
+    pytester.runpytest("--markers").stdout.fnmatch_lines(
+        ["@pytest.mark.llm(**kwargs): an LLM evaluation test*"]
+    )
 
 
 @pytest.mark.parametrize("eval_flag", [[], ["--llm-eval"]])
-def test_unknown_marker_keyword_is_a_collection_error(pytester: pytest.Pytester, eval_flag: list[str]) -> None:
+def test_unknown_marker_keyword_is_a_collection_error(
+    pytester: pytest.Pytester, eval_flag: list[str]
+) -> None:
     pytester.makepyfile(
         test_bad="""
         import pytest
@@ -55,7 +59,10 @@ def test_unknown_marker_keyword_is_a_collection_error(pytester: pytest.Pytester,
     result = pytester.runpytest(*eval_flag)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
-        ["*ERROR collecting test_bad.py*", "*test_bad.py::test_typo: unknown keyword 'budget'*Known keywords: cassette*budget_usd*"]
+        [
+            "*ERROR collecting test_bad.py*",
+            "*test_bad.py::test_typo: unknown keyword 'budget'*Known keywords: cassette*budget_usd*",
+        ]
     )
 
 
@@ -70,7 +77,9 @@ def test_marker_values_are_checked(pytester: pytest.Pytester) -> None:
         """
     )
     result = pytester.runpytest("--llm-eval")
-    result.stdout.fnmatch_lines(["*test_bad.py::test_zero: @pytest.mark.llm(repeat=0) must be a whole number >= 1*"])
+    result.stdout.fnmatch_lines(
+        ["*test_bad.py::test_zero: @pytest.mark.llm(repeat=0) must be a whole number >= 1*"]
+    )
 
 
 def test_bad_option_values_name_the_option(pytester: pytest.Pytester) -> None:
@@ -79,7 +88,9 @@ def test_bad_option_values_name_the_option(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*--llm-record*invalid choice*'sometimes'*"])
     pytester.makeini("[pytest]\nllm_record_mode = sometimes\n")
     result = pytester.runpytest("--llm-eval")
-    result.stderr.fnmatch_lines(["*llm_record_mode = sometimes in *tox.ini is not valid; choose one of: none, once*"])
+    result.stderr.fnmatch_lines(
+        ["*llm_record_mode = sometimes in *tox.ini is not valid; choose one of: none, once*"]
+    )
     pytester.makeini("[pytest]\nllm_match_on = method verb\n")
     result = pytester.runpytest("--llm-eval")
     result.stderr.fnmatch_lines(["*llm_match_on in *: unknown match field(s) [[]'verb'[]]*"])

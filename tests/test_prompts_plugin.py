@@ -77,7 +77,11 @@ def test_unknown_prompt_is_a_collection_error_listing_what_exists(prompts_projec
     )
     result = prompts_project.runpytest("--llm-eval")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*test_p.py::test_missing_version: prompt 'qa' has no version matching '3.0.0'; versions: 1.0.0, 1.1.0*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_p.py::test_missing_version: prompt 'qa' has no version matching '3.0.0'; versions: 1.0.0, 1.1.0*"
+        ]
+    )
     prompts_project.makepyfile(
         test_p="""
         import pytest
@@ -116,7 +120,9 @@ def test_calls_are_tagged_with_the_prompt_version(
     assert "avg_accuracy" in text
 
 
-def test_changing_a_locked_version_fails_the_session_before_tests_run(prompts_project: pytest.Pytester) -> None:
+def test_changing_a_locked_version_fails_the_session_before_tests_run(
+    prompts_project: pytest.Pytester,
+) -> None:
     prompts_project.makepyfile(test_p="def test_x():\n    pass\n")
     result = prompts_project.runpytest("--llm-eval", "--llm-lock-prompts")
     result.assert_outcomes(passed=1)
@@ -126,7 +132,9 @@ def test_changing_a_locked_version_fails_the_session_before_tests_run(prompts_pr
     edited.write_text(prompt_file("qa", "1.0.0", "Answer at length: {question}"))
     result = prompts_project.runpytest("--llm-eval")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*qa_1.0.0.yaml:1: qa@1.0.0 changed after it was locked*locked sha256 *, now *bump*"])
+    result.stderr.fnmatch_lines(
+        ["*qa_1.0.0.yaml:1: qa@1.0.0 changed after it was locked*locked sha256 *, now *bump*"]
+    )
     assert "passed" not in result.stdout.str()
     # Metadata is not part of the hash: editing it is fine.
     edited.write_text(prompt_file("qa", "1.0.0", "Answer briefly: {question}", metadata="{note: reviewed}"))
@@ -134,7 +142,9 @@ def test_changing_a_locked_version_fails_the_session_before_tests_run(prompts_pr
 
 
 def test_a_broken_prompt_file_is_a_usage_error_naming_file_and_line(prompts_project: pytest.Pytester) -> None:
-    (prompts_project.path / "prompts" / "bad.yaml").write_text("name: bad\nversion: 1.0\ntemplate: [unclosed\n")
+    (prompts_project.path / "prompts" / "bad.yaml").write_text(
+        "name: bad\nversion: 1.0\ntemplate: [unclosed\n"
+    )
     prompts_project.makepyfile(
         test_p="""
         import pytest

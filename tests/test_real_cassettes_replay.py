@@ -33,6 +33,7 @@ def replayable_files() -> list[str]:
 
 FILES = replayable_files()
 
+
 def test_replayable_set_is_broad() -> None:
     # The index lists recordings from several projects and formats; make sure the filter keeps them.
     assert len(FILES) >= 35
@@ -49,12 +50,17 @@ def test_recorded_request_through_the_sdk_returns_the_recorded_response(
     path = REAL_CASSETTES / name
     interactions = [i for i in load_interactions(path) if i.request is not None]
     expected = [
-        {"status": i.response.status, "sse": i.response.is_sse, "body": i.response.text, "json": i.response.json()}
+        {
+            "status": i.response.status,
+            "sse": i.response.is_sse,
+            "body": i.response.text,
+            "json": i.response.json(),
+        }
         for i in interactions
     ]
     pytester.makepyfile(
         test_inner=textwrap.dedent(
-            f'''
+            f"""
             import json
             from urllib.parse import urlsplit
 
@@ -95,7 +101,7 @@ def test_recorded_request_through_the_sdk_returns_the_recorded_response(
                         assert json.loads(text) == want["json"]
                     else:
                         assert text == want["body"]
-            '''
+            """
         )
     )
     result = pytester.runpytest("--llm-eval", "-p", "no:cacheprovider", "-p", "no:randomly")

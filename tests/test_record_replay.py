@@ -13,7 +13,7 @@ from pytest_llmops.cassette_formats import load_interactions
 from pytest_llmops.simulator import ProviderSimulator
 
 SDK_SUITE = textwrap.dedent(
-    '''
+    """
     import asyncio
     import pytest
 
@@ -81,7 +81,7 @@ SDK_SUITE = textwrap.dedent(
                     model="claude-haiku-4-5", max_tokens=100, messages=MSG) as s:
                 return (await s.get_final_message()).content[0].text
         print("ANSWER", asyncio.run(go()))
-    '''
+    """
 )
 
 
@@ -95,7 +95,10 @@ def answers(result: pytest.RunResult) -> list[str]:
 
 
 def test_every_sdk_path_records_then_replays_offline(
-    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     llm_pytester.makepyfile(test_sdk=SDK_SUITE)
     recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:cacheprovider")
@@ -106,9 +109,15 @@ def test_every_sdk_path_records_then_replays_offline(
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         f"{name}.yaml"
         for name in (
-            "test_openai_chat", "test_openai_chat_stream", "test_openai_responses_stream", "test_openai_responses",
-            "test_openai_async_stream", "test_anthropic_messages", "test_anthropic_create_stream",
-            "test_anthropic_stream_helper", "test_anthropic_async",
+            "test_openai_chat",
+            "test_openai_chat_stream",
+            "test_openai_responses_stream",
+            "test_openai_responses",
+            "test_openai_async_stream",
+            "test_anthropic_messages",
+            "test_anthropic_create_stream",
+            "test_anthropic_stream_helper",
+            "test_anthropic_async",
         )
     )
     for path in folder.iterdir():
@@ -118,7 +127,9 @@ def test_every_sdk_path_records_then_replays_offline(
         assert "authorization" not in text.lower() and "x-api-key" not in text.lower()
         [interaction] = load_interactions(path)
         assert interaction.meta.recorded_at and interaction.meta.latency_ms is not None
-        assert interaction.meta.ttfb_ms is not None and interaction.meta.ttfb_ms <= interaction.meta.latency_ms
+        assert (
+            interaction.meta.ttfb_ms is not None and interaction.meta.ttfb_ms <= interaction.meta.latency_ms
+        )
 
     # Replay: no keys, nothing reaches the simulator, and the app sees the same answers.
     for name in with_keys:
@@ -134,19 +145,26 @@ def test_sse_is_stored_as_readable_text_and_json_pretty(
     llm_pytester: pytest.Pytester, with_keys: dict[str, str]
 ) -> None:
     llm_pytester.makepyfile(test_sdk=SDK_SUITE)
-    llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-k", "test_anthropic_create_stream or test_openai_chat")
+    llm_pytester.runpytest(
+        "--llm-eval", "--llm-record=once", "-k", "test_anthropic_create_stream or test_openai_chat"
+    )
     stream_file = llm_pytester.path / "cassettes" / "test_sdk" / "test_anthropic_create_stream.yaml"
     raw = yaml.safe_load(stream_file.read_text())
     body = raw["interactions"][0]["response"]["body"]["string"]
     assert isinstance(body, str) and "event: message_start" in body and "event: message_stop" in body
     assert "string: |" in stream_file.read_text()  # a literal block, reviewable line by line
-    chat = yaml.safe_load((llm_pytester.path / "cassettes" / "test_sdk" / "test_openai_chat.yaml").read_text())
+    chat = yaml.safe_load(
+        (llm_pytester.path / "cassettes" / "test_sdk" / "test_openai_chat.yaml").read_text()
+    )
     request_body = chat["interactions"][0]["request"]["body"]
     assert request_body.startswith("{\n") and '"model": "gpt-4o-mini"' in request_body
 
 
 def test_replay_miss_fails_at_once_with_diff_and_command(
-    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     llm_pytester.makepyfile(
         test_miss="""
@@ -205,7 +223,10 @@ def test_missing_cassette_names_the_file_and_once_mode(llm_pytester: pytest.Pyte
     result = llm_pytester.runpytest("--llm-eval")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*The cassette file does not exist yet.*", "*pytest --llm-eval --llm-record=once test_new.py::test_fresh*"]
+        [
+            "*The cassette file does not exist yet.*",
+            "*pytest --llm-eval --llm-record=once test_new.py::test_fresh*",
+        ]
     )
 
 
@@ -240,10 +261,15 @@ def test_identical_requests_replay_in_recorded_order(
 def test_more_identical_requests_than_recorded_is_a_clear_miss(
     llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    llm_pytester.makepyfile(test_order=REPEATED_CALLS.replace("print(", "c = openai_client.chat.completions."
-                                                              "create(model='gpt-4o-mini', messages=msgs, "
-                                                              "temperature=1.0) if __import__('os').environ.get("
-                                                              "'THIRD') else None\n    print("))
+    llm_pytester.makepyfile(
+        test_order=REPEATED_CALLS.replace(
+            "print(",
+            "c = openai_client.chat.completions."
+            "create(model='gpt-4o-mini', messages=msgs, "
+            "temperature=1.0) if __import__('os').environ.get("
+            "'THIRD') else None\n    print(",
+        )
+    )
     llm_pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=1)
     for name in with_keys:
         monkeypatch.delenv(name)
@@ -253,8 +279,12 @@ def test_more_identical_requests_than_recorded_is_a_clear_miss(
     result.stdout.fnmatch_lines(["*recorded 2 time(s) and every recording was already played*"])
 
 
-def test_record_modes(llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str],
-                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_modes(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     llm_pytester.makepyfile(
         test_modes="""
         import os, pytest
@@ -334,8 +364,9 @@ def test_replay_ignores_host_and_configured_volatile_fields(
         assert other.requests == []
 
 
-def test_gzip_response_is_stored_decoded(llm_pytester: pytest.Pytester, sim: ProviderSimulator,
-                                         with_keys: dict[str, str]) -> None:
+def test_gzip_response_is_stored_decoded(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
     llm_pytester.makepyfile(
         test_gz="""
         import pytest

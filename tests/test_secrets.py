@@ -9,10 +9,14 @@ from pytest_llmops.secrets import REDACTED, Scrubber, SecretLeakError
 from tests.conftest import fake_key
 
 
-def make(headers: dict[str, list[str]] | None = None, body: bytes = b"{}", uri: str = "https://x/v1/chat") -> Interaction:
+def make(
+    headers: dict[str, list[str]] | None = None, body: bytes = b"{}", uri: str = "https://x/v1/chat"
+) -> Interaction:
     return Interaction(
         request=RecordedRequest("POST", uri, headers or {}, body),
-        response=RecordedResponse(200, "OK", {"set-cookie": ["__cf_bm=abc"], "openai-organization": ["org-1"]}, b"{}"),
+        response=RecordedResponse(
+            200, "OK", {"set-cookie": ["__cf_bm=abc"], "openai-organization": ["org-1"]}, b"{}"
+        ),
     )
 
 
@@ -76,12 +80,20 @@ def test_recording_a_leaking_request_fails_the_test_and_writes_nothing(
     )
     result = llm_pytester.runpytest("--llm-eval", "--llm-record=once")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*refusing to write*test_q.yaml: interactions[[]0[]].request.body contains the value of $OPENAI_API_KEY*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*refusing to write*test_q.yaml: interactions[[]0[]].request.body contains the value of $OPENAI_API_KEY*"
+        ]
+    )
     assert with_keys["OPENAI_API_KEY"] not in result.stdout.str()
-    assert not (llm_pytester.path / "cassettes").exists() or not list((llm_pytester.path / "cassettes").rglob("*.yaml"))
+    assert not (llm_pytester.path / "cassettes").exists() or not list(
+        (llm_pytester.path / "cassettes").rglob("*.yaml")
+    )
 
 
-def test_identity_headers_sent_by_the_sdk_are_scrubbed(llm_pytester: pytest.Pytester, with_keys: dict[str, str]) -> None:
+def test_identity_headers_sent_by_the_sdk_are_scrubbed(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str]
+) -> None:
     llm_pytester.makepyfile(
         test_org="""
         import os, pytest

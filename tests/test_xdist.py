@@ -51,7 +51,9 @@ def strip_timings(value: Any) -> Any:
 
 
 @pytest.fixture
-def recorded(llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def recorded(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
     llm_pytester.makepyfile(test_suite=SUITE)
     (llm_pytester.path / "cases.jsonl").write_text(CASES)
     llm_pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=6, failed=1)
@@ -71,7 +73,11 @@ def test_reports_and_baselines_are_equal_across_xdist_modes(recorded: pytest.Pyt
     for mode, args in MODES.items():
         baseline.unlink(missing_ok=True)
         result = recorded.runpytest_subprocess(
-            "--llm-eval", *args, f"--llm-report-json={report}", f"--llm-baseline={baseline}", "--llm-update-baseline"
+            "--llm-eval",
+            *args,
+            f"--llm-report-json={report}",
+            f"--llm-baseline={baseline}",
+            "--llm-update-baseline",
         )
         result.assert_outcomes(passed=6, failed=1)
         reports[mode] = strip_timings(json.loads(report.read_text()))
