@@ -446,7 +446,7 @@ def run_meta(records: Iterable[TestRecord], git: str | None) -> dict[str, Any]:
         prompts.update(record.prompts)
         for score in record.scores:
             identity = judge_of(score.details, score.scorer)
-            if identity:
+            if identity and "judge" in identity:
                 judges.add(tuple(sorted(identity.items())))
     return {
         "git_commit": git,

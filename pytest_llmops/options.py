@@ -57,6 +57,17 @@ def judge_spec(text: str) -> str:
     return text
 
 
+def judge_band(text: str) -> tuple[float, float]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not two numbers low,high (e.g. 0.35,0.75)") from None
+    if not 0 <= low <= high <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must satisfy 0 <= low <= high <= 1")
+    return low, high
+
+
 def fail_on_spec(text: str) -> str:
     from pytest_llmops.gates import parse_gates
 
@@ -251,6 +262,13 @@ OPTIONS: tuple[Option, ...] = (
         "llm_judge_base_url",
         "Base URL for the judge's provider (a proxy or the simulator).",
         ini="llm_judge_base_url",
+    ),
+    Option(
+        "llm_judge_band",
+        "Cascade: local scores in this 0-1 band (low,high) are sent to the judge.",
+        ini="llm_judge_band",
+        type=judge_band,
+        default="0.35,0.75",
     ),
     Option(
         "llm_scorer",

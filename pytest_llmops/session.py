@@ -79,10 +79,19 @@ class LLMOpsSession:
                 if not os.environ.get(name):
                     self._env_restore[name] = os.environ.get(name)
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY
+        if self.settings.record_mode is RecordMode.NONE:
+            transport.guard(provider_hosts())
         from pytest_llmops.checks import registry, settings
 
         s = self.settings
-        settings.configure(judge=s.judge, mode=s.judge_mode, base_url=s.judge_base_url, scorer=s.scorer)
+        settings.configure(
+            judge=s.judge,
+            mode=s.judge_mode,
+            base_url=s.judge_base_url,
+            scorer=s.scorer,
+            band=s.judge_band,
+            cassette_only=True,
+        )
         registry.load_from_hook(self.config.hook)
 
     def stop(self) -> None:
@@ -422,6 +431,18 @@ class LLMOpsSession:
         reporting.print_summary(terminalreporter, outcome)
 
     # --- end reporting (helper) ---
+
+
+def provider_hosts() -> frozenset[str]:
+    """The providers' API hosts, and those of base URLs configured through the SDKs' environment variables."""
+    from urllib.parse import urlsplit
+
+    hosts = {"api.openai.com", "api.anthropic.com"}
+    for name in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+        host = urlsplit(os.environ.get(name, "")).hostname
+        if host:
+            hosts.add(host)
+    return frozenset(hosts)
 
 
 def _relative(path: Path, root: Path) -> str:

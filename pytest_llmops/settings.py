@@ -85,6 +85,7 @@ class Settings:
     judge: str | None
     judge_mode: str
     judge_base_url: str | None
+    judge_band: tuple[float, float]
     scorer: str
     report_json: Path | None
     report_md: Path | None
@@ -157,6 +158,7 @@ class Settings:
             judge=r.get("llm_judge"),
             judge_mode=r.get("llm_judge_mode"),
             judge_base_url=r.get("llm_judge_base_url") or None,
+            judge_band=r.get("llm_judge_band"),
             scorer=r.get("llm_scorer"),
             report_json=cli_path("llm_report_json"),
             report_md=cli_path("llm_report_md"),

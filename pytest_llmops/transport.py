@@ -99,6 +99,7 @@ class Recorder:
 
 
 _active: Recorder | None = None
+_guarded_hosts: frozenset[str] = frozenset()
 _installed: dict[tuple[type, str], Callable[..., Any]] = {}
 _install_lock = threading.Lock()
 
@@ -107,6 +108,23 @@ def activate(recorder: Recorder) -> None:
     global _active
     install()
     _active = recorder
+
+
+def guard(hosts: frozenset[str]) -> None:
+    """Outside llm tests, refuse requests to these hosts (replay sessions: nothing may reach a provider)."""
+    global _guarded_hosts
+    install()
+    _guarded_hosts = hosts
+
+
+def _refuse_unrecorded(request: Any) -> None:
+    host = request.url.host
+    if host in _guarded_hosts:
+        raise CassetteMiss(
+            f"{request.method} {request.url.path} to {host} was not sent: it comes from a test without "
+            "@pytest.mark.llm, so no cassette can answer it and this replay run sends nothing to providers. "
+            "Mark the test @pytest.mark.llm (and record it), or mock the client."
+        )
 
 
 def deactivate() -> None:
@@ -144,6 +162,8 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    global _guarded_hosts
+    _guarded_hosts = frozenset()
     with _install_lock:
         for (cls, name), original in _installed.items():
             setattr(cls, name, original)
@@ -154,6 +174,8 @@ def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]
     def handle_request(transport: Any, request: Any) -> Any:
         recorder = _active
         if recorder is None:
+            if _guarded_hosts:
+                _refuse_unrecorded(request)
             return original(transport, request)
         recorded = _recorded_request(request, request.read())
         hit = recorder.lookup(recorded)
@@ -169,6 +191,8 @@ def _async_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any
     async def handle_async_request(transport: Any, request: Any) -> Any:
         recorder = _active
         if recorder is None:
+            if _guarded_hosts:
+                _refuse_unrecorded(request)
             return await original(transport, request)
         recorded = _recorded_request(request, await request.aread())
         hit = recorder.lookup(recorded)

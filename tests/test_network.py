@@ -54,3 +54,24 @@ def test_allowed_hosts_pass(llm_pytester: pytest.Pytester) -> None:
     llm_pytester.runpytest(
         "--llm-eval", "--llm-block-network", "--llm-allowed-hosts=192.0.2.1"
     ).assert_outcomes(passed=1)
+
+
+def test_replay_runs_send_nothing_to_providers_from_unmarked_tests(
+    llm_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://gateway.example.invalid/v1")
+    llm_pytester.makepyfile(
+        test_stray="""
+        import pytest
+        from openai import OpenAI
+
+        def test_unmarked():
+            OpenAI(max_retries=3).chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        """
+    )
+    result = llm_pytester.runpytest("--llm-eval")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*POST /v1/chat/completions to gateway.example.invalid was not sent: it comes from a test without*"]
+    )

@@ -181,6 +181,11 @@ def ask(rubric_name: str, variables: Mapping[str, str]) -> JudgeOutcome:
     from pytest_llmops import context
 
     ctx = context.current()
+    if ctx is None and config.cassette_only:
+        raise JudgeError(
+            f"the LLM judge ({config.judge}) is asked only from llm tests, whose cassettes record and replay "
+            "its calls; mark this test @pytest.mark.llm, or score it locally (llm_judge_mode = off)"
+        )
     before = len(ctx.calls) if ctx is not None else 0
     sent: list[Any] = []
     if ctx is not None:

@@ -30,6 +30,9 @@ class CheckSettings:
     base_url: str | None = None
     scorer: str = "lexical"
     band: tuple[float, float] = DEFAULT_BAND
+    cassette_only: bool = False
+    """Inside a pytest session: the judge may only be asked from an llm test, whose cassette
+    records and replays its calls; elsewhere its calls would go out unrecorded."""
 
     @property
     def judge_provider(self) -> str | None:
@@ -71,6 +74,7 @@ def configure(
     base_url: str | None = None,
     scorer: str = "lexical",
     band: tuple[float, float] = DEFAULT_BAND,
+    cassette_only: bool = False,
 ) -> CheckSettings:
     """Set how every following check scores; returns the new settings.
 
@@ -79,7 +83,9 @@ def configure(
     """
     global _settings
     low, high = band
-    chosen = CheckSettings(judge or None, mode, base_url or None, scorer, (float(low), float(high)))
+    chosen = CheckSettings(
+        judge or None, mode, base_url or None, scorer, (float(low), float(high)), cassette_only
+    )
     _settings = _validated(chosen)
     from pytest_llmops.checks import judge as _judge
 

@@ -133,7 +133,7 @@ def _judge_summary(records: Sequence[TestRecord]) -> JudgeSummary:
                 decisions += 1
                 escalated += bool(details["escalated"])
             identity = judge_of(details, score.scorer)
-            if identity:
+            if identity and "judge" in identity:  # not a cascade score that stayed local
                 scores += 1
                 judges.add(tuple(identity.items()))
             if score.judge_cost_usd is not None and math.isfinite(score.judge_cost_usd):
