@@ -1,14 +1,15 @@
 """A/B comparisons of variants: every non-control variant of a test against its control, per metric, with
 a SHIP / REVERT / INCONCLUSIVE decision.
 
-Pure: per-test records and settings in, `ABComparison` objects (and report `Table`s) out. Imported lazily
-at the end of a session, by the controller only.
+Pure: per-test records and settings in, `ABComparison` objects (`comparison_results`) and report `Table`s
+(`comparison_tables`) out. Imported lazily at the end of a session, by the controller only.
 
 How the numbers are made:
 
 - Groups: records of one base test (nodeid without its `[...]` ids) that carry a variant. The first
-  variant listed in the marker is the control; records do not say which that is, so it is taken from the
-  collection order (`collection_order`), else from the order the records arrived in (and a note says so).
+  variant listed in the marker is the control: each record carries its variant's position
+  (`params["variant_index"]`); records without it fall back to the collection order
+  (`collection_order`), else to the order they arrived in (and a note says so).
 - Units: what a record is apart from its variant (its dataset case, prompt version, other parameters).
   When the variants share units the design is *paired* (per-unit values, the same case under each
   variant); a unit only one variant ran is dropped from the analysis and counted. When every variant has
@@ -112,7 +113,7 @@ def _unit(record: TestRecord, variant: str) -> str:
         if found is not None:
             rest = inner[: found.start()] + inner[found.end() :]
             return rest[1:] if found.start() == 0 and rest.startswith("-") else rest
-    params = {k: v for k, v in record.params.items() if k != "variant"}
+    params = {k: v for k, v in record.params.items() if k not in ("variant", "variant_index")}
     if record.case_id is not None:
         params.setdefault("case", record.case_id)
     return "-".join(params[k] for k in sorted(params))
@@ -145,7 +146,8 @@ def _groups(records: Iterable[TestRecord], order: Sequence[str]) -> dict[str, _G
         if name is None:
             continue
         group = groups.setdefault(record.base_nodeid, _Group())
-        place = position.get(record.nodeid)
+        index = record.params.get("variant_index")
+        place = int(index) if index is not None and index.isdigit() else position.get(record.nodeid)
         if place is None:
             group.guessed = True
             place = len(position) + arrival
@@ -235,13 +237,16 @@ def _measure_metric(
             f"{' and '.join(lacking)} did not measure it" if lacking else "no case has it under both variants"
         )
         return replace(base, mean_control=a, mean_treatment=b, note=why)
+    base = replace(base, lift=b - a, relative_lift=(b - a) / abs(a) if a != 0 else None)
     minimum = 2 if kind == "continuous" else 1
     if min(len(xs), len(ys)) < minimum:
         what = "cases run under both variants" if paired else "runs per variant (set repeat=N)"
-        relative = (b - a) / abs(a) if a != 0 else None
-        return replace(base, lift=b - a, relative_lift=relative, note=f"needs at least {minimum} {what}")
+        return replace(base, note=f"needs at least {minimum} {what}")
     test = _TESTS[(kind, paired)]
-    result = compare_samples(xs, ys, paired=paired, kind=kind, alpha=alpha, test=test, power=POWER)
+    try:
+        result = compare_samples(xs, ys, paired=paired, kind=kind, alpha=alpha, test=test, power=POWER)
+    except (ValueError, ArithmeticError) as exc:  # one odd metric must not take the others with it
+        return replace(base, note=f"the {test} test failed: {exc}")
     return MetricResult(
         metric=name,
         higher_is_better=hib,
@@ -283,9 +288,12 @@ def _adjust(
         xs, ys, _ = _values(m.metric, control, treatment, design, common)
         needed = m.needed_n
         if len(tested) > 1:
-            needed = compare_samples(
-                xs, ys, paired=m.paired, kind=m.kind, alpha=strict, test=m.test, power=POWER
-            ).needed_n
+            try:
+                needed = compare_samples(
+                    xs, ys, paired=m.paired, kind=m.kind, alpha=strict, test=m.test, power=POWER
+                ).needed_n
+            except (ValueError, ArithmeticError):
+                needed = None
         if needed is not None and m.test is not None:
             needed = max(needed, _exact_floor(m.test, strict, xs, ys))
         out[i] = replace(m, p_adjusted=adjusted, needed_n=needed)

@@ -103,6 +103,7 @@ def item_params(item: pytest.Item) -> dict[str, str]:
         out["case"] = params[CASE].id
     if VARIANT in params:
         out["variant"] = params[VARIANT].name
+        out["variant_index"] = str(params[VARIANT].index)  # 0: the control, whatever the run order
     return out
 
 

@@ -5,7 +5,7 @@ The first variant listed is the control; every other one is compared with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ class Variant:
     provider: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     prompt: Any = None
+    index: int = 0
+    """Position in the marker's list: 0 is the control."""
 
     @property
     def config(self) -> dict[str, Any]:
@@ -80,7 +82,8 @@ def load_file(path: Path) -> dict[str, Variant]:
 def from_marker(spec: Any, defined: dict[str, Variant] | None, where: str) -> list[Variant]:
     """Variants named by a marker: a dict of configs, or a list of names from the llm_variants file."""
     if isinstance(spec, dict):
-        return [build(str(name), cfg, where) for name, cfg in spec.items()]
+        chosen = [build(str(name), cfg, where) for name, cfg in spec.items()]
+        return [replace(v, index=i) for i, v in enumerate(chosen)]
     if defined is None:
         raise VariantError(
             f"{where}: variants={spec!r} names variants, but no llm_variants file is configured"
@@ -88,4 +91,4 @@ def from_marker(spec: Any, defined: dict[str, Variant] | None, where: str) -> li
     missing = [n for n in spec if n not in defined]
     if missing:
         raise VariantError(f"{where}: unknown variant(s) {missing}; defined: {', '.join(defined)}")
-    return [defined[n] for n in spec]
+    return [replace(defined[n], index=i) for i, n in enumerate(spec)]

@@ -7,6 +7,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -421,3 +422,20 @@ def test_tables_never_raise(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_format_p(p: float | None, text: str) -> None:
     assert comparisons.format_p(p) == text
+
+
+def test_a_test_that_fails_on_one_metric_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = stats.compare_samples
+
+    def fragile(*args: Any, **kwargs: Any) -> stats.Comparison:
+        if kwargs.get("kind") == "binary":
+            raise ZeroDivisionError("float division by zero")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(comparisons, "compare_samples", fragile)
+    c = only(compare_variants(clear_win(), guard_metrics=NO_GUARDS))
+    pass_rate = c.metric("pass_rate")
+    assert pass_rate is not None and pass_rate.p_value is None and pass_rate.lift == pytest.approx(0.5)
+    assert pass_rate.note == "the mcnemar test failed: float division by zero"
+    assert c.decision.verdict == "INCONCLUSIVE" and "could not be tested" in c.decision.reason
+    assert all(m.p_adjusted is not None for m in c.metrics if m.metric != "pass_rate")

@@ -202,7 +202,8 @@ def render(report: Report) -> str:
         out += _table(
             t.columns, [[fmt.metric("", v) if isinstance(v, float) else v for v in row] for row in t.rows]
         )
-        out += [f"_{note}_" for note in t.notes]
+        for note in t.notes:  # a line right under a table would render as one more row
+            out += ["", f"_{note}_"]
 
     details: list[tuple[str, list[str]]] = []
     if report.not_comparable:

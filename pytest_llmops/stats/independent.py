@@ -75,7 +75,11 @@ def welch_t_test(
         method, p, df = "Welch t-test (zero variance)", p_degenerate(diff, alternative), None
     else:
         statistic = diff / math.sqrt(ea + eb)
-        df = (ea + eb) ** 2 / (ea * ea / (na - 1) + eb * eb / (nb - 1))
+        # Welch-Satterthwaite on variances scaled to the larger one: tiny variances would underflow
+        # when squared (1e-170 ** 2 == 0.0) and divide by zero; the ratio is scale-free.
+        top = max(ea, eb)
+        ra, rb = ea / top, eb / top
+        df = (ra + rb) ** 2 / (ra * ra / (na - 1) + rb * rb / (nb - 1))
         method, p = "Welch t-test", p_from_t(statistic, df, alternative)
     return SignificanceResult(
         method=method,
