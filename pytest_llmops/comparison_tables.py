@@ -156,7 +156,8 @@ def _tests_note(c: ABComparison) -> str | None:
     used = "; ".join(f"{test}: {', '.join(names)}" for test, names in by_test.items())
     confidence = f"{(1 - c.alpha) * 100:g}%"
     text = (
-        f"Tests (two-sided) — {used}. p adj: Holm over the {len(tested)} tested metric(s). "
+        f"Tests (two-sided) — {used}. The primary metric {c.primary_metric} is tested alone at alpha; "
+        f"p adj: Holm over the {sum(m.metric != c.primary_metric for m in tested)} secondary metric(s). "
         f"Intervals: {confidence}."
     )
     if any(m.metric == "pass_rate" and m.kind == "continuous" and m.paired for m in tested):

@@ -20,13 +20,14 @@ How the numbers are made:
   95th percentile of the unit's call latencies. Unpaired designs use the per-run values instead.
 - Tests (`stats.compare_samples`): paired scores Wilcoxon signed-rank, unpaired Welch's t; pass rates
   exact McNemar when paired with one run per case, Fisher's exact test on runs when unpaired, and
-  Wilcoxon on per-case pass fractions when paired cases were repeated. Holm's correction runs over the
-  metrics of one comparison; both raw and adjusted p are reported.
-- Decision: SHIP when the primary metric is better with Holm-adjusted p < alpha and no guard metric
+  Wilcoxon on per-case pass fractions when paired cases were repeated. The primary metric is the
+  decision's one pre-declared hypothesis and is tested at alpha; Holm's correction runs over the other
+  (secondary) metrics of one comparison; both raw and adjusted p are reported.
+- Decision: SHIP when the primary metric is better with p < alpha and no guard metric
   (`llm_guard_metrics`, the `--llm-fail-on` syntax, tolerances relative to the control's mean) is worse
   beyond its tolerance; REVERT when the primary metric is significantly worse; INCONCLUSIVE otherwise,
-  with the sample size that would detect the observed effect at alpha/m (Holm's strictest step) with
-  80% power.
+  with the sample size that would detect the observed effect at alpha with 80% power (for secondary
+  metrics, at alpha/m: Holm's strictest step).
 """
 
 from __future__ import annotations
@@ -275,11 +276,35 @@ def _adjust(
     design: Design,
     common: Sequence[str],
     alpha: float,
+    primary: str,
 ) -> list[MetricResult]:
-    """Holm-adjusted p over the tested metrics, and the sample size needed at Holm's strictest level."""
-    tested = [i for i, m in enumerate(metrics) if m.p_value is not None]
-    if not tested:
-        return metrics
+    """Adjusted p and the sample size needed: the primary metric alone, the others as one Holm family.
+
+    The primary metric is the one pre-declared hypothesis the decision rests on, so it is tested at
+    alpha (its adjusted p is its p). Every other metric is secondary: Holm over them keeps the chance
+    of any false "significant" among them at alpha, and adding a diagnostic score never makes the
+    decision harder to reach.
+    """
+    out = list(metrics)
+    for family in (
+        [i for i, m in enumerate(metrics) if m.p_value is not None and m.metric == primary],
+        [i for i, m in enumerate(metrics) if m.p_value is not None and m.metric != primary],
+    ):
+        if family:
+            out = _adjust_family(out, family, control, treatment, design, common, alpha)
+    return out
+
+
+def _adjust_family(
+    metrics: list[MetricResult],
+    tested: list[int],
+    control: _Arm,
+    treatment: _Arm,
+    design: Design,
+    common: Sequence[str],
+    alpha: float,
+) -> list[MetricResult]:
+    """Holm-adjusted p over `tested`, and the sample size needed at Holm's strictest level."""
     holm = holm_bonferroni([metrics[i].p_value or 0.0 for i in tested], alpha)
     strict = alpha / len(tested)
     out = list(metrics)
@@ -372,7 +397,7 @@ def _decide(
     values = f"{primary} {fmt.metric(primary, m.mean_control)} -> {fmt.metric(primary, m.mean_treatment)}"
     if m.p_adjusted is None:
         return Decision("INCONCLUSIVE", f"{values} could not be tested: {m.note}")
-    p_text = f"p_adj={format_p(m.p_adjusted)}"
+    p_text = f"p={format_p(m.p_adjusted)}"  # the primary metric is tested alone: its adjusted p is its p
     moved = f"{treatment} {'raises' if (m.lift or 0.0) > 0 else 'lowers'} {values} ({p_text})"
     if m.p_adjusted < alpha and m.direction == "worse":
         return Decision("REVERT", moved)
@@ -420,7 +445,7 @@ def _compare(
     common = [k for k in control.units if k in treatment.units] if design == "paired" else []
     names = _metric_names(control, treatment, primary)
     metrics = [_measure_metric(n, control, treatment, design, common, alpha) for n in names]
-    metrics = _adjust(metrics, control, treatment, design, common, alpha)
+    metrics = _adjust(metrics, control, treatment, design, common, alpha, primary)
     guards, guard_error = _guards(guard_specs, metrics, control.name, treatment.name)
     if design == "paired":
         n_control = n_treatment = len(common)

@@ -138,7 +138,7 @@ def test_variants_without_a_dataset_compare_runs_unpaired_with_welch_and_fisher(
     assert (pass_rate.n_control, pass_rate.n_treatment) == (6, 6)
 
 
-def test_holm_adjusts_over_the_tested_metrics_of_one_comparison() -> None:
+def test_primary_is_tested_alone_and_holm_adjusts_the_secondary_metrics() -> None:
     rng = random.Random(3)
     control = [
         {"scores": {"a": rng.random(), "b": rng.random()}, "cost": 0.001 + rng.random() / 1e4}
@@ -159,10 +159,12 @@ def test_holm_adjusts_over_the_tested_metrics_of_one_comparison() -> None:
         "input_tokens",
         "output_tokens",
     ]
-    holm = stats.holm_bonferroni([m.p_value or 0.0 for m in tested], 0.05)
-    assert [m.p_adjusted for m in tested] == list(holm.adjusted)
-    assert all((m.p_adjusted or 0.0) >= (m.p_value or 0.0) for m in tested)
-    assert any((m.p_adjusted or 0.0) > (m.p_value or 0.0) for m in tested)  # the correction did something
+    primary, secondary = tested[0], tested[1:]  # the default primary metric is pass_rate
+    assert primary.p_adjusted == primary.p_value
+    holm = stats.holm_bonferroni([m.p_value or 0.0 for m in secondary], 0.05)
+    assert [m.p_adjusted for m in secondary] == list(holm.adjusted)
+    assert all((m.p_adjusted or 0.0) >= (m.p_value or 0.0) for m in secondary)
+    assert any((m.p_adjusted or 0.0) > (m.p_value or 0.0) for m in secondary)  # the correction did something
     table = to_table(c)
     assert table.data["tested_metrics"] == 7 and table.columns[-2:] == ["p", "p adj (Holm)"]
     assert [row[-2:] for row in table.rows] == [
@@ -183,7 +185,7 @@ def test_a_clear_improvement_within_the_guards_ships() -> None:
     p_adj = c.metric("pass_rate").p_adjusted  # type: ignore[union-attr]
     assert p_adj is not None and p_adj < 0.05
     assert c.decision.reason == (
-        f"treatment raises pass_rate 50% -> 100% (p_adj={comparisons.format_p(p_adj)}); "
+        f"treatment raises pass_rate 50% -> 100% (p={comparisons.format_p(p_adj)}); "
         "cost_usd +5% within +20%, latency_p95 ±0 within +25%, safety ±0 within -0"
     )
     table = to_table(c)
@@ -195,7 +197,7 @@ def test_a_significantly_worse_primary_metric_reverts() -> None:
     records = paired([{"passed": True}] * 20, [{"passed": i % 2 == 0} for i in range(20)])
     c = only(compare_variants(records, guard_metrics=NO_GUARDS))
     assert c.decision.verdict == "REVERT"
-    assert c.decision.reason.startswith("treatment lowers pass_rate 100% -> 50% (p_adj=")
+    assert c.decision.reason.startswith("treatment lowers pass_rate 100% -> 50% (p=")
 
 
 def test_lower_is_better_primary_metric_ships_when_it_falls() -> None:
@@ -217,10 +219,10 @@ def test_an_unclear_difference_is_inconclusive_with_the_sample_size_that_would_s
     c = only(compare_variants(records, primary_metric="relevance", guard_metrics=NO_GUARDS))
     m = c.metric("relevance")
     assert m is not None and m.p_adjusted is not None and m.p_adjusted >= 0.05
-    tested = sum(1 for x in c.metrics if x.p_value is not None)
     xs = [r.scores[0].value for r in records[:10]]
     ys = [r.scores[0].value for r in records[10:]]
-    expected = stats.compare_samples(xs, ys, paired=True, alpha=0.05 / tested, test="wilcoxon").needed_n
+    # The primary metric is tested alone, so the sample size is for alpha itself.
+    expected = stats.compare_samples(xs, ys, paired=True, alpha=0.05, test="wilcoxon").needed_n
     assert expected is not None and expected > 10
     assert c.decision.verdict == "INCONCLUSIVE"
     assert (c.decision.needed_n, c.decision.needed_n_unit) == (expected, "cases")
@@ -240,13 +242,13 @@ def test_no_observed_effect_needs_no_sample_size() -> None:
 
 def test_needed_n_is_never_below_what_the_exact_test_can_reach() -> None:
     """Identical differences give a zero-spread normal formula (2 cases); the signed-rank test cannot
-    reach alpha/m with fewer than k cases, where its smallest p, 2 / 2^k, drops below it."""
+    reach alpha (the primary metric is tested alone) with fewer than k cases, where its smallest p,
+    2 / 2^k, drops below it."""
     records = paired([{"scores": {"relevance": 0.2}}] * 3, [{"scores": {"relevance": 0.9}}] * 3)
     c = only(compare_variants(records, primary_metric="relevance", guard_metrics=NO_GUARDS))
-    tested = sum(1 for x in c.metrics if x.p_value is not None)
     needed = c.decision.needed_n
     assert c.decision.verdict == "INCONCLUSIVE" and needed is not None
-    strict = 0.05 / tested
+    strict = 0.05
     assert stats.wilcoxon_signed_rank([0.9] * needed, [0.2] * needed).p_value < strict
     assert stats.wilcoxon_signed_rank([0.9] * (needed - 1), [0.2] * (needed - 1)).p_value >= strict
 
