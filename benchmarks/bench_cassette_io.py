@@ -1,22 +1,33 @@
-"""Time writing and reading a cassette of 5,000 chat interactions.
+"""Time writing and reading a cassette of 5,000 chat interactions, against vcrpy's serializer.
 
-Run: /work/venv/bin/python benchmarks/bench_cassette_io.py [N]
+Run: /work/venv/bin/python benchmarks/bench_cassette_io.py [N] [--repeat 3] [--quick] [--json PATH]
 
 Interactions look like real OpenAI chat traffic: ~20 response headers, a
 multi-message request, a pretty-printed JSON response; every fifth one is a
 streamed response of ~40 SSE events.
+
+Baseline: vcrpy's own `serialize`/`deserialize` (PyYAML with libyaml) of the
+same interactions and the same file, as pytest-recording would write and read
+them. vcrpy is several times slower, so its figures come from one run; ours
+are the best of REPEAT. CPU time is the figure (steady on a busy machine).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures import figure, print_figures, write_json
 
 from pytest_llmops.cassette_formats import dump_interactions, load_interactions
 from pytest_llmops.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
@@ -113,8 +124,20 @@ def _best_of(runs: int, fn: Callable[[], object]) -> tuple[float, float]:
     return wall, cpu
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=5000, help="interactions (default 5000)")
+    parser.add_argument("--repeat", type=int, default=3, help="timing runs of ours; the best is kept")
+    parser.add_argument("--quick", action="store_true", help="2,000 interactions")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    return parser
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    from vcr.serialize import deserialize, serialize
+    from vcr.serializers import yamlserializer
+
+    n = min(args.n, 2000) if args.quick else args.n
     interactions = [_chat(i) for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.yaml"
@@ -125,15 +148,73 @@ def main() -> None:
             text = dump_interactions(interactions)
             path.write_text(text, encoding="utf-8")
 
-        dump_s, dump_cpu = _best_of(3, dump)
-        load_s, load_cpu = _best_of(3, lambda: load_interactions(path))
+        dump_s, dump_cpu = _best_of(args.repeat, dump)
+        load_s, load_cpu = _best_of(args.repeat, lambda: load_interactions(path))
         loaded = load_interactions(path)
         assert len(loaded) == n
-    print(f"libyaml: {yaml.__with_libyaml__}")
-    print(f"{n} interactions, {len(text.encode()) / 1e6:.1f} MB of YAML")
-    print(f"dump_interactions + write: {dump_s * 1000:.0f} ms wall, {dump_cpu * 1000:.0f} ms CPU (best of 3)")
-    print(f"load_interactions:         {load_s * 1000:.0f} ms wall, {load_cpu * 1000:.0f} ms CPU (best of 3)")
+
+        vcr_requests: list[Any] = []
+        vcr_responses: list[Any] = []
+
+        def vcr_load() -> None:
+            requests, responses = deserialize(path.read_text(encoding="utf-8"), yamlserializer)[:2]
+            vcr_requests[:], vcr_responses[:] = requests, responses
+
+        vcr_load_s, vcr_load_cpu = _best_of(1, vcr_load)
+        assert len(vcr_requests) == n
+        vcr_path = Path(tmp) / "vcrpy.yaml"
+        cassette = {"requests": vcr_requests, "responses": vcr_responses}
+        vcr_dump_s, vcr_dump_cpu = _best_of(
+            1, lambda: vcr_path.write_text(serialize(cassette, yamlserializer), encoding="utf-8")
+        )
+    ms = 1000
+    return {
+        "benchmark": "cassette_io",
+        "interactions": n,
+        "megabytes": round(len(text.encode()) / 1e6, 1),
+        "libyaml": yaml.__with_libyaml__,
+        "dump_ms": {"wall": round(dump_s * ms, 1), "cpu": round(dump_cpu * ms, 1)},
+        "load_ms": {"wall": round(load_s * ms, 1), "cpu": round(load_cpu * ms, 1)},
+        "vcrpy_serialize_ms": {"wall": round(vcr_dump_s * ms, 1), "cpu": round(vcr_dump_cpu * ms, 1)},
+        "vcrpy_deserialize_ms": {"wall": round(vcr_load_s * ms, 1), "cpu": round(vcr_load_cpu * ms, 1)},
+        "figures": [
+            figure(
+                f"dump_interactions + write, {n:,} interactions, CPU",
+                dump_cpu * ms,
+                "ms",
+                baseline="vcrpy serialize + write",
+                baseline_value=vcr_dump_cpu * ms,
+            ),
+            figure(
+                f"load_interactions, {n:,} interactions, CPU",
+                load_cpu * ms,
+                "ms",
+                baseline="vcrpy deserialize",
+                baseline_value=vcr_load_cpu * ms,
+            ),
+        ],
+    }
+
+
+def report(results: dict[str, Any]) -> None:
+    dump, load = results["dump_ms"], results["load_ms"]
+    vdump, vload = results["vcrpy_serialize_ms"], results["vcrpy_deserialize_ms"]
+    print(f"libyaml: {results['libyaml']}")
+    print(f"{results['interactions']} interactions, {results['megabytes']:.1f} MB of YAML")
+    print(f"dump_interactions + write: {dump['wall']:.0f} ms wall, {dump['cpu']:.0f} ms CPU (best of runs)")
+    print(f"load_interactions:         {load['wall']:.0f} ms wall, {load['cpu']:.0f} ms CPU (best of runs)")
+    print(f"vcrpy serialize + write:   {vdump['wall']:.0f} ms wall, {vdump['cpu']:.0f} ms CPU (one run)")
+    print(f"vcrpy deserialize:         {vload['wall']:.0f} ms wall, {vload['cpu']:.0f} ms CPU (one run)")
+    print_figures(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    results = measure(args)
+    report(results)
+    write_json(args.json, results)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

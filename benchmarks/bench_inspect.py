@@ -3,9 +3,10 @@
 Builds FILES x PER_FILE chat-completion interactions (our own YAML format,
 written with `dump_interactions`) in a temporary folder, then times the whole
 command in-process: find files, load YAML, parse usage, price, print JSON.
-Goal: >= 5,000 interactions/s.
+Goal: >= 5,000 interactions/s. Baseline: `load_interactions` of the same
+files alone (reading is the floor of inspecting), timed the same way.
 
-    python benchmarks/bench_inspect.py [--files 100] [--per-file 100] [--repeat 3] [--json results.json]
+    python benchmarks/bench_inspect.py [--files 100] [--per-file 100] [--repeat 3] [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from pytest_llmops.cassette_formats import dump_interactions
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures import figure, print_figures, write_json
+
+from pytest_llmops.cassette_formats import dump_interactions, load_interactions
 from pytest_llmops.cli import main as cli_main
 from pytest_llmops.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
 
@@ -101,16 +107,28 @@ def time_inspect(folder: Path) -> tuple[float, float, int]:
     return elapsed, cpu, len(json.loads(out.getvalue()))
 
 
-def main(argv: list[str] | None = None) -> int:
+def time_load(folder: Path) -> tuple[float, float, int]:
+    """The baseline: (wall, CPU, interactions) of loading every cassette, nothing else."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    count = sum(len(load_interactions(path)) for path in sorted(folder.rglob("*.yaml")))
+    return time.perf_counter() - start, time.process_time() - cpu_start, count
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--per-file", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20 files, 2 runs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results here")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    if args.quick:
+        args.files, args.repeat = min(args.files, 20), min(args.repeat, 2)
     with tempfile.TemporaryDirectory(prefix="bench-inspect-") as tmp:
         folder = Path(tmp)
         start = time.perf_counter()
@@ -118,17 +136,24 @@ def main(argv: list[str] | None = None) -> int:
         build_s = time.perf_counter() - start
         runs: list[float] = []
         cpu_runs: list[float] = []
+        load_runs: list[float] = []
+        load_cpu_runs: list[float] = []
         for _ in range(args.repeat):
             elapsed, cpu, listed = time_inspect(folder)
             if listed != total:
                 raise SystemExit(f"inspect listed {listed} interactions, expected {total}")
             runs.append(elapsed)
             cpu_runs.append(cpu)
+            elapsed, cpu, loaded = time_load(folder)
+            if loaded != total:
+                raise SystemExit(f"load_interactions read {loaded} interactions, expected {total}")
+            load_runs.append(elapsed)
+            load_cpu_runs.append(cpu)
 
     best = min(runs)
     rate = total / best
     cpu_rate = total / min(cpu_runs)
-    results = {
+    return {
         "benchmark": "inspect --json",
         "interactions": total,
         "files": args.files,
@@ -139,20 +164,50 @@ def main(argv: list[str] | None = None) -> int:
         "interactions_per_s": round(rate),
         "cpu_runs_s": [round(r, 4) for r in cpu_runs],
         "interactions_per_cpu_s": round(cpu_rate),
+        "load_only_runs_s": [round(r, 4) for r in load_runs],
+        "load_only_cpu_runs_s": [round(r, 4) for r in load_cpu_runs],
         "goal_per_s": GOAL_PER_S,
         "meets_goal": rate >= GOAL_PER_S,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "platform": platform.platform(),
+        "figures": [
+            figure(
+                "inspect --json, interactions per wall second (best run)",
+                rate,
+                "/s",
+                baseline="load_interactions only",
+                baseline_value=total / min(load_runs),
+                goal=f"value >= {GOAL_PER_S}",
+            ),
+            figure(
+                "inspect --json, interactions per CPU second (best run)",
+                cpu_rate,
+                "/s",
+                baseline="load_interactions only",
+                baseline_value=total / min(load_cpu_runs),
+                goal=f"value >= {GOAL_PER_S}",
+            ),
+        ],
     }
+
+
+def report(results: dict[str, Any]) -> None:
+    best, median, rate = results["best_s"], results["median_s"], results["interactions_per_s"]
     print(
-        f"inspect --json: {total:,} interactions in {args.files} files, best {best:.3f} s "
-        f"(median {statistics.median(runs):.3f} s) -> {rate:,.0f} interactions/s "
+        f"inspect --json: {results['interactions']:,} interactions in {results['files']} files, best {best:.3f} s "
+        f"(median {median:.3f} s) -> {rate:,.0f} interactions/s "
         f"(goal {GOAL_PER_S:,}/s: {'met' if rate >= GOAL_PER_S else 'NOT met'}); "
-        f"{cpu_rate:,.0f} interactions per CPU-second"
+        f"{results['interactions_per_cpu_s']:,.0f} interactions per CPU-second"
     )
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print_figures(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    results = measure(args)
+    report(results)
+    write_json(args.json, results)
     return 0
 
 

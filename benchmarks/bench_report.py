@@ -1,7 +1,7 @@
 """Time the end-of-session report of 10,000 llm tests: build the model, print the terminal section, write
 JSON.
 
-Run: /work/venv/bin/python benchmarks/bench_report.py [--tests N] [--json PATH]
+Run: /work/venv/bin/python benchmarks/bench_report.py [--tests N] [--repeat 3] [--quick] [--json PATH]
 
 Each test has 5 scores and 3 calls (two app, one judge), a prompt version and
 a cassette. The baseline holds the same tests; in 1% of them a score was
@@ -22,6 +22,7 @@ import io
 import json
 import math
 import random
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -31,9 +32,13 @@ from typing import Any
 
 from _pytest._io import TerminalWriter
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures import figure, print_figures, write_json
+
 from pytest_llmops import baseline as bl
 from pytest_llmops.calls import LLMCall
-from pytest_llmops.cassettes import write_atomic
+from pytest_llmops.files import write_atomic
 from pytest_llmops.gates import parse_gates
 from pytest_llmops.records import CassetteInfo, RunRecord, TestRecord
 from pytest_llmops.report import json_report, terminal
@@ -111,6 +116,7 @@ def finish_steps(records: list[TestRecord], old: bl.Baseline, out: Path) -> dict
 
 def _steps(records: list[TestRecord], old: bl.Baseline, out: Path) -> dict[str, float]:
     times: dict[str, float] = {}
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     measured = {r.nodeid: bl.measure(r) for r in records}
     diff = bl.compare(records, measured, old, parse_gates(None), alpha=0.05, full_run=True)
@@ -125,6 +131,7 @@ def _steps(records: list[TestRecord], old: bl.Baseline, out: Path) -> dict[str, 
     write_atomic(out, json_report.render(report))
     t3 = time.perf_counter()
     times.update(model_s=t1 - t0, terminal_s=t2 - t1, json_s=t3 - t2, total_s=t3 - t0)
+    times["total_cpu_s"] = time.process_time() - cpu0  # steadier than wall time on a busy machine
     return times
 
 
@@ -136,13 +143,18 @@ def best_of(repeat: int, fn: Callable[[], dict[str, float]]) -> dict[str, float]
     return min(runs, key=lambda r: r["total_s"])
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one timing run (still 10,000 tests)")
     parser.add_argument("--json", type=Path, help="save the figures here")
-    args = parser.parse_args()
+    return parser
 
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    if args.quick:
+        args.repeat = 1
     records = make_records(args.tests, seed=1)
     earlier = make_records(args.tests, seed=1)
     for rec in earlier[::100]:
@@ -155,11 +167,12 @@ def main() -> None:
         out = Path(folder) / "report.json"
 
         def dump_raw() -> dict[str, float]:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             json.dumps([r.to_dict() for r in records])
-            return {"total_s": time.perf_counter() - t0}
+            return {"total_s": time.perf_counter() - t0, "total_cpu_s": time.process_time() - cpu0}
 
-        raw = best_of(args.repeat, dump_raw)["total_s"]
+        raw_run = best_of(args.repeat, dump_raw)
+        raw = raw_run["total_s"]
         steps = best_of(args.repeat, lambda: finish_steps(records, old, out))
         size = out.stat().st_size
 
@@ -175,7 +188,8 @@ def main() -> None:
         total += i
     loop = time.perf_counter() - t0
 
-    figures: dict[str, Any] = {
+    results: dict[str, Any] = {
+        "benchmark": "report",
         "tests": args.tests,
         "scores_per_test": len(SCORES),
         "calls_per_test": 3,
@@ -184,29 +198,67 @@ def main() -> None:
         "json_report_mb": round(size / 2**20, 1),
         "raw_json_dumps_s": round(raw, 4),
         "ratio_to_raw_dumps": round(steps["total_s"] / raw, 2) if raw else math.inf,
+        "raw_json_dumps_cpu_s": round(raw_run["total_cpu_s"], 4),
         "goal": {"total_s": 1.0, "peak_mb": 100},
         "python_loop_1e7_s": round(loop, 3),
     }
-    figures["meets_goal"] = steps["total_s"] <= 1.0 and figures["peak_mb"] <= 100
-    print(f"{args.tests:,} tests x {len(SCORES)} scores, 3 calls each")
+    results["meets_goal"] = steps["total_s"] <= 1.0 and results["peak_mb"] <= 100
+    results["figures"] = [
+        figure(
+            f"report of {args.tests:,} tests: model + terminal + JSON (best run)",
+            steps["total_s"] * 1000,
+            "ms",
+            baseline="json.dumps of the raw records",
+            baseline_value=raw * 1000,
+            goal="value <= 1000",
+        ),
+        figure(
+            f"report of {args.tests:,} tests: model + terminal + JSON, CPU (same run)",
+            steps["total_cpu_s"] * 1000,
+            "ms",
+            baseline="json.dumps of the raw records, CPU",
+            baseline_value=raw_run["total_cpu_s"] * 1000,
+            goal="value <= 1000",
+        ),
+        figure(
+            f"report of {args.tests:,} tests: peak memory (tracemalloc)",
+            peak / 2**20,
+            "MB",
+            goal="value <= 100",
+        ),
+    ]
+    return results
+
+
+def report(results: dict[str, Any]) -> None:
+    steps = results
+    raw, loop = results["raw_json_dumps_s"], results["python_loop_1e7_s"]
+    print(f"{results['tests']:,} tests x {len(SCORES)} scores, 3 calls each")
     print(f"  build model (measure, compare, aggregate): {steps['model_s'] * 1000:8.1f} ms")
     print(f"  terminal section:                          {steps['terminal_s'] * 1000:8.1f} ms")
     print(
-        f"  JSON report ({figures['json_report_mb']} MB):                   {steps['json_s'] * 1000:8.1f} ms"
+        f"  JSON report ({results['json_report_mb']} MB):                   {steps['json_s'] * 1000:8.1f} ms"
     )
     print(
         f"  total:                                     {steps['total_s'] * 1000:8.1f} ms   (goal <= 1000 ms)"
     )
-    print(f"  peak memory (tracemalloc):                 {figures['peak_mb']:8.1f} MB   (goal <= 100 MB)")
+    print(f"  total, CPU time:                           {steps['total_cpu_s'] * 1000:8.1f} ms")
+    print(f"  peak memory (tracemalloc):                 {results['peak_mb']:8.1f} MB   (goal <= 100 MB)")
     print(
         f"  json.dumps of the raw records:             {raw * 1000:8.1f} ms   "
-        f"-> ratio {figures['ratio_to_raw_dumps']}x"
+        f"-> ratio {results['ratio_to_raw_dumps']}x"
     )
     print(f"  (machine speed: a 10^7-step Python loop took {loop:.2f} s; ~0.4 s on an idle modern core)")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print_figures(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    results = measure(args)
+    report(results)
+    write_json(args.json, results)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,6 +1,7 @@
 """Throughput and quality of the built-in safety scanner.
 
-    python benchmarks/bench_safety.py [--size-mb 4] [--repeat 3] [--sets heldout,heldout2,dev] [--json PATH]
+    python benchmarks/bench_safety.py [--size-mb 4] [--repeat 3] [--sets heldout,heldout2,dev] [--quick]
+                                      [--json PATH]
 
 Throughput: MB/s of `scan(text)` with every kind on, over generated text that mixes
 prose, chat messages, application logs, JSON (records and chat transcripts) and
@@ -29,6 +30,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from figures import figure, print_figures, write_json  # noqa: E402
 
 from pytest_llmops.safety import KINDS, scan  # noqa: E402
 from pytest_llmops.safety.evaluation import fake_secret, label_scores, load_examples, span_scores  # noqa: E402
@@ -257,17 +261,45 @@ def quality(splits: list[str]) -> dict[str, dict[str, dict[str, float]]]:
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Throughput and quality of the built-in safety scanner.")
     parser.add_argument("--size-mb", type=float, default=4.0, help="size of the generated text (default 4)")
     parser.add_argument("--repeat", type=int, default=3, help="timing runs; the best is kept (default 3)")
     parser.add_argument(
         "--sets", default="heldout,heldout2,dev", help="labeled sets to score (default heldout,heldout2,dev)"
     )
+    parser.add_argument("--quick", action="store_true", help="1 MB of text, 2 runs, held-out set only")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    if args.quick:
+        args.size_mb, args.repeat, args.sets = min(args.size_mb, 1.0), min(args.repeat, 2), "heldout"
     speed = throughput(int(args.size_mb * 1_000_000), args.repeat)
+    table = quality([name.strip() for name in args.sets.split(",") if name.strip()])
+    figures = [
+        figure(
+            f"safety scan, all kinds, {clock} time",
+            speed[clock]["scan_mb_per_s"],
+            "MB/s",
+            baseline="one email regex (re)",
+            baseline_value=speed[clock]["baseline_email_re_mb_per_s"],
+        )
+        for clock in ("cpu", "wall")
+    ]
+    return {
+        "benchmark": "safety",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "throughput": speed,
+        "quality": table,
+        "figures": figures,
+    }
+
+
+def report(results: dict[str, Any]) -> None:
+    speed, table = results["throughput"], results["quality"]
     print(
         f"text: {speed['megabytes']} MB of prose, chat, logs, JSON, Markdown ({speed['findings']} findings)"
     )
@@ -280,7 +312,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("per kind, cpu MB/s: " + ", ".join(f"{k} {v}" for k, v in speed["per_kind_cpu_mb_per_s"].items()))
 
-    table = quality([name.strip() for name in args.sets.split(",") if name.strip()])
     for split, rows in table.items():
         print(f"\n{split:18s} {'precision':>9s} {'recall':>7s} {'support':>7s} {'fp':>4s} {'fn':>4s}")
         for kind, row in rows.items():
@@ -288,14 +319,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{kind:18s} {row['precision']:9.3f} {row['recall']:7.3f} {row['support']:7d}"
                 f" {row['fp']:4d} {row['fn']:4d}"
             )
-    if args.json:
-        result = {
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "throughput": speed,
-            "quality": table,
-        }
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print()
+    print_figures(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    results = measure(args)
+    report(results)
+    write_json(args.json, results)
     return 0
 
 

@@ -1,6 +1,6 @@
 """The baseline file: what each llm test measured when the results were last accepted, and the comparison.
 
-Format (documented in docs/report-format.md): one JSON object with sorted
+Format (documented in docs/report-and-baseline.md): one JSON object with sorted
 keys, `format`, `meta` (commit, models, prompt hashes, judges, recording
 time) and `tests`: nodeid -> metrics, each with its value and count, and with
 repeats the mean, the spread and the per-run values that let a drop be tested

@@ -19,8 +19,14 @@ class Breach:
     limit: str
     allowed: float
     actual: float
+    unpriced: list[str] | None = None
 
     def __str__(self) -> str:
+        if self.unpriced:
+            return (
+                f"budget_usd: cost unknown, no price for {', '.join(self.unpriced)} "
+                f"(allowed ${self.allowed:,.6g}); add the model to the llm_prices file"
+            )
         unit = {"budget_usd": "$", "max_tokens": "", "max_latency_ms": ""}[self.limit]
         suffix = (
             " ms" if self.limit == "max_latency_ms" else (" tokens" if self.limit == "max_tokens" else "")
@@ -42,9 +48,14 @@ def check(marker: LLMMarker, calls: list[LLMCall], runs: int) -> list[Breach]:
     breaches = []
     budget = marker.get("budget_usd")
     if budget is not None and app:
-        worst = max(sum(c.cost_usd or 0.0 for c in group) for group in per_run.values())
-        if worst > budget:
-            breaches.append(Breach("budget_usd", budget, worst))
+        unpriced = sorted({c.model or c.request_model or "?" for c in app if c.cost_usd is None and c.ok})
+        if unpriced:
+            # Unknown is not $0: a budget that cannot be checked fails, naming what to price.
+            breaches.append(Breach("budget_usd", budget, float("nan"), unpriced))
+        else:
+            worst = max(sum(c.cost_usd or 0.0 for c in group) for group in per_run.values())
+            if worst > budget:
+                breaches.append(Breach("budget_usd", budget, worst))
     max_tokens = marker.get("max_tokens")
     if max_tokens is not None and app:
         worst_tokens = max(sum(c.total_tokens for c in group) for group in per_run.values())

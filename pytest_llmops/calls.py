@@ -14,7 +14,7 @@ estimated; `estimated` is True when the counts were estimated from the text.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Source = Literal["live", "replayed"]
@@ -65,12 +65,17 @@ class LLMCall:
         return self.input_tokens is not None or self.output_tokens is not None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Shallow, not dataclasses.asdict: this runs for every call of every test, and the values are
+        # already JSON-able (extra holds plain data).
+        data = {name: getattr(self, name) for name in _FIELDS}
         if not data["extra"]:
             del data["extra"]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LLMCall:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**{k: v for k, v in data.items() if k in _FIELD_SET})
+
+
+_FIELDS = tuple(f.name for f in fields(LLMCall))
+_FIELD_SET = frozenset(_FIELDS)

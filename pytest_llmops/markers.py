@@ -65,8 +65,11 @@ def _str_list(value: Any) -> str | None:
     return "a list of strings"
 
 
-def _any(value: Any) -> str | None:
-    return None
+def _judge(value: Any) -> str | None:
+    provider, sep, model = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if sep and provider in ("openai", "anthropic") and model:
+        return None
+    return "provider:model, e.g. 'openai:gpt-4o-mini' or 'anthropic:claude-haiku-4-5'"
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,8 @@ KEYWORDS: tuple[Keyword, ...] = (
         "Variants to compare (A/B): a dict of name -> config, or names from llm_variants.",
         _variants,
     ),
-    Keyword("judge", "provider:model of the LLM judge for this test's checks.", _str),
-    Keyword("tags", "Free-form labels copied to the report.", _str_list),
+    Keyword("judge", "provider:model of the LLM judge for this test's checks (overrides llm_judge).", _judge),
+    Keyword("tags", "Free-form labels copied to the JSON report and JUnit properties (llm.tags).", _str_list),
 )
 KNOWN = {k.name: k for k in KEYWORDS}
 

@@ -56,7 +56,12 @@ class TestRecord:
     __test__ = False  # not a pytest test class, despite the name
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = {name: getattr(self, name) for name in _SIMPLE_FIELDS}
+        data["calls"] = [c.to_dict() for c in self.calls]
+        data["scores"] = [s.to_dict() for s in self.scores]
+        data["runs"] = [asdict(r) for r in self.runs]
+        data["cassette"] = asdict(self.cassette) if self.cassette is not None else None
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TestRecord:
@@ -84,3 +89,8 @@ class TestRecord:
     @property
     def judge_calls(self) -> list[LLMCall]:
         return [c for c in self.calls if c.role == "judge"]
+
+
+_SIMPLE_FIELDS = tuple(
+    f.name for f in fields(TestRecord) if f.name not in ("calls", "scores", "runs", "cassette")
+)

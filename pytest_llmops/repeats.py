@@ -15,10 +15,11 @@ import pytest
 from _pytest.outcomes import Failed, Skipped, XFailed
 
 from pytest_llmops.context import TestContext
+from pytest_llmops.network import NetworkBlocked
 from pytest_llmops.transport import BudgetExhausted, CassetteMiss
 
 # Outcomes that end the test at once: repeating cannot change them.
-FATAL = (Skipped, XFailed, CassetteMiss, BudgetExhausted, KeyboardInterrupt, SystemExit)
+FATAL = (Skipped, XFailed, CassetteMiss, BudgetExhausted, NetworkBlocked, KeyboardInterrupt, SystemExit)
 
 
 def _message(exc: BaseException) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -26,12 +26,15 @@ class Score:
     run: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Score:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**{k: v for k, v in data.items() if k in _FIELD_SET})
 
     def meets(self, threshold: float) -> bool:
         return self.value >= threshold if self.higher_is_better else self.value <= threshold
+
+
+_FIELDS = tuple(f.name for f in fields(Score))
+_FIELD_SET = frozenset(_FIELDS)

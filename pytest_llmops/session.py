@@ -37,6 +37,7 @@ CASSETTE = pytest.StashKey[Cassette]()
 PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
 MARKER = pytest.StashKey[LLMMarker]()
 PARAMS = pytest.StashKey[dict[str, str]]()
+JUDGE_RESTORE = pytest.StashKey[Any]()
 
 SKIP_REASON = "LLM test: run with `pytest --llm-eval` (or set llm_eval_default = true in the ini file)"
 
@@ -309,6 +310,12 @@ class LLMOpsSession:
             before_live=self._before_live,
             policy=self.settings.record_policy,
         )
+        judge = marker.get("judge")
+        if judge is not None:
+            from pytest_llmops.checks import settings as check_settings
+
+            item.stash[JUDGE_RESTORE] = check_settings.current()
+            check_settings.override(judge=judge)
         transport.activate(recorder)
         if self.settings.block_network:
             network.block(self.settings.allowed_hosts)
@@ -336,7 +343,7 @@ class LLMOpsSession:
             try:
                 cassette.check_secrets()
             except SecretLeakError as exc:
-                pytest.fail(str(exc), pytrace=False)
+                raise pytest.fail.Exception(str(exc), pytrace=False) from None
         breaches = budgets.check(marker, ctx.calls, count)
         ctx.record.budget = {
             k: marker.get(k)
@@ -361,6 +368,11 @@ class LLMOpsSession:
         transport.deactivate()
         network.unblock()
         context.set_current(None)
+        previous = item.stash.get(JUDGE_RESTORE, None)
+        if previous is not None:
+            from pytest_llmops.checks import settings as check_settings
+
+            check_settings.restore(previous)
         cassette = item.stash.get(CASSETTE, None)
         if cassette is None:
             return
@@ -370,7 +382,7 @@ class LLMOpsSession:
         try:
             info.written = cassette.save()
         except SecretLeakError as exc:
-            pytest.fail(str(exc), pytrace=False)
+            raise pytest.fail.Exception(str(exc), pytrace=False) from None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

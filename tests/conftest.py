@@ -7,6 +7,8 @@ from pathlib import Path
 # Import what inner pytester runs use before any of them starts: an in-process run restores sys.modules
 # afterwards, so a module first imported inside one would be imported afresh by the next run, leaving
 # the plugin session holding classes from the old copy (httpx2 streams, the current-test slot).
+import contextlib
+
 import anthropic  # noqa: F401
 import httpcore2  # noqa: F401
 import httpx2  # noqa: F401
@@ -21,6 +23,11 @@ import pytest_llmops.providers
 import pytest_llmops.session
 import pytest_llmops.transport  # noqa: F401
 from pytest_llmops.simulator import ProviderSimulator
+
+# C extensions cannot be imported twice in one process: load them here if an inner run might.
+for _name in ("numpy", "scipy.stats", "bm25s"):
+    with contextlib.suppress(ImportError):
+        __import__(_name)
 
 REAL_CASSETTES = Path(__file__).resolve().parents[2] / "shared" / "real-cassettes"
 

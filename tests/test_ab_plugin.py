@@ -158,7 +158,9 @@ def test_the_variant_that_cites_ships_in_every_report_with_and_without_xdist(
     primary = paired["primary_metric"]
     assert by_metric[primary]["p_adj"] == by_metric[primary]["p"]  # the primary is tested alone
     secondary = [m for m in paired["metrics"] if m["p"] is not None and m["metric"] != primary]
-    assert [m["p_adj"] for m in secondary] == list(stats.holm_bonferroni([m["p"] for m in secondary]).adjusted)
+    assert [m["p_adj"] for m in secondary] == list(
+        stats.holm_bonferroni([m["p"] for m in secondary]).adjusted
+    )
     assert by_metric["pass_rate"]["test"] == "mcnemar"
     assert by_metric["cost_usd"]["lift"] > 0 and by_metric["input_tokens"]["lift"] > 0  # asking costs words
 

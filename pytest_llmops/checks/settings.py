@@ -102,6 +102,18 @@ def current() -> CheckSettings:
     return _settings
 
 
+def override(**changes: Any) -> CheckSettings:
+    """Change some settings until `restore` (the plugin uses it for a test's `judge=` marker)."""
+    global _settings
+    _settings = _validated(replace(_settings, **changes))
+    return _settings
+
+
+def restore(previous: CheckSettings) -> None:
+    global _settings
+    _settings = previous
+
+
 @contextlib.contextmanager
 def configured(**changes: Any) -> Iterator[CheckSettings]:
     """Temporarily change some settings, e.g. `with configured(scorer="semantic"): ...`."""

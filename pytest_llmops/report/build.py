@@ -426,6 +426,7 @@ def build(
                 sorted({model_of(c) for c in app}),
                 record.variant,
                 record.duration_s,
+                list(record.tags),
             )
         )
         if record.outcome in ("failed", "error"):

@@ -1,4 +1,4 @@
-"""`--llm-report-json`: the whole report model as JSON (format documented in docs/report-format.md)."""
+"""`--llm-report-json`: the whole report model as JSON (format documented in docs/report-and-baseline.md)."""
 
 from __future__ import annotations
 

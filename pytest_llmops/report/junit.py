@@ -55,6 +55,8 @@ def junit_properties(record: TestRecord) -> list[tuple[str, str]]:
         out.append(("llm.latency_p95_ms", _number(round(metrics["latency_p95"].value, 3))))
     if record.prompts:
         out.append(("llm.prompt", ",".join(sorted(record.prompts))))
+    if record.tags:
+        out.append(("llm.tags", ",".join(record.tags)))
     models = sorted({c.model or c.request_model or "?" for c in app})
     if models:
         out.append(("llm.model", ",".join(models)))

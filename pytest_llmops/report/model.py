@@ -166,6 +166,7 @@ class TestRow:
     models: list[str]
     variant: str | None
     duration_s: float
+    tags: list[str] = field(default_factory=list)
 
     __test__ = False
 
@@ -216,6 +217,7 @@ class TestRow:
             "prompts": self.prompts,
             "models": self.models,
             "variant": self.variant,
+            "tags": self.tags,
             "timings": {"duration_s": self.duration_s},
         }
 

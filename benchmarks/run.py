@@ -1,0 +1,238 @@
+"""Run every benchmark, print each figure beside its baseline and ratio, save it all with the machine.
+
+    python benchmarks/run.py [--quick] [--only startup,replay,...] [--out PATH] [--readme]
+
+Each benchmark runs in its own process (`bench_<name>.py [--quick] --json FILE`),
+so none inherits another's imports, caches or heap. The results, with a
+description of the machine (CPU, cores, load, memory, Python, OS, package
+versions, date, git commit), go to benchmarks/results/latest.json; `--readme`
+also rewrites the "Last run" section of benchmarks/README.md from them.
+Speed goals are measured and reported here, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from figures import format_figure  # noqa: E402
+
+BENCHMARKS = ("startup", "replay", "cassette_io", "inspect", "report", "safety")
+PACKAGES = (
+    "pytest-llmops",
+    "pytest",
+    "pluggy",
+    "pytest-xdist",
+    "openai",
+    "anthropic",
+    "httpx2",
+    "httpcore2",
+    "vcrpy",
+    "pytest-recording",
+    "PyYAML",
+    "genai-prices",
+    "rapidfuzz",
+    "pydantic",
+)
+README = HERE / "README.md"
+START, END = "<!-- last-run:start -->", "<!-- last-run:end -->"
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _cpu_model() -> str:
+    for line in _read("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _memory_gb() -> float | None:
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 2**20, 1)
+    return None
+
+
+def _os_name() -> str:
+    for line in _read("/etc/os-release").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip('"')
+    return platform.system()
+
+
+def _git(*args: str) -> str | None:
+    try:
+        proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def machine_info() -> dict[str, Any]:
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    try:
+        import yaml
+
+        libyaml: bool | None = bool(yaml.__with_libyaml__)
+    except ImportError:
+        libyaml = None
+    status = _git("status", "--porcelain")
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gb": _memory_gb(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "python_executable": sys.executable,
+        "os": f"{_os_name()} ({platform.platform()})",
+        "packages": versions,
+        "libyaml": libyaml,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_uncommitted_files": None if status is None else len(status.splitlines()),
+    }
+
+
+def run_one(name: str, quick: bool) -> tuple[dict[str, Any] | None, float, str | None]:
+    """(results, seconds, error) of `bench_<name>.py`, its own output streamed to ours."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        out = Path(tmp) / "results.json"
+        command = [sys.executable, str(HERE / f"bench_{name}.py"), "--json", str(out)]
+        if quick:
+            command.append("--quick")
+        started = time.perf_counter()
+        proc = subprocess.run(command, cwd=ROOT, check=False)
+        seconds = time.perf_counter() - started
+        if proc.returncode != 0 or not out.is_file():
+            return None, seconds, f"exit status {proc.returncode}"
+        return json.loads(out.read_text(encoding="utf-8")), seconds, None
+
+
+def summary_lines(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, bench in results["benchmarks"].items():
+        if bench.get("error"):
+            lines.append(f"{name}: FAILED ({bench['error']})")
+            continue
+        lines.append(f"{name} ({bench['seconds']:.0f} s):")
+        lines.extend("  " + format_figure(fig) for fig in bench["results"].get("figures", []))
+    return lines
+
+
+def _cell(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The "Last run" section of the README: the machine, then one table row per figure."""
+    m = results["machine"]
+    commit = (m["git_commit"] or "?")[:12]
+    dirty = m["git_uncommitted_files"]
+    pkgs = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+    lines = [
+        f"Run {m['date']} ({'--quick' if results['quick'] else 'full run'}), "
+        f"commit `{commit}`" + (f" with {dirty} uncommitted files" if dirty else "") + ".",
+        "",
+        f"- CPU: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), {m['memory_gb']} GB",
+        f"- Load average at start: {', '.join(map(str, m['load_average']))}"
+        f" (end: {', '.join(map(str, results['load_average_end']))}); the machine is shared",
+        f"- {m['python']} on {m['os']}; libyaml: {m['libyaml']}",
+        f"- Packages: {pkgs}",
+        "",
+        "| benchmark | figure | value | baseline | baseline value | ratio | goal | met |",
+        "|---|---|---:|---|---:|---:|---|---|",
+    ]
+    for name, bench in results["benchmarks"].items():
+        if bench.get("error"):
+            lines.append(f"| {name} | failed: {bench['error']} | | | | | | |")
+            continue
+        for fig in bench["results"].get("figures", []):
+            met = {True: "yes", False: "**no**", None: ""}[fig.get("met")]
+            ratio = "" if fig.get("ratio") is None else f"{fig['ratio']:.3g}x"
+            lines.append(
+                f"| {name} | {fig['name']} | {_cell(fig['value'])} {fig['unit']} | {fig.get('baseline') or ''} | "
+                f"{_cell(fig.get('baseline_value'))} | {ratio} | {fig.get('goal') or ''} | {met} |"
+            )
+    return "\n".join(lines)
+
+
+def update_readme(results: dict[str, Any]) -> None:
+    text = README.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"{README}: markers {START} / {END} not found; add them where the last run goes")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{markdown(results)}\n{END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs (about a minute)")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json", help="results file")
+    parser.add_argument("--readme", action="store_true", help="rewrite the Last run section of README.md")
+    args = parser.parse_args(argv)
+
+    names = BENCHMARKS
+    if args.only:
+        names = tuple(n.strip() for n in args.only.split(",") if n.strip())
+        unknown = set(names) - set(BENCHMARKS)
+        if unknown:
+            parser.error(f"--only: unknown {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+
+    results: dict[str, Any] = {"machine": machine_info(), "quick": args.quick, "benchmarks": {}}
+    started = time.perf_counter()
+    for name in names:
+        print(f"\n=== {name} " + "=" * (60 - len(name)), flush=True)
+        bench, seconds, error = run_one(name, args.quick)
+        results["benchmarks"][name] = {"seconds": round(seconds, 1), "error": error, "results": bench}
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+
+    print("\n=== summary " + "=" * 53)
+    m = results["machine"]
+    print(f"{m['cpu']}, {m['cores']} cores, {m['python']}, {m['os']}")
+    print(f"load average at start {m['load_average']}, at end {results['load_average_end']}")
+    for line in summary_lines(results):
+        print(line)
+    print(f"total {results['total_seconds']:.0f} s")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"results written to {args.out}")
+    if args.readme:
+        update_readme(results)
+        print(f"last run written to {README}")
+    return 1 if any(b["error"] for b in results["benchmarks"].values()) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
