@@ -1,6 +1,6 @@
 """Time writing and reading a cassette of 5,000 chat interactions, against vcrpy's serializer.
 
-Run: /work/venv/bin/python benchmarks/bench_cassette_io.py [N] [--repeat 3] [--quick] [--json PATH]
+Run: python benchmarks/bench_cassette_io.py [N] [--repeat 3] [--quick] [--json PATH]
 
 Interactions look like real OpenAI chat traffic: ~20 response headers, a
 multi-message request, a pretty-printed JSON response; every fifth one is a

@@ -1,7 +1,7 @@
 """Time the end-of-session report of 10,000 llm tests: build the model, print the terminal section, write
 JSON.
 
-Run: /work/venv/bin/python benchmarks/bench_report.py [--tests N] [--repeat 3] [--quick] [--json PATH]
+Run: python benchmarks/bench_report.py [--tests N] [--repeat 3] [--quick] [--json PATH]
 
 Each test has 5 scores and 3 calls (two app, one judge), a prompt version and
 a cassette. The baseline holds the same tests; in 1% of them a score was

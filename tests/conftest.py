@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Iterator
-from pathlib import Path
-
 # Import what inner pytester runs use before any of them starts: an in-process run restores sys.modules
 # afterwards, so a module first imported inside one would be imported afresh by the next run, leaving
 # the plugin session holding classes from the old copy (httpx2 streams, the current-test slot).
 import contextlib
+import textwrap
+from collections.abc import Iterator
 
 import anthropic  # noqa: F401
 import httpcore2  # noqa: F401
@@ -29,7 +27,6 @@ for _name in ("numpy", "scipy.stats", "bm25s"):
     with contextlib.suppress(ImportError):
         __import__(_name)
 
-REAL_CASSETTES = Path(__file__).resolve().parents[2] / "shared" / "real-cassettes"
 
 # Client fixtures for the inner test suites that pytester runs. Keys come from the environment, so a
 # test decides whether a key exists (recording) or not (replay, where the plugin sets a placeholder).

@@ -31,8 +31,9 @@ from pytest_llmops.interactions import (
     header,
 )
 from pytest_llmops.sse import iter_events, split_event_chunks
+from tests.real_cassettes import REAL_CASSETTES
 
-REAL = Path("/work/shared/real-cassettes")
+REAL = REAL_CASSETTES
 with (REAL / "INDEX.tsv").open(encoding="utf-8") as _f:
     INDEX = list(csv.DictReader(_f, delimiter="\t"))
 

@@ -18,9 +18,9 @@ from pytest_llmops.inspect_cmd import JSON_KEYS
 from pytest_llmops.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
 from pytest_llmops.pricing import price_call
 from pytest_llmops.providers import builtin_parse_call
+from tests.real_cassettes import REAL_CASSETTES
 
-REAL = Path("/work/shared/real-cassettes")
-needs_real = pytest.mark.skipif(not (REAL / "INDEX.tsv").exists(), reason="real cassettes not present")
+REAL = REAL_CASSETTES
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
@@ -58,7 +58,6 @@ def cassette(path: Path, *interactions: Interaction) -> Path:
     return path
 
 
-@needs_real
 def test_json_lists_every_real_interaction_with_exactly_the_documented_keys(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

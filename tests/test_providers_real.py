@@ -1,4 +1,4 @@
-"""Every real recording in /work/shared/real-cassettes: tokens as its bodies say, costs as genai-prices.
+"""Every real recording in tests/data/real-cassettes (a copy of ../shared/real-cassettes): tokens as its bodies say, costs as genai-prices.
 
 Expectations are computed here from the raw response bodies, simply and
 independently of the adapters: JSON `usage` as the provider defines it, the
@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +23,9 @@ from pytest_llmops.cassette_formats import load_interactions
 from pytest_llmops.interactions import Interaction, header
 from pytest_llmops.pricing import price_call
 from pytest_llmops.providers import builtin_parse_call
+from tests.real_cassettes import REAL_CASSETTES
 
-ROOT = Path("/work/shared/real-cassettes")
-pytestmark = pytest.mark.skipif(not (ROOT / "INDEX.tsv").exists(), reason="real cassettes not present")
+ROOT = REAL_CASSETTES
 
 
 @dataclass(frozen=True)

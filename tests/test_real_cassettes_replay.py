@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import REAL_CASSETTES
+from tests.real_cassettes import REAL_CASSETTES, SHARED_SOURCE
 
 ENDPOINTS = ("/chat/completions", "/responses", "/messages")
 
@@ -32,6 +32,15 @@ def replayable_files() -> list[str]:
 
 
 FILES = replayable_files()
+
+
+@pytest.mark.skipif(not SHARED_SOURCE.is_dir(), reason="../shared/real-cassettes is not beside this checkout")
+def test_vendored_copy_is_unchanged() -> None:
+    source = sorted(p.relative_to(SHARED_SOURCE) for p in SHARED_SOURCE.rglob("*") if p.is_file())
+    vendored = sorted(p.relative_to(REAL_CASSETTES) for p in REAL_CASSETTES.rglob("*") if p.is_file())
+    assert vendored == source
+    for relative in source:
+        assert (REAL_CASSETTES / relative).read_bytes() == (SHARED_SOURCE / relative).read_bytes(), relative
 
 
 def test_replayable_set_is_broad() -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -10,8 +9,9 @@ from hypothesis import strategies as st
 
 from pytest_llmops.cassette_formats import load_interactions
 from pytest_llmops.sse import SSEEvent, iter_events, split_event_chunks
+from tests.real_cassettes import REAL_CASSETTES
 
-REAL = Path("/work/shared/real-cassettes")
+REAL = REAL_CASSETTES
 
 
 def events(body: str | bytes) -> list[SSEEvent]:

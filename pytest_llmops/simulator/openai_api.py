@@ -1,6 +1,6 @@
 """The OpenAI wire format: chat completions, responses, embeddings, moderations, models.
 
-Shapes follow real recordings (see /work/shared/real-cassettes): pretty-printed
+Shapes follow real recordings (see tests/data/real-cassettes): pretty-printed
 JSON bodies, `chat.completion.chunk` streams ending in `data: [DONE]` with a
 usage chunk (`choices: []`) only under `stream_options.include_usage`, the
 Responses API's typed event sequence with `sequence_number`s, and usage with
