@@ -250,13 +250,7 @@ def _groups_table(first: str, groups: Sequence[GroupSummary]) -> str:
     rows = []
     for g in groups:
         f = g.figures
-        metrics = ", ".join(f"{k} {fmt.metric(k, v)}" for k, v in g.metrics.items())
-        declared = "; ".join(
-            f"{d.key} {d.declared}"
-            + (f" (measured {fmt.metric(d.key[4:], d.measured)})" if d.measured_as else "")
-            for d in g.declared
-        )
-        cost = fmt.usd(f.cost_usd) + (f" + {f.unpriced_calls} unpriced" if f.unpriced_calls else "")
+        metrics, declared, cost = fmt.group_texts(g)
         rows.append(
             [
                 _code(g.key, "key"),

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_llmops.report.model import GroupSummary
 
 __all__ = ["count", "delta", "metric", "ms", "pct", "signed_pct", "usd"]
 
@@ -88,3 +92,15 @@ def delta(name: str, change: float | None) -> str:
     if name.endswith("_tokens"):
         return sign + count(round(size, 1))
     return sign + _plain(size)
+
+
+def group_texts(g: GroupSummary) -> tuple[str, str, str]:
+    """A prompt version's or model's metric means, declared figures and cost, as every printer shows them."""
+    metrics = ", ".join(f"{k} {metric(k, v)}" for k, v in g.metrics.items())
+    declared = "; ".join(
+        f"{d.key} {d.declared}" + (f" (measured {metric(d.key[4:], d.measured)})" if d.measured_as else "")
+        for d in g.declared
+    )
+    f = g.figures
+    cost = usd(f.cost_usd) + (f" + {f.unpriced_calls} unpriced" if f.unpriced_calls else "")
+    return metrics, declared, cost
