@@ -13,6 +13,7 @@ import shlex
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,10 @@ MARKER = pytest.StashKey[LLMMarker]()
 PARAMS = pytest.StashKey[dict[str, str]]()
 JUDGE_RESTORE = pytest.StashKey[Any]()
 
+class UnpricedModelWarning(pytest.PytestWarning):
+    """A model without a known price: its spend is reported as unknown."""
+
+
 SKIP_REASON = "LLM test: run with `pytest --llm-eval` (or set llm_eval_default = true in the ini file)"
 
 
@@ -54,6 +59,7 @@ class LLMOpsSession:
         self._price_table_loaded = False
         self.exit_status: int | None = None
         self._registry: Any = None
+        self._unpriced_warned: set[str] = set()
         self._variants: Any = None
         self.ledger = self._open_ledger()
 
@@ -222,7 +228,22 @@ class LLMOpsSession:
             call.recorded_at = interaction.meta.recorded_at
         if call.cost_usd is None and call.has_usage:
             call.cost_usd = self.price(call)
+            if call.cost_usd is None:
+                self._warn_unpriced(call)
         return call
+
+    def _warn_unpriced(self, call: LLMCall) -> None:
+        model = call.model or call.request_model or "?"
+        if model in self._unpriced_warned:
+            return
+        self._unpriced_warned.add(model)
+        warnings.warn(
+            UnpricedModelWarning(
+                f"no price is known for model {model!r} ({call.provider}): its calls' cost is unknown, not $0, "
+                "and the report lists it as unpriced. Add it to the file named by ini llm_prices."
+            ),
+            stacklevel=1,
+        )
 
     def prices(self) -> Any:
         """The user's price table (ini llm_prices), loaded on first use; None when not configured."""

@@ -173,3 +173,22 @@ def test_bad_prices_file_is_a_usage_error(llm_pytester: pytest.Pytester, with_ke
     result = llm_pytester.runpytest("--llm-eval", "--llm-record=once")
     assert result.ret != 0
     assert "prices.yaml" in result.stdout.str() + result.stderr.str()
+
+
+def test_an_unpriced_model_is_warned_about_once(llm_pytester: pytest.Pytester, with_keys: dict[str, str]) -> None:
+    llm_pytester.makepyfile(
+        test_u="""
+        import pytest
+
+        @pytest.mark.llm
+        @pytest.mark.parametrize("n", range(3))
+        def test_private(openai_client, n):
+            openai_client.chat.completions.create(model="acme-private-7b", messages=[{"role": "user", "content": "hi"}])
+        """
+    )
+    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    assert result.stdout.str().count("UnpricedModelWarning") == 1
+    result.stdout.fnmatch_lines(
+        ["*UnpricedModelWarning: no price is known for model 'acme-private-7b' (openai)*", "*unpriced: 3 calls*"]
+    )
