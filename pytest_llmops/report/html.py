@@ -191,7 +191,7 @@ def _svg_bars(
     for i, (name, value, text) in enumerate(items):
         y = top + i * row_h
         w = plot_w * value / peak if value > 0 else 0
-        short = name if len(name) <= 24 else name[:23] + "…"
+        short = name if len(name) <= 21 else name[:20] + "…"  # 150 px of label at 11 px per ~7 px glyph
         parts.append(
             f'<text class="label" x="{left - 6}" y="{y + 15}" text-anchor="end"><title>{_e(name)}</title>'
             f"{_e(short)}</text>"
