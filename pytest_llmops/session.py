@@ -40,6 +40,7 @@ MARKER = pytest.StashKey[LLMMarker]()
 PARAMS = pytest.StashKey[dict[str, str]]()
 JUDGE_RESTORE = pytest.StashKey[Any]()
 
+
 class UnpricedModelWarning(pytest.PytestWarning):
     """A model without a known price: its spend is reported as unknown."""
 
@@ -325,7 +326,7 @@ class LLMOpsSession:
         item.stash[CASSETTE] = cassette
         recorder = transport.Recorder(
             cassette=cassette,
-            rerecord_command=self._rerecord_command(item),
+            rerecord_command=lambda: self._rerecord_command(item),
             on_replay=lambda index, interaction: self._on_replay(ctx, index, interaction),
             on_live=lambda index, interaction: self._on_live(ctx, index, interaction),
             before_live=self._before_live,
@@ -421,11 +422,10 @@ class LLMOpsSession:
             record.outcome, record.message = _outcome(phases)
             record.duration_s = sum(r.duration for r in phases.values())
             setattr(report, REPORT_ATTR, record.to_dict())
-            # --- reporting (helper) ---
-            from pytest_llmops.report.junit import junit_properties
+            if self.config.option.xmlpath:  # only --junitxml reads them
+                from pytest_llmops.report.junit import junit_properties
 
-            report.user_properties.extend(junit_properties(record))
-            # --- end reporting (helper) ---
+                report.user_properties.extend(junit_properties(record))
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -433,17 +433,18 @@ class LLMOpsSession:
         if data is not None and report.when == "teardown":
             self.records[report.nodeid] = TestRecord.from_dict(data)
 
-    # --- reporting (helper) ---
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
         if self.is_worker or not self.settings.eval_enabled or session.config.option.collectonly:
             return
-        # --- comparisons (helper) ---
-        from pytest_llmops import comparisons, reporting
+        from pytest_llmops import reporting
 
-        order = comparisons.collection_order(session)  # says which variant the marker lists first
-        ab_tables = comparisons.tables(self.records.values(), self.settings, order=order)
-        # --- end comparisons (helper) ---
+        ab_tables: list[Any] = []
+        if any(r.variant for r in self.records.values()):
+            from pytest_llmops import comparisons
+
+            order = comparisons.collection_order(session)  # for records from before variant_index
+            ab_tables = comparisons.tables(self.records.values(), self.settings, order=order)
         self.report_outcome = reporting.finish(
             self.records.values(),
             self.settings,
@@ -462,8 +463,6 @@ class LLMOpsSession:
         from pytest_llmops import reporting
 
         reporting.print_summary(terminalreporter, outcome)
-
-    # --- end reporting (helper) ---
 
 
 def provider_hosts() -> frozenset[str]:

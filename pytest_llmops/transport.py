@@ -75,7 +75,7 @@ class Recorder:
     """
 
     cassette: Any  # pytest_llmops.cassettes.Cassette; Any to keep this module free of import cycles
-    rerecord_command: str
+    rerecord_command: Callable[[], str]  # only a miss needs it
     on_replay: Callable[[int, Interaction], None]
     on_live: Callable[[int, Interaction], None]
     before_live: Callable[[RecordedRequest], None] = lambda request: None
@@ -88,7 +88,7 @@ class Recorder:
             self.on_replay(*hit)
             return hit
         if not self.cassette.records:
-            raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command))
+            raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command()))
         self.before_live(request)
         return None
 

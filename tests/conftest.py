@@ -22,6 +22,10 @@ import pytest_llmops.session
 import pytest_llmops.transport  # noqa: F401
 from pytest_llmops.simulator import ProviderSimulator
 
+# The checks package loads its modules on first access; load them all now, for the reason above.
+for _name in pytest_llmops.checks.__all__:
+    getattr(pytest_llmops.checks, _name)
+
 # C extensions cannot be imported twice in one process: load them here if an inner run might.
 for _name in ("numpy", "scipy.stats", "bm25s"):
     with contextlib.suppress(ImportError):

@@ -21,18 +21,20 @@ PyYAML and WordLlama are imported when a check that needs them runs.
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from pytest_llmops.checks.answers import completeness, conciseness, correctness, relevance
-from pytest_llmops.checks.citation_check import citations
-from pytest_llmops.checks.core import CheckFailed
-from pytest_llmops.checks.custom import record_score
-from pytest_llmops.checks.grounding_check import grounding
-from pytest_llmops.checks.judge import JudgeError
-from pytest_llmops.checks.registry import REGISTRY, CheckRegistry
-from pytest_llmops.checks.safety_check import safety
-from pytest_llmops.checks.settings import CheckSettings, configure
-from pytest_llmops.scores import Score
+if TYPE_CHECKING:
+    from pytest_llmops.checks.answers import completeness, conciseness, correctness, relevance
+    from pytest_llmops.checks.citation_check import citations
+    from pytest_llmops.checks.core import CheckFailed
+    from pytest_llmops.checks.custom import record_score
+    from pytest_llmops.checks.grounding_check import grounding
+    from pytest_llmops.checks.judge import JudgeError
+    from pytest_llmops.checks.registry import REGISTRY, CheckRegistry
+    from pytest_llmops.checks.safety_check import safety
+    from pytest_llmops.checks.settings import CheckSettings, configure
+    from pytest_llmops.scores import Score
 
 __all__ = [
     "REGISTRY",
@@ -53,8 +55,46 @@ __all__ = [
     "safety",
 ]
 
+# Loaded on first access: the plugin session imports `checks.settings` in every --llm-eval run, and
+# that must not pay for every check module.
+_LAZY = {
+    "completeness": "answers",
+    "conciseness": "answers",
+    "correctness": "answers",
+    "relevance": "answers",
+    "citations": "citation_check",
+    "CheckFailed": "core",
+    "record_score": "custom",
+    "grounding": "grounding_check",
+    "JudgeError": "judge",
+    "REGISTRY": "registry",
+    "CheckRegistry": "registry",
+    "safety": "safety_check",
+    "CheckSettings": "settings",
+    "configure": "settings",
+}
 
-def run(name: str, /, *args: Any, threshold: float | None = None, **kwargs: Any) -> Score:
+
+def __getattr__(name: str) -> Any:
+    if name == "Score":
+        from pytest_llmops.scores import Score
+
+        return Score
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytest_llmops.checks' has no attribute {name!r}")
+    value = getattr(import_module(f"pytest_llmops.checks.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def run(name: str, /, *args: Any, threshold: float | None = None, **kwargs: Any) -> Any:
     """Run a check by name: a built-in one or one registered by a plugin (`pytest_llmops_register_checks`)."""
     __tracebackhide__ = True
+    from pytest_llmops.checks.registry import REGISTRY
+
     return REGISTRY.run(name, *args, threshold=threshold, **kwargs)

@@ -386,6 +386,7 @@ def _t_lower_quantile(q: float, df: float) -> float:
         return _t_far_lower_quantile(q, df)
     use_centre = q > 0.25
     half_minus_q = 0.5 - q
+    previous = math.inf
     for _ in range(2000):
         tail, centre = _t_split(t, df)
         excess = (half_minus_q - centre) if use_centre else (tail - q)
@@ -393,6 +394,11 @@ def _t_lower_quantile(q: float, df: float) -> float:
         t -= step
         if abs(step) <= 8 * _EPS * abs(t):
             break
+        # At large df the cdf's last bits are rounding noise and Newton dithers around the root
+        # instead of meeting the tolerance: stop once the steps stop shrinking near it.
+        if abs(step) >= abs(previous) and abs(step) <= 1e-12 * abs(t):
+            break
+        previous = step
     return t
 
 
