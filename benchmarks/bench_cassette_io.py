@@ -27,7 +27,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from figures import figure, print_figures, write_json
+from figures import figure, print_figures, run_benchmark
 
 from pytest_llmops.cassette_formats import dump_interactions, load_interactions
 from pytest_llmops.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
@@ -209,11 +209,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    results = measure(args)
-    report(results)
-    write_json(args.json, results)
-    return 0
+    return run_benchmark(argv, build_parser, measure, report)
 
 
 if __name__ == "__main__":

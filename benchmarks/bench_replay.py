@@ -48,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from figures import figure, print_figures, write_json
+from figures import figure, print_figures, run_benchmark
 
 GOAL_VS_FLOOR = "ratio <= 1.5"
 GOAL_VS_VCR = "ratio < 1"
@@ -595,11 +595,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    results = measure(args)
-    report(results)
-    write_json(args.json, results)
-    return 0
+    return run_benchmark(argv, build_parser, measure, report)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from _pytest._io import TerminalWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from figures import figure, print_figures, write_json
+from figures import figure, print_figures, run_benchmark
 
 from pytest_llmops import baseline as bl
 from pytest_llmops.calls import LLMCall
@@ -253,11 +253,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    results = measure(args)
-    report(results)
-    write_json(args.json, results)
-    return 0
+    return run_benchmark(argv, build_parser, measure, report)
 
 
 if __name__ == "__main__":

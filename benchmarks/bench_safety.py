@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from figures import figure, print_figures, write_json  # noqa: E402
+from figures import figure, print_figures, run_benchmark  # noqa: E402
 
 from pytest_llmops.safety import KINDS, scan  # noqa: E402
 from pytest_llmops.safety.evaluation import fake_secret, label_scores, load_examples, span_scores  # noqa: E402
@@ -324,11 +324,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    results = measure(args)
-    report(results)
-    write_json(args.json, results)
-    return 0
+    return run_benchmark(argv, build_parser, measure, report)
 
 
 if __name__ == "__main__":

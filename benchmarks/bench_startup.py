@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from figures import figure, print_figures, write_json
+from figures import figure, print_figures, run_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = "ratio <= 1.10"
@@ -285,11 +285,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    results = measure(args)
-    report(results)
-    write_json(args.json, results)
-    return 0
+    return run_benchmark(argv, build_parser, measure, report)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ and the goal with whether it was met. Goals read like `ratio <= 1.5` or
 
 from __future__ import annotations
 
+import argparse
 import json
 import operator
 from collections.abc import Callable
@@ -95,3 +96,17 @@ def write_json(path: str | Path | None, results: dict[str, Any]) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def run_benchmark(
+    argv: list[str] | None,
+    build_parser: Callable[[], argparse.ArgumentParser],
+    measure: Callable[[argparse.Namespace], dict[str, Any]],
+    report: Callable[[dict[str, Any]], None],
+) -> int:
+    """The `main` every bench script shares: parse, measure, print, save."""
+    args = build_parser().parse_args(argv)
+    results = measure(args)
+    report(results)
+    write_json(args.json, results)
+    return 0

@@ -19,7 +19,7 @@ import pytest_llmops.context
 import pytest_llmops.pricing
 import pytest_llmops.providers
 import pytest_llmops.session
-import pytest_llmops.transport  # noqa: F401
+import pytest_llmops.transport
 from pytest_llmops.simulator import ProviderSimulator
 
 # The checks package loads its modules on first access; load them all now, for the reason above.
