@@ -7,8 +7,8 @@ call per worker. Replayed calls never touch it.
 
 from __future__ import annotations
 
-import fcntl
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,19 +26,15 @@ class Ledger:
 
     @contextmanager
     def _locked(self, exclusive: bool) -> Iterator[dict[str, Any]]:
-        with open(self.path, "r+", encoding="utf-8") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                text = handle.read()
-                data: dict[str, Any] = json.loads(text) if text.strip() else {}
-                yield data
-                if exclusive:
-                    handle.seek(0)
-                    handle.truncate()
-                    handle.write(json.dumps(data))
-                    handle.flush()  # the lock orders writers; no fsync: the ledger lives only as long as the run
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        with open(self.path, "r+", encoding="utf-8") as handle, _file_lock(handle.fileno(), exclusive):
+            text = handle.read()
+            data: dict[str, Any] = json.loads(text) if text.strip() else {}
+            yield data
+            if exclusive:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(json.dumps(data))
+                handle.flush()  # the lock orders writers; no fsync: the ledger lives only as long as the run
 
     def totals(self) -> dict[str, Any]:
         with self._locked(exclusive=False) as data:
@@ -68,3 +64,26 @@ class Ledger:
                     unpriced.append(model)
             else:
                 data["spent_usd"] = float(data.get("spent_usd", 0.0)) + cost_usd
+
+
+@contextmanager
+def _file_lock(fd: int, exclusive: bool) -> Iterator[None]:
+    """flock on POSIX; on Windows msvcrt's byte-range lock (always exclusive) on the first byte."""
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
