@@ -8,8 +8,8 @@ How the numbers are made:
 
 - Groups: records of one base test (nodeid without its `[...]` ids) that carry a variant. The first
   variant listed in the marker is the control: each record carries its variant's position
-  (`params["variant_index"]`); records without it fall back to the collection order
-  (`collection_order`), else to the order they arrived in (and a note says so).
+  (`params["variant_index"]`); records without it fall back to the `order` given, else to the order
+  they arrived in (and a note says so).
 - Units: what a record is apart from its variant (its dataset case, prompt version, other parameters).
   When the variants share units the design is *paired* (per-unit values, the same case under each
   variant); a unit only one variant ran is dropped from the analysis and counted. When every variant has
@@ -38,8 +38,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-import pytest
-
 from pytest_llmops.baseline import MetricEntry, measure
 from pytest_llmops.comparison_results import (
     ABComparison,
@@ -67,7 +65,6 @@ __all__ = [
     "GuardCheck",
     "MetricResult",
     "Verdict",
-    "collection_order",
     "compare_variants",
     "format_p",
     "tables",
@@ -530,19 +527,6 @@ def compare_variants(
                 )
             )
     return out
-
-
-def collection_order(session: pytest.Session) -> list[str]:
-    """The session's nodeids in collection order: its items, or under xdist, where the controller collects
-    nothing, the collection the workers reported to xdist's scheduler. Empty when neither is known."""
-    if session.items:
-        return [item.nodeid for item in session.items]
-    scheduler = getattr(session.config.pluginmanager.getplugin("dsession"), "sched", None)
-    collection = getattr(scheduler, "collection", None)
-    if not collection:
-        reported = getattr(scheduler, "node2collection", None) or {}
-        collection = next(iter(reported.values()), None) if isinstance(reported, dict) else None
-    return [str(nodeid) for nodeid in collection] if isinstance(collection, list) else []
 
 
 def tables(records: Iterable[TestRecord], settings: ABSettings, *, order: Sequence[str] = ()) -> list[Table]:

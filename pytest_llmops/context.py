@@ -47,7 +47,6 @@ class TestContext:
     role: Role = "app"
     _pending: list[_Pending] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    state: dict[str, Any] = field(default_factory=dict)
 
     __test__ = False
 
@@ -78,15 +77,9 @@ class TestContext:
             pending = list(self._pending)
         return [self._materialize(p) for p in pending]
 
-    def calls_of_run(self, run: int) -> list[LLMCall]:
-        return [c for c in self.calls if c.extra.get("run", 0) == run]
-
     def add_score(self, score: Score) -> None:
         score.run = self.run
         self.record.scores.append(score)
-
-    def scores_of_run(self, run: int) -> list[Score]:
-        return [s for s in self.record.scores if s.run == run]
 
     def use_prompt(self, ref: str, sha256: str, metadata: dict[str, Any] | None = None) -> None:
         """Tag the calls that follow with this prompt version."""

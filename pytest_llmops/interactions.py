@@ -23,11 +23,6 @@ def header(headers: Headers, name: str) -> str | None:
     return None
 
 
-def without_headers(headers: Headers, names: set[str]) -> Headers:
-    """A copy of `headers` without the (lower-case) `names`."""
-    return {k: list(v) for k, v in headers.items() if k.lower() not in names}
-
-
 @dataclass(slots=True)
 class RecordedRequest:
     method: str

@@ -75,20 +75,8 @@ class TestRecord:
         return cls(**kwargs)
 
     @property
-    def pass_count(self) -> int:
-        return sum(1 for r in self.runs if r.outcome == "passed")
-
-    @property
     def run_count(self) -> int:
         return sum(1 for r in self.runs if r.outcome != "skipped")
-
-    @property
-    def app_calls(self) -> list[LLMCall]:
-        return [c for c in self.calls if c.role == "app"]
-
-    @property
-    def judge_calls(self) -> list[LLMCall]:
-        return [c for c in self.calls if c.role == "judge"]
 
 
 _SIMPLE_FIELDS = tuple(

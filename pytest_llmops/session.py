@@ -443,8 +443,7 @@ class LLMOpsSession:
         if any(r.variant for r in self.records.values()):
             from pytest_llmops import comparisons
 
-            order = comparisons.collection_order(session)  # for records from before variant_index
-            ab_tables = comparisons.tables(self.records.values(), self.settings, order=order)
+            ab_tables = comparisons.tables(self.records.values(), self.settings)
         self.report_outcome = reporting.finish(
             self.records.values(),
             self.settings,

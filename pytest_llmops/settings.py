@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from pytest_llmops.cassettes import RecordMode
-from pytest_llmops.matching import MATCH_FIELDS, Matcher
-from pytest_llmops.options import OPTIONS, Option, by_dest, eval_requested
+from pytest_llmops.matching import Matcher
+from pytest_llmops.options import Option, by_dest, eval_requested
 from pytest_llmops.secrets import Scrubber
 from pytest_llmops.transport import RecordPolicy
 
@@ -176,6 +176,3 @@ class Settings:
             inidir=inidir,
             invocation_paths=tuple(getattr(config.option, "file_or_dir", None) or ()),
         )
-
-
-__all__ = ["MATCH_FIELDS", "OPTIONS", "Settings"]

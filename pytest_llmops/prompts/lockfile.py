@@ -213,5 +213,3 @@ def _version_order(version: str) -> tuple[int, Version | str]:
         return (0, Version.parse(version))
     except ValueError:  # hand-edited junk still sorts deterministically
         return (1, version)
-
-
