@@ -265,7 +265,7 @@ def base_env(sim_url: str) -> dict[str, str]:
 
 def write_floor(project: Path, target: Path) -> int:
     """The recorded responses per test, in call order, as the floor's MockTransport serves them."""
-    from pytest_llmops.cassette_formats import load_interactions
+    from pytest_llmops.recording.formats import load_interactions
 
     table: dict[str, list[tuple[int, list[tuple[str, str]], bytes]]] = {}
     count = 0
@@ -383,7 +383,7 @@ def cassette_load(path: Path, repeat: int) -> dict[str, Any]:
     from vcr.serialize import deserialize
     from vcr.serializers import yamlserializer
 
-    from pytest_llmops.cassette_formats import load_interactions
+    from pytest_llmops.recording.formats import load_interactions
 
     text = path.read_text(encoding="utf-8")
     ours = _best(lambda: load_interactions(path), repeat)

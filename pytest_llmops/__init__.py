@@ -31,29 +31,29 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Case": ("pytest_llmops.datasets", "Case"),
-    "CassetteMiss": ("pytest_llmops.transport", "CassetteMiss"),
-    "LLMCall": ("pytest_llmops.calls", "LLMCall"),
+    "Case": ("pytest_llmops.experiments.datasets", "Case"),
+    "CassetteMiss": ("pytest_llmops.recording.transport", "CassetteMiss"),
+    "LLMCall": ("pytest_llmops.spend.calls", "LLMCall"),
     "Prompt": ("pytest_llmops.prompts", "Prompt"),
     "PromptError": ("pytest_llmops.prompts", "PromptError"),
     "PromptRegistry": ("pytest_llmops.prompts", "PromptRegistry"),
-    "Score": ("pytest_llmops.scores", "Score"),
-    "TestRecord": ("pytest_llmops.records", "TestRecord"),
-    "Variant": ("pytest_llmops.variants", "Variant"),
+    "Score": ("pytest_llmops.results.scores", "Score"),
+    "TestRecord": ("pytest_llmops.results.records", "TestRecord"),
+    "Variant": ("pytest_llmops.experiments.variants", "Variant"),
     "current_test": ("pytest_llmops.context", "current"),
 }
 _SUBMODULES = {"checks", "safety"}
 
 if TYPE_CHECKING:
     from pytest_llmops import checks, safety
-    from pytest_llmops.calls import LLMCall
+    from pytest_llmops.spend.calls import LLMCall
     from pytest_llmops.context import current as current_test
-    from pytest_llmops.datasets import Case
+    from pytest_llmops.experiments.datasets import Case
     from pytest_llmops.prompts import Prompt, PromptError, PromptRegistry
-    from pytest_llmops.records import TestRecord
-    from pytest_llmops.scores import Score
-    from pytest_llmops.transport import CassetteMiss
-    from pytest_llmops.variants import Variant
+    from pytest_llmops.results.records import TestRecord
+    from pytest_llmops.results.scores import Score
+    from pytest_llmops.recording.transport import CassetteMiss
+    from pytest_llmops.experiments.variants import Variant
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmops.cassettes import RecordMode
+from pytest_llmops.recording.cassette import RecordMode
 
 
 def _str(value: Any) -> str | None:

@@ -69,7 +69,7 @@ def judge_band(text: str) -> tuple[float, float]:
 
 
 def fail_on_spec(text: str) -> str:
-    from pytest_llmops.gates import parse_gates
+    from pytest_llmops.results.gates import parse_gates
 
     try:
         parse_gates(text)

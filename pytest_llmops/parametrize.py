@@ -42,7 +42,7 @@ def generate(session: LLMOpsSession, metafunc: pytest.Metafunc) -> None:
 
     variant_spec = marker.get("variants")
     if variant_spec is not None:
-        from pytest_llmops.variants import VariantError, from_marker
+        from pytest_llmops.experiments.variants import VariantError, from_marker
 
         try:
             chosen = from_marker(variant_spec, session.defined_variants(), where)
@@ -62,7 +62,7 @@ def generate(session: LLMOpsSession, metafunc: pytest.Metafunc) -> None:
 
     dataset = marker.get("dataset")
     if dataset is not None:
-        from pytest_llmops.datasets import DatasetError, load
+        from pytest_llmops.experiments.datasets import DatasetError, load
 
         try:
             cases = load(dataset_path(Path(str(definition.path)), dataset))

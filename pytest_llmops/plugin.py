@@ -70,7 +70,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def llm_usage(request: pytest.FixtureRequest) -> Any:
     """The running llm test's calls and totals (tokens, cost, latency) for custom assertions."""
-    from pytest_llmops.usage import Usage
+    from pytest_llmops.spend.usage import Usage
 
     return Usage.for_request(request)
 

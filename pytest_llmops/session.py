@@ -20,17 +20,23 @@ from typing import Any
 
 import pytest
 
-from pytest_llmops import budgets, context, network, transport
-from pytest_llmops.calls import LLMCall, Source
-from pytest_llmops.cassettes import Cassette, RecordMode
-from pytest_llmops.interactions import Interaction, RecordedRequest
-from pytest_llmops.ledger import Ledger
-from pytest_llmops.locations import cassette_path
+from pytest_llmops import context
+
+from pytest_llmops.spend import budgets
+
+from pytest_llmops.recording import network
+
+from pytest_llmops.recording import transport
+from pytest_llmops.spend.calls import LLMCall, Source
+from pytest_llmops.recording.cassette import Cassette, RecordMode
+from pytest_llmops.recording.interactions import Interaction, RecordedRequest
+from pytest_llmops.spend.ledger import Ledger
+from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.markers import LLMMarker, MarkerError, merge
-from pytest_llmops.matching import Matcher
+from pytest_llmops.recording.matching import Matcher
 from pytest_llmops.parametrize import item_params
-from pytest_llmops.records import REPORT_ATTR, CassetteInfo, TestRecord
-from pytest_llmops.secrets import REPLAY_PLACEHOLDER_KEY, SECRET_ENV_VARS, SecretLeakError
+from pytest_llmops.results.records import REPORT_ATTR, CassetteInfo, TestRecord
+from pytest_llmops.recording.secrets import REPLAY_PLACEHOLDER_KEY, SECRET_ENV_VARS, SecretLeakError
 from pytest_llmops.settings import Settings
 
 CTX = pytest.StashKey["context.TestContext"]()
@@ -142,7 +148,7 @@ class LLMOpsSession:
         if self.settings.variants_file is None:
             return None
         if self._variants is None:
-            from pytest_llmops.variants import VariantError, load_file
+            from pytest_llmops.experiments.variants import VariantError, load_file
 
             try:
                 self._variants = load_file(self.settings.variants_file)
@@ -249,7 +255,7 @@ class LLMOpsSession:
     def prices(self) -> Any:
         """The user's price table (ini llm_prices), loaded on first use; None when not configured."""
         if not self._price_table_loaded:
-            from pytest_llmops import pricing
+            from pytest_llmops.spend import pricing
 
             self._price_table_loaded = True
             if self.settings.prices_file is not None:
@@ -260,13 +266,13 @@ class LLMOpsSession:
         return self._price_table
 
     def price(self, call: LLMCall) -> float | None:
-        from pytest_llmops import pricing
+        from pytest_llmops.spend import pricing
 
         return pricing.price_call(call, self.prices())
 
     @pytest.hookimpl(trylast=True)
     def pytest_llmops_parse_call(self, interaction: Interaction) -> LLMCall | None:
-        from pytest_llmops.providers import builtin_parse_call
+        from pytest_llmops.spend.providers import builtin_parse_call
 
         return builtin_parse_call(interaction)
 
@@ -355,7 +361,7 @@ class LLMOpsSession:
         ctx = item.stash.get(CTX, None)
         if ctx is None:
             return (yield)
-        from pytest_llmops.repeats import run_repeated
+        from pytest_llmops.experiments.repeats import run_repeated
 
         marker = item.stash[MARKER]
         count = marker.get("repeat") or self.settings.repeat or 1
@@ -423,7 +429,7 @@ class LLMOpsSession:
             record.duration_s = sum(r.duration for r in phases.values())
             setattr(report, REPORT_ATTR, record.to_dict())
             if self.config.option.xmlpath:  # only --junitxml reads them
-                from pytest_llmops.report.junit import junit_properties
+                from pytest_llmops.results.report.junit import junit_properties
 
                 report.user_properties.extend(junit_properties(record))
         return report
@@ -437,11 +443,11 @@ class LLMOpsSession:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
         if self.is_worker or not self.settings.eval_enabled or session.config.option.collectonly:
             return
-        from pytest_llmops import reporting
+        from pytest_llmops.results import reporting
 
         ab_tables: list[Any] = []
         if any(r.variant for r in self.records.values()):
-            from pytest_llmops import comparisons
+            from pytest_llmops.experiments import comparisons
 
             ab_tables = comparisons.tables(self.records.values(), self.settings)
         self.report_outcome = reporting.finish(
@@ -459,7 +465,7 @@ class LLMOpsSession:
         outcome = getattr(self, "report_outcome", None)
         if self.is_worker or outcome is None:
             return
-        from pytest_llmops import reporting
+        from pytest_llmops.results import reporting
 
         reporting.print_summary(terminalreporter, outcome)
 

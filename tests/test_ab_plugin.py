@@ -15,12 +15,12 @@ import anthropic  # noqa: F401  imported once here: pytester's in-process runs w
 import openai  # noqa: F401
 import pytest
 
-import pytest_llmops.comparison_tables
-import pytest_llmops.comparisons
-import pytest_llmops.reporting
+import pytest_llmops.experiments.comparison_tables
+import pytest_llmops.experiments.comparisons
+import pytest_llmops.results.reporting
 import pytest_llmops.session  # noqa: F401
 from pytest_llmops import stats
-from pytest_llmops.report import html, json_report, markdown, terminal  # noqa: F401
+from pytest_llmops.results.report import html, json_report, markdown, terminal  # noqa: F401
 from pytest_llmops.simulator import ProviderSimulator
 
 DOCS = {

@@ -14,23 +14,25 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_llmops import cassette_formats, cassette_yaml
-from pytest_llmops.cassette_formats import (
+from pytest_llmops.recording import formats as cassette_formats
+
+from pytest_llmops.recording import yaml_io as cassette_yaml
+from pytest_llmops.recording.formats import (
     CassetteFormatError,
     dump_interactions,
     load_interactions,
     loads_interactions,
 )
-from pytest_llmops.cassette_yaml_emitter import FlowMap, FlowSeq, Unsupported, emit_item
-from pytest_llmops.cassette_yaml_fast import fast_load
-from pytest_llmops.interactions import (
+from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq, Unsupported, emit_item
+from pytest_llmops.recording.yaml_fast import fast_load
+from pytest_llmops.recording.interactions import (
     Interaction,
     InteractionMeta,
     RecordedRequest,
     RecordedResponse,
     header,
 )
-from pytest_llmops.sse import iter_events, split_event_chunks
+from pytest_llmops.recording.sse import iter_events, split_event_chunks
 from tests.real_cassettes import REAL_CASSETTES
 
 REAL = REAL_CASSETTES
@@ -162,7 +164,7 @@ def test_real_cassette_round_trips_through_our_format(
 
 
 def test_real_yaml_files_parse_the_same_on_the_fast_path() -> None:
-    from pytest_llmops.cassette_yaml import _CassetteLoader
+    from pytest_llmops.recording.yaml_io import _CassetteLoader
 
     taken = 0
     for row in INDEX:
@@ -380,7 +382,7 @@ def test_brotli_text_body_means_the_header_lied() -> None:
 
 
 def test_brotli_binary_body_without_a_brotli_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_llmops import content_encoding
+    from pytest_llmops.recording import content_encoding
 
     monkeypatch.setattr(content_encoding, "_optional_module", lambda *names: None)
     with pytest.raises(CassetteFormatError, match="pip install brotli") as info:

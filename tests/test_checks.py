@@ -14,7 +14,7 @@ from pytest_llmops.checks import CheckFailed, settings
 from pytest_llmops.checks.citation_check import compile_pattern
 from pytest_llmops.checks.sentences import split_sentences
 from pytest_llmops.checks.words import content_words, numbers
-from pytest_llmops.scores import Score
+from pytest_llmops.results.scores import Score
 
 CONTEXT = {
     "billing-03": "Refunds are processed within 5 business days of receiving the return. "

@@ -11,14 +11,16 @@ from typing import Any
 
 import pytest
 
-from pytest_llmops import comparisons, stats
-from pytest_llmops.calls import LLMCall
-from pytest_llmops.comparison_tables import to_table
-from pytest_llmops.comparisons import ABComparison, compare_variants
-from pytest_llmops.records import RunRecord, TestRecord
-from pytest_llmops.report import markdown
-from pytest_llmops.report.model import to_jsonable
-from pytest_llmops.scores import Score
+from pytest_llmops import stats
+
+from pytest_llmops.experiments import comparisons
+from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.experiments.comparison_tables import to_table
+from pytest_llmops.experiments.comparisons import ABComparison, compare_variants
+from pytest_llmops.results.records import RunRecord, TestRecord
+from pytest_llmops.results.report import markdown
+from pytest_llmops.results.report.model import to_jsonable
+from pytest_llmops.results.scores import Score
 
 BASE = "tests/test_app.py::test_answer"
 NO_GUARDS: tuple[str, ...] = ()

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmops import docs_reference, hookspecs, markers, options, plugin
+from pytest_llmops import hookspecs, markers, options, plugin
+
+from pytest_llmops.cli import reference as docs_reference
 from pytest_llmops.cli import build_parser
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
@@ -88,7 +90,7 @@ def test_the_module_runs_as_the_documented_command() -> None:
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_llmops.docs_reference"],
+        [sys.executable, "-m", "pytest_llmops.cli.reference"],
         cwd=DOC.parent.parent,
         capture_output=True,
         text=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmops.datasets import DatasetError, load
+from pytest_llmops.experiments.datasets import DatasetError, load
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

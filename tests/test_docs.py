@@ -315,20 +315,20 @@ def check_file(project: Project, block: Block, path: Path, kind: str | None) -> 
         result = load_file(path)
         assert result.prompts and not result.errors, f"{block.where}: {[str(e) for e in result.errors]}"
     elif kind == "prices":
-        from pytest_llmops.pricing import PriceTable
+        from pytest_llmops.spend.pricing import PriceTable
 
         assert PriceTable.load(path).models, f"{block.where}: no prices"
     elif kind == "variants":
-        from pytest_llmops.variants import load_file as load_variants
+        from pytest_llmops.experiments.variants import load_file as load_variants
 
         assert load_variants(path), f"{block.where}: no variants"
     elif kind == "dataset":
-        from pytest_llmops import datasets
+        from pytest_llmops.experiments import datasets
 
         datasets.load.cache_clear()
         assert datasets.load(path), f"{block.where}: no cases"
     elif kind == "cassette":
-        from pytest_llmops.cassette_formats import load_interactions
+        from pytest_llmops.recording.formats import load_interactions
 
         assert load_interactions(path), f"{block.where}: no interactions"
     elif kind is not None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_llmops.gates import BUILTIN_METRICS, DEFAULT_GATES, Gate, parse_gates
+from pytest_llmops.results.gates import BUILTIN_METRICS, DEFAULT_GATES, Gate, parse_gates
 from pytest_llmops.options import fail_on_spec
 
 

@@ -17,9 +17,9 @@ from genai_prices import Usage, calc_price
 from genai_prices.data import providers as genai_providers
 from genai_prices.types import ModelInfo, ModelPrice, StartDateConstraint, TieredPrices
 
-from pytest_llmops import pricing
-from pytest_llmops.calls import LLMCall
-from pytest_llmops.pricing import PriceFileError, PriceTable, price_call, unknown_models
+from pytest_llmops.spend import pricing
+from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.spend.pricing import PriceFileError, PriceTable, price_call, unknown_models
 
 WHEN = "2025-06-01T12:00:00Z"
 
@@ -291,7 +291,7 @@ def test_pricing_uses_bundled_data_only(monkeypatch: pytest.MonkeyPatch) -> None
 def test_importing_our_modules_imports_no_heavy_packages() -> None:
     code = (
         "import sys\n"
-        "import pytest_llmops.pricing, pytest_llmops.providers, pytest_llmops.inspect_cmd\n"
+        "import pytest_llmops.spend.pricing, pytest_llmops.spend.providers, pytest_llmops.cli.inspect\n"
         "heavy = {'genai_prices', 'openai', 'anthropic', 'httpx', 'httpx2', 'vcr', 'numpy', 'scipy',"
         " 'rapidfuzz'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"

@@ -9,9 +9,9 @@ import pluggy
 import pytest
 
 from pytest_llmops import hookspecs
-from pytest_llmops.calls import LLMCall
-from pytest_llmops.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
-from pytest_llmops.providers import BuiltinProviders, builtin_parse_call, detect, estimate
+from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.recording.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
+from pytest_llmops.spend.providers import BuiltinProviders, builtin_parse_call, detect, estimate
 
 
 def sse(*events: tuple[str | None, Any]) -> bytes:
@@ -612,7 +612,7 @@ def test_odd_bodies_never_raise_and_invent_nothing(body: bytes) -> None:
 
 
 def test_an_adapter_crash_still_returns_what_the_exchange_tells(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_llmops.providers import openai
+    from pytest_llmops.spend.providers import openai
 
     def broken(*args: Any) -> LLMCall:
         raise RuntimeError("adapter bug")

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from pytest_llmops.calls import LLMCall
-from pytest_llmops.cassette_formats import load_interactions
-from pytest_llmops.interactions import Interaction, header
-from pytest_llmops.pricing import price_call
-from pytest_llmops.providers import builtin_parse_call
+from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.recording.formats import load_interactions
+from pytest_llmops.recording.interactions import Interaction, header
+from pytest_llmops.spend.pricing import price_call
+from pytest_llmops.spend.providers import builtin_parse_call
 from tests.real_cassettes import REAL_CASSETTES
 
 ROOT = REAL_CASSETTES

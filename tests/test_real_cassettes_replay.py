@@ -52,7 +52,7 @@ def test_replayable_set_is_broad() -> None:
 def test_recorded_request_through_the_sdk_returns_the_recorded_response(
     name: str, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_llmops.cassette_formats import load_interactions
+    from pytest_llmops.recording.formats import load_interactions
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
@@ -74,7 +74,7 @@ def test_recorded_request_through_the_sdk_returns_the_recorded_response(
             from urllib.parse import urlsplit
 
             import pytest
-            from pytest_llmops.cassette_formats import load_interactions
+            from pytest_llmops.recording.formats import load_interactions
 
             PATH = {str(path)!r}
             EXPECTED = json.loads({json.dumps(expected)!r})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_llmops.cassette_formats import load_interactions
+from pytest_llmops.recording.formats import load_interactions
 from pytest_llmops.simulator import ProviderSimulator
 
 SDK_SUITE = textwrap.dedent(

@@ -12,18 +12,18 @@ from typing import Any, cast
 import pytest
 from _pytest._io import TerminalWriter
 
-from pytest_llmops import baseline as bl
-from pytest_llmops import reporting
-from pytest_llmops.calls import LLMCall
-from pytest_llmops.gates import parse_gates
-from pytest_llmops.records import CassetteInfo, RunRecord, TestRecord
-from pytest_llmops.report import html, json_report, markdown, terminal
-from pytest_llmops.report.build import build
-from pytest_llmops.report.figures import call_figures, histogram, mean_ci
-from pytest_llmops.report.junit import junit_properties
-from pytest_llmops.report.model import BaselineInfo, Report, ReportOptions, Table
-from pytest_llmops.scores import Score
-from pytest_llmops.secrets import Scrubber
+from pytest_llmops.results import baseline as bl
+from pytest_llmops.results import reporting
+from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.results.gates import parse_gates
+from pytest_llmops.results.records import CassetteInfo, RunRecord, TestRecord
+from pytest_llmops.results.report import html, json_report, markdown, terminal
+from pytest_llmops.results.report.build import build
+from pytest_llmops.results.report.figures import call_figures, histogram, mean_ci
+from pytest_llmops.results.report.junit import junit_properties
+from pytest_llmops.results.report.model import BaselineInfo, Report, ReportOptions, Table
+from pytest_llmops.results.scores import Score
+from pytest_llmops.recording.secrets import Scrubber
 from pytest_llmops.settings import Settings
 from pytest_llmops.stats import mean_interval
 

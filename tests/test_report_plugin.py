@@ -12,9 +12,9 @@ import anthropic  # noqa: F401  imported once here: pytester's in-process runs w
 import openai  # noqa: F401
 import pytest
 
-import pytest_llmops.reporting
+import pytest_llmops.results.reporting
 import pytest_llmops.session  # noqa: F401
-from pytest_llmops.report import html, json_report, markdown, terminal  # noqa: F401
+from pytest_llmops.results.report import html, json_report, markdown, terminal  # noqa: F401
 from pytest_llmops.simulator import ProviderSimulator
 
 SUITE = textwrap.dedent(
@@ -22,7 +22,7 @@ SUITE = textwrap.dedent(
     import os
     import pytest
     from pytest_llmops import context
-    from pytest_llmops.scores import Score
+    from pytest_llmops.results.scores import Score
 
     QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmops.interactions import Interaction, RecordedRequest, RecordedResponse
-from pytest_llmops.secrets import REDACTED, Scrubber, SecretLeakError
+from pytest_llmops.recording.interactions import Interaction, RecordedRequest, RecordedResponse
+from pytest_llmops.recording.secrets import REDACTED, Scrubber, SecretLeakError
 from tests.conftest import fake_key
 
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_llmops.cassette_formats import load_interactions
-from pytest_llmops.sse import SSEEvent, iter_events, split_event_chunks
+from pytest_llmops.recording.formats import load_interactions
+from pytest_llmops.recording.sse import SSEEvent, iter_events, split_event_chunks
 from tests.real_cassettes import REAL_CASSETTES
 
 REAL = REAL_CASSETTES

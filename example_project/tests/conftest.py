@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pytest_llmops.datasets import Case, load
+from pytest_llmops.experiments.datasets import Case, load
 
 from supportbot import Retriever, SupportBot
 

@@ -5,7 +5,7 @@ and model is held to the same standard."""
 from __future__ import annotations
 
 from pytest_llmops import checks
-from pytest_llmops.datasets import Case
+from pytest_llmops.experiments.datasets import Case
 
 from supportbot import FALLBACK_ANSWER, Answer
 

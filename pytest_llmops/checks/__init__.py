@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from pytest_llmops.checks.registry import REGISTRY, CheckRegistry
     from pytest_llmops.checks.safety_check import safety
     from pytest_llmops.checks.settings import CheckSettings, configure
-    from pytest_llmops.scores import Score
+    from pytest_llmops.results.scores import Score
 
 __all__ = [
     "REGISTRY",
@@ -77,7 +77,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name == "Score":
-        from pytest_llmops.scores import Score
+        from pytest_llmops.results.scores import Score
 
         return Score
     module = _LAZY.get(name)

@@ -17,7 +17,7 @@ from pytest_llmops.checks.core import Assessment
 from pytest_llmops.checks.scorer import SUPPORTED_AT, LocalScorer
 from pytest_llmops.checks.sentences import split_sentences
 from pytest_llmops.checks.words import QUESTION_FILLER, content_words, is_refusal, negation_count, numbers
-from pytest_llmops.scores import Score
+from pytest_llmops.results.scores import Score
 
 PART_ANSWERED_AT = 0.5
 """completeness without key points: a part of the question counts as answered from this local relevance up."""

@@ -33,7 +33,7 @@ from pytest_llmops.checks.grounding_check import evidence_units
 from pytest_llmops.checks.scorer import SUPPORTED_AT, LocalScorer
 from pytest_llmops.checks.sentences import split_sentences
 from pytest_llmops.checks.words import content_words, is_refusal
-from pytest_llmops.scores import Score
+from pytest_llmops.results.scores import Score
 
 DEFAULT_PATTERN = "[Source: X]"
 _LIST_WORDS = frozenset({"source", "reference", "citation", "see", "ref", "cite", "doc", "document"})

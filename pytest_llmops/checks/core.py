@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_llmops.scores import Score
+from pytest_llmops.results.scores import Score
 
 MAX_LISTED = 10
 """Evidence lines shown in a failure message; the details keep more."""

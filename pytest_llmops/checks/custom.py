@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_llmops.checks import core
-from pytest_llmops.scores import Score
+from pytest_llmops.results.scores import Score
 
 
 def record_score(

@@ -24,7 +24,7 @@ from pytest_llmops.checks.core import Assessment
 from pytest_llmops.checks.scorer import SUPPORTED_AT, LocalScorer
 from pytest_llmops.checks.sentences import Sentence, split_sentences
 from pytest_llmops.checks.words import is_refusal
-from pytest_llmops.scores import Score
+from pytest_llmops.results.scores import Score
 
 Context = str | Sequence[str] | Mapping[str, str]
 

@@ -283,8 +283,8 @@ def _price_responses(provider: str, model: str, responses: list[Any]) -> float |
     """Cost of judge calls made outside an llm test, from the usage the responses report."""
     if not responses:
         return None
-    from pytest_llmops import pricing
-    from pytest_llmops.calls import LLMCall
+    from pytest_llmops.spend import pricing
+    from pytest_llmops.spend.calls import LLMCall
 
     total = 0.0
     for response in responses:

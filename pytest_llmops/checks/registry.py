@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_llmops.checks import core
-from pytest_llmops.scores import Score
+from pytest_llmops.results.scores import Score
 
 CheckFunction = Callable[..., Any]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_llmops.checks import core
 from pytest_llmops.checks.core import Assessment
-from pytest_llmops.scores import Score
+from pytest_llmops.results.scores import Score
 
 _LAST_FOUR = frozenset({"credit_card", "iban", "us_ssn"})
 _SPANS = frozenset({"prompt_injection", "toxicity"})

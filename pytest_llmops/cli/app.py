@@ -1,0 +1,37 @@
+"""The `pytest-llmops` console script: `inspect` cassettes, manage `prompts`.
+
+Each subcommand lives in the module that owns its subject and exposes
+`register(subparsers)`; the parser it adds carries `func(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pytest_llmops.cli import inspect as inspect_cmd
+    from pytest_llmops.cli import prompts as prompts_cli
+
+    parser = argparse.ArgumentParser(
+        prog="pytest-llmops",
+        description="Tools around pytest-llmops cassettes and prompt files.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    inspect_cmd.register(sub)
+    prompts_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `pytest-llmops inspect ... | head`
+        sys.stderr.close()
+        return 0
+
+

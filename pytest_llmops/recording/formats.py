@@ -1,0 +1,137 @@
+"""Read every cassette format we meet into `Interaction`s, and write our own.
+
+Reading sniffs the format from the content (the file name only breaks ties
+and names the file in errors); see `cassette_layouts` for the layouts.
+
+Our files are plain vcrpy v1 cassettes, so vcrpy and pytest-recording replay
+them, written for review: JSON bodies pretty-printed, streams and other
+multi-line text as literal blocks, bytes that are not UTF-8 as `!!binary`,
+and our per-interaction `metadata:` beside `request`/`response`, which vcrpy
+ignores. Round trip: `loads_interactions(dump_interactions(x))` equals `x`
+except that JSON bodies may be re-indented, with `content-length` following.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_llmops.recording.errors import CassetteFormatError
+from pytest_llmops.recording.layouts import interactions_from_data
+from pytest_llmops.recording.yaml_io import dump_cassette, load_yaml
+from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq
+from pytest_llmops.recording.interactions import Headers, Interaction
+
+__all__ = ["CassetteFormatError", "dump_interactions", "load_interactions", "loads_interactions"]
+
+_JSON_SUFFIXES = frozenset({".json", ".har"})
+
+
+def load_interactions(path: Path) -> list[Interaction]:
+    """Read a cassette file of any supported format. A missing file raises FileNotFoundError."""
+    return loads_interactions(path.read_bytes(), path=path)
+
+
+def loads_interactions(text: str | bytes, *, path: Path) -> list[Interaction]:
+    """Read cassette content; `path` names it in errors and breaks JSON/YAML ties."""
+    return interactions_from_data(_parse(text, path), path)
+
+
+def _parse(text: str | bytes, path: Path) -> Any:
+    if isinstance(text, str):
+        text = text.removeprefix("\ufeff")
+        head = text.lstrip()[:1]
+        starts_like_json = head in ("{", "[")
+    else:
+        starts_like_json = text.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
+    if starts_like_json:
+        # JSON is also YAML, but json is far faster and its errors are clearer for .json files.
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            if path.suffix.lower() in _JSON_SUFFIXES:
+                raise CassetteFormatError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+        except UnicodeDecodeError as exc:
+            raise CassetteFormatError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return load_yaml(text, path)
+
+
+def dump_interactions(interactions: Sequence[Interaction]) -> str:
+    """Our YAML cassette: deterministic (same input, same text) and valid for vcrpy.
+
+    Raises ValueError for a response-only interaction, which vcrpy cannot replay.
+    """
+    return dump_cassette([_interaction_data(x, i) for i, x in enumerate(interactions)])
+
+
+def _interaction_data(interaction: Interaction, index: int) -> dict[str, Any]:
+    request, response = interaction.request, interaction.response
+    if request is None:
+        raise ValueError(
+            f"interactions[{index}] has no request (a response-only recording); "
+            "a vcrpy cassette needs one to match against"
+        )
+    request_body = _body_out(request.body, request.headers, pretty=True)
+    response_body = _body_out(response.body, response.headers, pretty=not response.is_sse)
+    out: dict[str, Any] = {
+        "request": {
+            "method": request.method,
+            "uri": request.uri,
+            "headers": _headers_out(request.headers, request_body),
+            "body": request_body,
+        },
+        "response": {
+            "status": FlowMap(code=response.status, message=response.reason),
+            "headers": _headers_out(response.headers, response_body),
+            "body": {"string": "" if response_body is None else response_body},
+        },
+    }
+    meta = interaction.meta.to_dict()
+    if meta:
+        out["metadata"] = FlowMap(meta)
+    return out
+
+
+def _body_out(body: bytes | None, headers: Headers, *, pretty: bool) -> str | bytes | None:
+    """The body as it will be written: text when it is UTF-8, JSON re-indented for review."""
+    if body is None:
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body  # dumped as !!binary
+    if pretty and _may_hold_json(headers):
+        return _pretty_json(text) or text
+    return text
+
+
+def _may_hold_json(headers: Headers) -> bool:
+    content_type = next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), "")
+    return not content_type or "json" in content_type.lower()
+
+
+def _pretty_json(text: str) -> str | None:
+    if text.lstrip()[:1] not in ("{", "["):
+        return None
+    try:
+        value = json.loads(text)
+        pretty = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+        pretty.encode("utf-8")  # a lone surrogate escape in the JSON cannot be written as UTF-8
+    except (ValueError, UnicodeEncodeError):
+        return None
+    return pretty
+
+
+def _headers_out(headers: Headers, body: str | bytes | None) -> dict[str, list[str]]:
+    """One line per header (`name: [value]`); a content-length is made to match the body as written."""
+    length = None
+    if body is not None:
+        length = str(len(body.encode("utf-8") if isinstance(body, str) else body))
+    out: dict[str, list[str]] = {}
+    for key, values in headers.items():
+        if length is not None and key.lower() == "content-length":
+            values = [length]
+        out[key] = FlowSeq(values) if len(values) == 1 else list(values)
+    return out

@@ -1,0 +1,163 @@
+"""How a live request finds its recording: a canonical key, and a readable diff when it finds none.
+
+The key is built once per request and looked up in a dict, so replay cost does
+not grow with the size of the cassette.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pytest_llmops.recording.interactions import RecordedRequest
+from pytest_llmops.recording.secrets import CREDENTIAL_QUERY_PARAMS
+
+MATCH_FIELDS = ("method", "scheme", "host", "port", "path", "query", "body")
+DEFAULT_MATCH_ON = ("method", "path", "query", "body")
+
+MatchKey = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """Which parts of a request identify it. `ignore` lists dotted JSON paths dropped from the body."""
+
+    match_on: tuple[str, ...] = DEFAULT_MATCH_ON
+    ignore: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def build(cls, match_on: Iterable[str] = DEFAULT_MATCH_ON, ignore: Iterable[str] = ()) -> Matcher:
+        fields = tuple(dict.fromkeys(match_on))
+        unknown = [f for f in fields if f not in MATCH_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown match field(s) {unknown}; known: {', '.join(MATCH_FIELDS)}")
+        paths = tuple(tuple(p.split(".")) for p in dict.fromkeys(ignore) if p)
+        return cls(fields, paths)
+
+    def key(self, request: RecordedRequest) -> MatchKey:
+        parts = urlsplit(request.uri)
+        out: list[str] = []
+        for field in self.match_on:
+            if field == "method":
+                out.append(request.method.upper())
+            elif field == "path":
+                out.append(parts.path.rstrip("/") or "/")
+            elif field == "body":
+                out.append(self.canonical_body(request.body))
+            elif field == "query":
+                out.append(_canonical_query(parts.query))
+            elif field == "host":
+                out.append((parts.hostname or "").lower())
+            elif field == "scheme":
+                out.append(parts.scheme.lower())
+            elif field == "port":
+                out.append(str(parts.port or ""))
+        return tuple(out)
+
+    def canonical_body(self, body: bytes | None) -> str:
+        """JSON with sorted keys and ignored fields removed; other bodies as text."""
+        if not body:
+            return ""
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return body.decode("utf-8", "replace")
+        for path in self.ignore:
+            _drop_path(data, path)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def pretty_body(self, body: bytes | None) -> str:
+        canonical = self.canonical_body(body)
+        try:
+            return json.dumps(json.loads(canonical), sort_keys=True, indent=2, ensure_ascii=False)
+        except ValueError:
+            return canonical
+
+
+def _canonical_query(query: str) -> str:
+    pairs = [
+        (k, v)
+        for k, v in parse_qsl(query, keep_blank_values=True)
+        if k.lower() not in CREDENTIAL_QUERY_PARAMS
+    ]
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def _drop_path(data: Any, path: tuple[str, ...]) -> None:
+    """Remove a dotted path; `*` walks every list element or mapping value."""
+    if not path:
+        return
+    head, rest = path[0], path[1:]
+    if isinstance(data, list):
+        # Only descend: dropping a list element would shift the others.
+        if head == "*":
+            children = list(data)
+        elif head.isdigit() and int(head) < len(data):
+            children = [data[int(head)]]
+        else:
+            children = []
+        for child in children if rest else []:
+            _drop_path(child, rest)
+    elif isinstance(data, dict):
+        if head == "*":
+            for value in data.values():
+                _drop_path(value, rest)
+        elif head in data:
+            if rest:
+                _drop_path(data[head], rest)
+            else:
+                del data[head]
+
+
+def closest(request: RecordedRequest, candidates: Sequence[RecordedRequest], matcher: Matcher) -> int | None:
+    """Index of the recorded request most like `request`: same method and path first, then body similarity."""
+    if not candidates:
+        return None
+    path = urlsplit(request.uri).path.rstrip("/")
+    same_route = [
+        i
+        for i, c in enumerate(candidates)
+        if c.method.upper() == request.method.upper() and urlsplit(c.uri).path.rstrip("/") == path
+    ]
+    pool = same_route or list(range(len(candidates)))
+    if len(pool) == 1:
+        return pool[0]
+    sent = matcher.pretty_body(request.body)
+    best, best_ratio = pool[0], -1.0
+    for i in pool[:500]:
+        ratio = difflib.SequenceMatcher(
+            None, sent, matcher.pretty_body(candidates[i].body), autojunk=False
+        ).quick_ratio()
+        if ratio > best_ratio:
+            best, best_ratio = i, ratio
+    return best
+
+
+def body_diff(
+    recorded: RecordedRequest, sent: RecordedRequest, matcher: Matcher, *, max_lines: int = 60
+) -> str:
+    """Unified diff of the canonical JSON bodies, recorded first."""
+    lines = list(
+        difflib.unified_diff(
+            matcher.pretty_body(recorded.body).splitlines(),
+            matcher.pretty_body(sent.body).splitlines(),
+            fromfile="recorded",
+            tofile="sent",
+            lineterm="",
+            n=2,
+        )
+    )
+    if not lines:
+        if (
+            recorded.method.upper() != sent.method.upper()
+            or urlsplit(recorded.uri).path != urlsplit(sent.uri).path
+        ):
+            return f"  recorded: {recorded.method} {urlsplit(recorded.uri).path}\n  sent:     {sent.method} {urlsplit(sent.uri).path}"
+        return "  (bodies are equal; the difference is in the query string or host)"
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"... {len(lines) - max_lines} more diff lines"]
+    return "\n".join("  " + line for line in lines)

@@ -1,0 +1,84 @@
+"""The per-test record: JSON-able, built on the worker, carried to the controller on the TestReport."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.results.scores import Score
+
+REPORT_ATTR = "llmops"  # attribute of the teardown TestReport that carries TestRecord.to_dict()
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One execution of the test body (several with `repeat`)."""
+
+    index: int
+    outcome: str  # passed | failed | skipped
+    message: str | None = None
+    duration_s: float = 0.0
+
+
+@dataclass(slots=True)
+class CassetteInfo:
+    path: str
+    mode: str
+    played: int = 0
+    recorded: int = 0
+    misses: int = 0
+    written: bool = False
+
+
+@dataclass(slots=True)
+class TestRecord:
+    nodeid: str
+    base_nodeid: str
+    outcome: str = "passed"  # passed | failed | error | skipped
+    message: str | None = None
+    duration_s: float = 0.0
+    params: dict[str, str] = field(default_factory=dict)
+    calls: list[LLMCall] = field(default_factory=list)
+    scores: list[Score] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
+    prompts: dict[str, str] = field(default_factory=dict)  # name@version -> sha256
+    variant: str | None = None
+    variant_config: dict[str, Any] | None = None
+    case_id: str | None = None
+    cassette: CassetteInfo | None = None
+    budget: dict[str, Any] = field(default_factory=dict)
+    min_pass_rate: float | None = None
+    tags: list[str] = field(default_factory=list)
+    judge: dict[str, Any] | None = None
+    prompt_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _SIMPLE_FIELDS}
+        data["calls"] = [c.to_dict() for c in self.calls]
+        data["scores"] = [s.to_dict() for s in self.scores]
+        data["runs"] = [asdict(r) for r in self.runs]
+        data["cassette"] = asdict(self.cassette) if self.cassette is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TestRecord:
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        kwargs["calls"] = [LLMCall.from_dict(c) for c in data.get("calls", [])]
+        kwargs["scores"] = [Score.from_dict(s) for s in data.get("scores", [])]
+        kwargs["runs"] = [RunRecord(**r) for r in data.get("runs", [])]
+        if data.get("cassette"):
+            kwargs["cassette"] = CassetteInfo(**data["cassette"])
+        return cls(**kwargs)
+
+    @property
+    def run_count(self) -> int:
+        return sum(1 for r in self.runs if r.outcome != "skipped")
+
+
+_SIMPLE_FIELDS = tuple(
+    f.name for f in fields(TestRecord) if f.name not in ("calls", "scores", "runs", "cassette")
+)

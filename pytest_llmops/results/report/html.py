@@ -1,0 +1,541 @@
+"""`--llm-report-html`: one self-contained HTML file, tables and inline SVG plots, no scripts, no network.
+
+Plots: the distribution of each score over the tests, cost and tokens by
+prompt version and by model, and the latency histogram of the app's calls.
+Every text from the run is escaped; the file is readable offline forever.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pytest_llmops.results.baseline import MetricComparison
+from pytest_llmops.results.report import numbers as fmt
+from pytest_llmops.results.report.figures import Histogram
+from pytest_llmops.results.report.model import GroupSummary, Report
+
+__all__ = ["render"]
+
+CSS = """
+:root { --fg:#1f2328; --muted:#59636e; --line:#d1d9e0; --bg:#ffffff; --soft:#f6f8fa;
+        --bad:#cf222e; --bad-bg:#ffebe9; --warn:#9a6700; --warn-bg:#fff8c5; --good:#1a7f37; --good-bg:#dafbe1;
+        --bar:#0969da; --bar2:#8250df; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 24px 32px 48px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
+       color: var(--fg); background: var(--bg); max-width: 1360px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 14px; margin: 14px 0 6px; }
+.sub { color: var(--muted); margin: 0 0 16px; }
+.banner { padding: 10px 14px; border-radius: 6px; margin: 12px 0; font-weight: 600; }
+.banner.bad { background: var(--bad-bg); color: var(--bad); }
+.banner.warn { background: var(--warn-bg); color: var(--warn); }
+.banner.good { background: var(--good-bg); color: var(--good); }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; background: var(--soft); }
+.card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.card .v { font-size: 20px; font-weight: 600; margin-top: 2px; }
+.card .d { color: var(--muted); font-size: 12px; }
+ul.notes { margin: 8px 0; padding-left: 20px; }
+ul.notes li.warn { color: var(--warn); }
+table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; font-size: 13px; }
+th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
+th { background: var(--soft); font-weight: 600; white-space: nowrap; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td code, li code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+td:first-child { min-width: 200px; }
+td code.key { word-break: normal; white-space: nowrap; }
+figure.wide { grid-column: 1 / -1; }
+tr.regressed td { background: var(--bad-bg); }
+.pill { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 12px; background: var(--soft);
+        border: 1px solid var(--line); white-space: nowrap; }
+.pill.bad { background: var(--bad-bg); color: var(--bad); border-color: #ffcecb; }
+.pill.warn { background: var(--warn-bg); color: var(--warn); border-color: #eed888; }
+.pill.good { background: var(--good-bg); color: var(--good); border-color: #aceebb; }
+span.msg { white-space: pre-wrap; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 14px; }
+figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 10px; }
+figcaption { font-weight: 600; margin-bottom: 4px; }
+svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+svg .label { fill: var(--fg); }
+details { margin: 8px 0; }
+summary { cursor: pointer; font-weight: 600; }
+.next { margin-top: 24px; padding: 12px 14px; border-left: 4px solid var(--bar); background: var(--soft); }
+"""
+
+
+def _e(value: Any) -> str:
+    return _html.escape("-" if value is None else str(value), quote=True)
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    numeric: Sequence[int] = (),
+    row_class: Sequence[str] | None = None,
+) -> str:
+    """Cells are escaped unless passed as `_Raw`."""
+    head = "".join(
+        f'<th class="n">{_e(h)}</th>' if i in numeric else f"<th>{_e(h)}</th>" for i, h in enumerate(headers)
+    )
+    body = []
+    for index, row in enumerate(rows):
+        cells = []
+        for i, cell in enumerate(row):
+            content = cell.html if isinstance(cell, _Raw) else _e(cell)
+            cells.append(f'<td class="n">{content}</td>' if i in numeric else f"<td>{content}</td>")
+        cls = f' class="{row_class[index]}"' if row_class and row_class[index] else ""
+        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+class _Raw:
+    __slots__ = ("html",)
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+
+
+def _code(text: str, cls: str = "") -> _Raw:
+    attr = f' class="{cls}"' if cls else ""
+    return _Raw(f"<code{attr}>{_e(text)}</code>")
+
+
+def _pill(text: str, kind: str = "") -> _Raw:
+    return _Raw(f'<span class="pill {kind}">{_e(text)}</span>')
+
+
+STATUS_KIND = {
+    "regressed": "bad",
+    "failed": "bad",
+    "error": "bad",
+    "not comparable": "warn",
+    "not significant": "warn",
+    "new": "warn",
+    "no baseline": "",
+    "ok": "good",
+    "passed": "good",
+    "skipped": "",
+    "not run": "",
+}
+
+
+# -- plots ----------------------------------------------------------------------------------------------
+
+
+def _svg_histogram(hist: Histogram, label: str, width: int = 420, height: int = 170) -> str:
+    left, right, top, bottom = 34, 34 if hist.unit == "ms" else 18, 16, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(hist.counts)
+    peak = max(hist.counts) or 1
+    bar_w = plot_w / n
+    parts = [_svg_open(width, height, label)]
+    parts.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#8c959f"/>'
+    )
+    for i, count in enumerate(hist.counts):
+        h = plot_h * count / peak
+        x = left + i * bar_w
+        lo, hi = hist.edges[i], hist.edges[i + 1]
+        tip = f"{_edge(lo, hist.unit)} – {_edge(hi, hist.unit)}: {count}"
+        y = top + plot_h - h
+        parts.append(
+            f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(bar_w - 2, 1):.1f}" height="{h:.1f}" '
+            f'fill="var(--bar)"><title>{_e(tip)}</title></rect>'
+        )
+        if count:
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{count}</text>')
+    step = max(1, n // 5)
+    for i in range(0, n + 1, step):
+        x = left + i * bar_w
+        base = top + plot_h
+        parts.append(f'<line x1="{x:.1f}" y1="{base}" x2="{x:.1f}" y2="{base + 4}" stroke="#8c959f"/>')
+        tick = _e(_edge(hist.edges[i], hist.unit))
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{tick}</text>')
+    parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{peak}</text>')
+    parts.append(f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>')
+    axis = "latency" if hist.unit == "ms" else "value"
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">{axis} (count of '
+        f"{'calls' if hist.unit == 'ms' else 'tests'} per bin)</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _svg_open(width: int, height: int, label: str) -> str:
+    """Scales down with its box (viewBox), never up beyond its drawn size."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:{width}px" role="img" '
+        f'aria-label="{_e(label)}" viewBox="0 0 {width} {height}">'
+    )
+
+
+def _edge(value: float, unit: str) -> str:
+    if unit == "ms":
+        return fmt.ms(value)
+    return f"{value:.3g}"
+
+
+def _svg_bars(
+    items: Sequence[tuple[str, float, str]], label: str, color: str = "var(--bar)", width: int = 420
+) -> str:
+    """Horizontal bars: (label, value, shown text) per row."""
+    row_h, left, right, top = 22, 150, 90, 6
+    height = top * 2 + row_h * max(len(items), 1)
+    plot_w = width - left - right
+    peak = max((v for _, v, _ in items), default=0) or 1
+    parts = [_svg_open(width, height, label)]
+    for i, (name, value, text) in enumerate(items):
+        y = top + i * row_h
+        w = plot_w * value / peak if value > 0 else 0
+        short = name if len(name) <= 21 else name[:20] + "…"  # 150 px of label at 11 px per ~7 px glyph
+        parts.append(
+            f'<text class="label" x="{left - 6}" y="{y + 15}" text-anchor="end"><title>{_e(name)}</title>'
+            f"{_e(short)}</text>"
+        )
+        parts.append(
+            f'<rect x="{left}" y="{y + 4}" width="{max(w, 0.5):.1f}" height="{row_h - 8}" fill="{color}">'
+            f"<title>{_e(name)}: {_e(text)}</title></rect>"
+        )
+        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + 15}">{_e(text)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _group_plots(title: str, groups: Sequence[GroupSummary]) -> str:
+    if not groups:
+        return ""
+    cost = [(g.key, g.figures.cost_usd, fmt.usd(g.figures.cost_usd)) for g in groups]
+    tokens = [(g.key, float(g.figures.total_tokens), f"{g.figures.total_tokens:,}") for g in groups]
+    return (
+        '<div class="plots">'
+        f"<figure><figcaption>Cost by {_e(title)}</figcaption>{_svg_bars(cost, f'cost by {title}')}</figure>"
+        f"<figure><figcaption>Tokens (in + out) by {_e(title)}</figcaption>"
+        f"{_svg_bars(tokens, f'tokens by {title}', 'var(--bar2)')}</figure>"
+        "</div>"
+    )
+
+
+# -- sections ---------------------------------------------------------------------------------------------
+
+
+def _card(key: str, value: str, detail: str = "") -> str:
+    extra = f'<div class="d">{_e(detail)}</div>' if detail else ""
+    return f'<div class="card"><div class="k">{_e(key)}</div><div class="v">{_e(value)}</div>{extra}</div>'
+
+
+def _comparisons(items: Sequence[MetricComparison], with_note: bool = False) -> str:
+    rows = []
+    for c in items:
+        rel = f" ({fmt.signed_pct(c.relative)})" if c.relative is not None else ""
+        row: list[Any] = [
+            _code(c.nodeid),
+            c.metric,
+            fmt.metric(c.metric, c.baseline),
+            fmt.metric(c.metric, c.current),
+            fmt.delta(c.metric, c.delta) + rel,
+            _code(c.gate + (" (default)" if c.gate_default else "")),
+        ]
+        if with_note:
+            row.append(c.note or "")
+        rows.append(row)
+    headers = ["test", "metric", "baseline", "now", "delta", "gate"] + (["why"] if with_note else [])
+    return _table(headers, rows, numeric=(2, 3, 4))
+
+
+def _groups_table(first: str, groups: Sequence[GroupSummary]) -> str:
+    rows = []
+    for g in groups:
+        f = g.figures
+        metrics, declared, cost = fmt.group_texts(g)
+        rows.append(
+            [
+                _code(g.key, "key"),
+                g.tests,
+                f.calls,
+                f"{f.input_tokens:,}",
+                f"{f.output_tokens:,}",
+                cost,
+                fmt.ms(f.latency_p50_ms),
+                fmt.ms(f.latency_p95_ms),
+                metrics,
+                declared,
+            ]
+        )
+    headers = [
+        first,
+        "tests",
+        "calls",
+        "tokens in",
+        "tokens out",
+        "cost",
+        "p50",
+        "p95",
+        "metric means",
+        "declared in the prompt file",
+    ]
+    if not any(g.declared for g in groups):
+        headers.pop()
+        rows = [r[:-1] for r in rows]
+    return _table(headers, rows, numeric=(1, 2, 3, 4, 5, 6, 7))
+
+
+def render(report: Report) -> str:
+    h, app = report.headline, report.headline.app
+    out: list[str] = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>LLM evaluation</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>LLM evaluation</h1>",
+    ]
+    meta = report.meta
+    sub = [f"generated {report.timings.get('generated_at')}"] if report.timings.get("generated_at") else []
+    if meta.get("git_commit"):
+        sub.append(f"commit {str(meta['git_commit'])[:12]}")
+    if meta.get("models"):
+        sub.append("models: " + ", ".join(map(str, meta["models"])))
+    out.append(f'<p class="sub">{_e(" · ".join(sub))}</p>')
+
+    if report.verdict.failed:
+        out.append(f'<div class="banner bad">LLM gates failed: {_e("; ".join(report.verdict.reasons))}</div>')
+    elif report.baseline.state == "missing":
+        out.append(f'<div class="banner warn">No baseline yet ({_e(report.baseline.path)}).</div>')
+    elif report.baseline.updated:
+        out.append(
+            f'<div class="banner good">Baseline {_e(report.baseline.path)} updated from this run.</div>'
+        )
+    else:
+        out.append('<div class="banner good">Every test is within its gates of the baseline.</div>')
+
+    outcomes = ", ".join(f"{n} {o}" for o, n in h.outcomes.items())
+    cards = [
+        _card("tests", f"{h.tests:,}", outcomes),
+        _card("pass rate", fmt.pct(h.pass_rate), f"{h.ran:,} ran"),
+        _card("app calls", f"{app.calls:,}", f"{app.replayed_calls:,} replayed · {app.live_calls:,} live"),
+        _card("live spend", fmt.usd(app.live_cost_usd), "paid in this run"),
+        _card("replayed cost", fmt.usd(app.replayed_cost_usd), "what the replayed calls cost when recorded"),
+        _card(
+            "tokens",
+            f"{app.input_tokens:,} in",
+            f"{app.output_tokens:,} out · {app.cached_input_tokens:,} cached",
+        ),
+        _card(
+            "latency p50 / p95",
+            f"{fmt.ms(app.latency_p50_ms)}",
+            f"p95 {fmt.ms(app.latency_p95_ms)} · p99 {fmt.ms(app.latency_p99_ms)}",
+        ),
+        _card(
+            "cassettes",
+            f"{h.cassettes.played:,} played",
+            f"{h.cassettes.recorded:,} new recordings · {h.cassettes.misses:,} misses",
+        ),
+    ]
+    j = report.judge
+    if j.figures.calls or j.scores:
+        esc = f" · {j.escalated}/{j.escalation_decisions} escalated" if j.escalation_decisions else ""
+        cards.append(_card("judge spend", fmt.usd(j.figures.cost_usd), f"{j.figures.calls:,} calls{esc}"))
+    out.append(f'<div class="cards">{"".join(cards)}</div>')
+
+    notes = []
+    if app.unpriced_calls:
+        notes.append(
+            f"{app.unpriced_calls:,} calls have no known price (models: {', '.join(app.unpriced_models)}): "
+            "their cost is unknown, not $0. Add the models to the llm_prices file."
+        )
+    if app.estimated_calls:
+        notes.append(f"Token counts of {app.estimated_calls:,} calls were estimated from the text.")
+    if app.calls_without_usage:
+        notes.append(
+            f"{app.calls_without_usage:,} calls recorded no usage: their tokens and cost are unknown."
+        )
+    b = report.baseline
+    if b.state == "error":
+        notes.append(f"Baseline unusable: {b.error}")
+    if b.update_error:
+        notes.append(f"Baseline not written: {b.update_error}")
+    if notes:
+        out.append('<ul class="notes">' + "".join(f'<li class="warn">{_e(n)}</li>' for n in notes) + "</ul>")
+
+    if report.regressions:
+        out.append(f"<h2>Regressions ({len(report.regressions)})</h2>")
+        out.append(_comparisons(report.regressions))
+    if report.failures:
+        out.append(f"<h2>Failures ({len(report.failures)})</h2>")
+        out.append(
+            _table(
+                ["test", "outcome", "message"],
+                [
+                    [
+                        _code(f.nodeid),
+                        _pill(f.outcome, "bad"),
+                        _Raw(f'<span class="msg">{_e(f.message or "")}</span>'),
+                    ]
+                    for f in report.failures
+                ],
+            )
+        )
+
+    if report.quality:
+        out.append("<h2>Quality</h2>")
+        rows = []
+        for q in report.quality:
+            ci = f"{fmt.metric(q.name, q.ci95.low)} – {fmt.metric(q.name, q.ci95.high)}" if q.ci95 else "-"
+            rows.append(
+                [
+                    q.name,
+                    "higher" if q.higher_is_better else "lower",
+                    fmt.metric(q.name, q.mean),
+                    q.count,
+                    ci,
+                    fmt.metric(q.name, q.baseline),
+                    fmt.delta(q.name, q.delta),
+                    _pill(str(q.regressions), "bad") if q.regressions else "",
+                ]
+            )
+        out.append(
+            _table(
+                ["metric", "better", "mean", "tests", "95% CI", "baseline", "delta", "regressed"],
+                rows,
+                numeric=(2, 3, 4, 5, 6, 7),
+            )
+        )
+        if any(q.baseline is not None and q.baseline_count != q.count for q in report.quality):
+            out.append(
+                '<p class="sub">Baseline and delta cover only the tests measured in both runs '
+                "(new tests have no baseline).</p>"
+            )
+        plots = [
+            f"<figure><figcaption>{_e(name[len('score:') :])}: distribution over tests</figcaption>"
+            f"{_svg_histogram(hist, name)}</figure>"
+            for name, hist in report.distributions.items()
+            if name.startswith("score:")
+        ]
+        if plots:
+            out.append(f'<div class="plots">{"".join(plots)}</div>')
+
+    if report.prompts:
+        out.append("<h2>By prompt version</h2>")
+        out.append(_groups_table("prompt", report.prompts))
+        out.append(_group_plots("prompt version", report.prompts))
+    if report.models:
+        out.append("<h2>By model</h2>")
+        out.append(_groups_table("model", report.models))
+        out.append(_group_plots("model", report.models))
+
+    latency = report.distributions.get("latency_ms")
+    if latency is not None:
+        out.append("<h2>Latency</h2>")
+        out.append(
+            f'<div class="plots"><figure class="wide"><figcaption>Latency of the app\'s calls</figcaption>'
+            f"{_svg_histogram(latency, 'latency histogram', width=1280, height=220)}</figure></div>"
+        )
+
+    if j.judges:
+        out.append("<h2>Judges</h2>")
+        keys = sorted({k for identity in j.judges for k in identity})
+        out.append(_table(keys, [[identity.get(k) for k in keys] for identity in j.judges]))
+
+    if report.repeats:
+        out.append("<h2>Repeats</h2>")
+        rows = []
+        for r in report.repeats:
+            metrics = ", ".join(
+                f"{k} {fmt.metric(k, m.mean)}"
+                + (f" [{fmt.metric(k, m.ci95.low)}, {fmt.metric(k, m.ci95.high)}]" if m.ci95 else "")
+                for k, m in r.metrics.items()
+                if k not in ("cost_usd", "input_tokens", "output_tokens", "latency_p95")
+            )
+            rows.append(
+                [
+                    _code(r.nodeid),
+                    f"{r.passed}/{r.runs}",
+                    fmt.pct(r.pass_rate),
+                    f"{fmt.pct(r.pass_ci95.low)} – {fmt.pct(r.pass_ci95.high)}",
+                    fmt.pct(r.min_pass_rate) if r.min_pass_rate is not None else "",
+                    _pill("flaky", "warn") if r.flaky else "",
+                    metrics,
+                ]
+            )
+        out.append(
+            _table(
+                ["test", "runs", "pass rate", "95% CI", "min", "", "metric means [95% CI]"],
+                rows,
+                numeric=(1, 2, 3, 4),
+            )
+        )
+
+    for extra_table in report.comparisons:
+        out.append(f"<h2>{_e(extra_table.title)}</h2>")
+        out.append(
+            _table(
+                extra_table.columns,
+                [[fmt.metric("", v) if isinstance(v, float) else v for v in row] for row in extra_table.rows],
+            )
+        )
+        out += [f'<p class="sub">{_e(note)}</p>' for note in extra_table.notes]
+
+    def details(title: str, body: str) -> None:
+        out.append(f"<details><summary>{_e(title)}</summary>{body}</details>")
+
+    if report.not_comparable:
+        details(
+            f"Not comparable: the judge changed ({len(report.not_comparable)})",
+            _comparisons(report.not_comparable, True),
+        )
+    if report.not_significant:
+        details(
+            f"Beyond a gate but not significant ({len(report.not_significant)})",
+            _comparisons(report.not_significant, True),
+        )
+    if report.new_tests:
+        details(
+            f"New tests, not in the baseline ({len(report.new_tests)})",
+            "<ul>" + "".join(f"<li><code>{_e(n)}</code></li>" for n in report.new_tests) + "</ul>",
+        )
+    if report.unused:
+        details(
+            f"Baseline entries of tests that no longer exist ({len(report.unused)})",
+            "<ul>" + "".join(f"<li><code>{_e(n)}</code></li>" for n in report.unused) + "</ul>",
+        )
+
+    if report.tests:
+        rows = []
+        classes = []
+        for t in report.tests:
+            scores = ", ".join(
+                f"{k} {fmt.metric(k, c.value)}" + (f" ({fmt.delta(k, c.delta)})" if c.delta else "")
+                for k, c in t.cells().items()
+            )
+            rows.append(
+                [
+                    _code(t.nodeid),
+                    _pill(t.outcome, STATUS_KIND.get(t.outcome, "")),
+                    _pill(t.status, STATUS_KIND.get(t.status, "")),
+                    f"{t.passed}/{t.runs}" if t.runs > 1 else "",
+                    t.calls,
+                    f"{t.input_tokens:,} / {t.output_tokens:,}",
+                    fmt.usd(t.cost_usd),
+                    scores,
+                ]
+            )
+            classes.append("regressed" if t.status == "regressed" else "")
+        details(
+            f"All tests ({len(report.tests):,})",
+            _table(
+                ["test", "outcome", "baseline", "runs", "calls", "tokens in / out", "cost", "metrics"],
+                rows,
+                numeric=(3, 4, 5, 6),
+                row_class=classes,
+            ),
+        )
+
+    out.append(
+        '<div class="next">' + "".join(f"<p><b>Next:</b> {_e(s)}</p>" for s in report.next_steps) + "</div>"
+    )
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,236 @@
+"""`--llm-report-md`: Markdown for CI step summaries and pull-request comments.
+
+GitHub-flavoured tables; long lists stop after `ROW_LIMIT` rows (a step
+summary holds 1 MiB), the JSON report has everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pytest_llmops.results.baseline import MetricComparison
+from pytest_llmops.results.report import numbers as fmt
+from pytest_llmops.results.report.model import GroupSummary, Report
+
+__all__ = ["ROW_LIMIT", "render"]
+
+ROW_LIMIT = 100
+
+
+def _cell(text: Any) -> str:
+    value = "-" if text is None else str(text)
+    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[int] = ()) -> list[str]:
+    rows = list(rows)
+    out = ["| " + " | ".join(_cell(h) for h in headers) + " |"]
+    out.append("|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|")
+    for row in rows[:ROW_LIMIT]:
+        out.append("| " + " | ".join(_cell(c) for c in row) + " |")
+    if len(rows) > ROW_LIMIT:
+        out.append("")
+        out.append(f"_... and {len(rows) - ROW_LIMIT:,} more rows: see the JSON report._")
+    return out
+
+
+def _comparison_rows(items: Sequence[MetricComparison], with_note: bool = False) -> list[list[str]]:
+    rows = []
+    for c in items:
+        rel = f" ({fmt.signed_pct(c.relative)})" if c.relative is not None else ""
+        row = [
+            _code(c.nodeid),
+            c.metric,
+            fmt.metric(c.metric, c.baseline),
+            fmt.metric(c.metric, c.current),
+            fmt.delta(c.metric, c.delta) + rel,
+            _code(c.gate) + (" (default)" if c.gate_default else ""),
+        ]
+        if with_note:
+            row.append(c.note or "")
+        rows.append(row)
+    return rows
+
+
+def _groups(title: str, first: str, groups: Sequence[GroupSummary]) -> list[str]:
+    if not groups:
+        return []
+    out = ["", f"### {title}", ""]
+    rows = []
+    for g in groups:
+        f = g.figures
+        metrics, declared, cost = fmt.group_texts(g)
+        rows.append(
+            [
+                _code(g.key),
+                g.tests,
+                f.calls,
+                f"{f.input_tokens:,} / {f.output_tokens:,}",
+                cost,
+                fmt.ms(f.latency_p95_ms),
+                metrics,
+                declared,
+            ]
+        )
+    headers = [first, "tests", "calls", "tokens in / out", "cost", "p95 latency", "metric means", "declared"]
+    if not any(g.declared for g in groups):
+        headers.pop()
+        rows = [r[:-1] for r in rows]
+    out += _table(headers, rows, right=(1, 2, 3, 4, 5))
+    return out
+
+
+def render(report: Report) -> str:
+    h, app = report.headline, report.headline.app
+    out = ["## LLM evaluation", ""]
+    outcomes = ", ".join(f"{n} {o}" for o, n in h.outcomes.items()) or "none"
+    rate = f" · pass rate **{fmt.pct(h.pass_rate)}**" if h.pass_rate is not None else ""
+    out.append(f"**{h.tests:,} llm tests**: {outcomes}{rate}")
+    out.append("")
+    out.append(
+        f"- App calls: {app.calls:,} ({app.replayed_calls:,} replayed, {app.live_calls:,} live); "
+        f"cassettes: {h.cassettes.played:,} played, {h.cassettes.recorded:,} new recordings, "
+        f"{h.cassettes.misses:,} misses"
+    )
+    out.append(
+        f"- Spend: {fmt.usd(app.live_cost_usd)} live (paid in this run), "
+        f"{fmt.usd(app.replayed_cost_usd)} replayed (cost when recorded)"
+    )
+    if app.unpriced_calls:
+        out.append(
+            f"- **Unpriced:** {app.unpriced_calls:,} calls with no known price "
+            f"({', '.join(_code(m) for m in app.unpriced_models)}): cost unknown, not $0"
+        )
+    cached = f" ({app.cached_input_tokens:,} cached)" if app.cached_input_tokens else ""
+    estimated = f"; estimated for {app.estimated_calls:,} calls" if app.estimated_calls else ""
+    out.append(f"- Tokens: {app.input_tokens:,} in{cached}, {app.output_tokens:,} out{estimated}")
+    if app.latency_p50_ms is not None:
+        out.append(
+            f"- Latency (app calls): p50 {fmt.ms(app.latency_p50_ms)}, p95 {fmt.ms(app.latency_p95_ms)}, "
+            f"p99 {fmt.ms(app.latency_p99_ms)}"
+        )
+    j = report.judge
+    if j.figures.calls or j.scores:
+        esc = (
+            f"; {j.escalated} of {j.escalation_decisions} scores escalated" if j.escalation_decisions else ""
+        )
+        out.append(
+            f"- Judge: {j.figures.calls:,} calls, {fmt.usd(j.figures.live_cost_usd)} live, "
+            f"{fmt.usd(j.figures.replayed_cost_usd)} replayed{esc}"
+        )
+    b = report.baseline
+    if b.state == "loaded":
+        out.append(f"- Baseline: {_code(b.path)} ({b.tests:,} tests)")
+    elif b.state == "missing":
+        out.append(f"- Baseline: none yet ({_code(b.path)})")
+    else:
+        out.append(f"- **Baseline unusable:** {b.error}")
+    if b.update_error:
+        out.append(f"- **Baseline not written:** {b.update_error}")
+
+    if report.verdict.reasons:
+        out += ["", "**LLM gates failed:** " + "; ".join(report.verdict.reasons)]
+
+    headers = ["test", "metric", "baseline", "now", "delta", "gate"]
+    if report.regressions:
+        out += ["", f"### Regressions ({len(report.regressions)})", ""]
+        out += _table(headers, _comparison_rows(report.regressions), right=(2, 3, 4))
+
+    if report.quality:
+        out += ["", "### Quality", ""]
+        rows = []
+        for q in report.quality:
+            ci = f"{fmt.metric(q.name, q.ci95.low)} – {fmt.metric(q.name, q.ci95.high)}" if q.ci95 else ""
+            rows.append(
+                [
+                    q.name,
+                    fmt.metric(q.name, q.mean),
+                    q.count,
+                    ci,
+                    fmt.metric(q.name, q.baseline),
+                    fmt.delta(q.name, q.delta),
+                    q.regressions or "",
+                ]
+            )
+        out += _table(
+            ["metric", "mean", "tests", "95% CI", "baseline", "delta", "regressed"],
+            rows,
+            right=(1, 2, 4, 5, 6),
+        )
+
+    if report.failures:
+        out += ["", f"### Failures ({len(report.failures)})", ""]
+        out += _table(
+            ["test", "outcome", "message"],
+            [
+                [_code(f.nodeid), f.outcome, (f.message or "").splitlines()[0][:200] if f.message else ""]
+                for f in report.failures
+            ],
+        )
+
+    out += _groups("By prompt version", "prompt", report.prompts)
+    out += _groups("By model", "model", report.models)
+
+    if report.repeats:
+        out += ["", "### Repeats", ""]
+        rows = [
+            [
+                _code(r.nodeid),
+                f"{r.passed}/{r.runs}",
+                fmt.pct(r.pass_rate),
+                f"{fmt.pct(r.pass_ci95.low)} – {fmt.pct(r.pass_ci95.high)}",
+                fmt.pct(r.min_pass_rate) if r.min_pass_rate is not None else "",
+                "flaky" if r.flaky else "",
+            ]
+            for r in report.repeats
+        ]
+        out += _table(["test", "runs", "pass rate", "95% CI", "min", ""], rows, right=(1, 2))
+
+    for t in report.comparisons:
+        out += ["", f"### {t.title}", ""]
+        out += _table(
+            t.columns, [[fmt.metric("", v) if isinstance(v, float) else v for v in row] for row in t.rows]
+        )
+        for note in t.notes:  # a line right under a table would render as one more row
+            out += ["", f"_{note}_"]
+
+    details: list[tuple[str, list[str]]] = []
+    if report.not_comparable:
+        details.append(
+            (
+                f"Not comparable: the judge changed ({len(report.not_comparable)})",
+                _table([*headers, "why"], _comparison_rows(report.not_comparable, True)),
+            )
+        )
+    if report.not_significant:
+        details.append(
+            (
+                f"Beyond a gate but not significant ({len(report.not_significant)})",
+                _table([*headers, "why"], _comparison_rows(report.not_significant, True)),
+            )
+        )
+    if report.new_tests:
+        details.append(
+            (
+                f"New tests, not in the baseline ({len(report.new_tests)})",
+                [f"- {_code(n)}" for n in report.new_tests[:ROW_LIMIT]],
+            )
+        )
+    if report.unused:
+        details.append(
+            (
+                f"Baseline entries of tests that no longer exist ({len(report.unused)})",
+                [f"- {_code(n)}" for n in report.unused[:ROW_LIMIT]],
+            )
+        )
+    for summary, body in details:
+        out += ["", f"<details><summary>{summary}</summary>", "", *body, "", "</details>"]
+
+    out.append("")
+    out += [f"**Next:** {step}" for step in report.next_steps]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,356 @@
+"""The session report as data: what every printer (terminal, JSON, Markdown, HTML) reads, and nothing else.
+
+`pytest_llmops.results.report.build.build` makes it from the per-test records and the
+baseline comparison, without I/O. Wall-clock figures (test durations, when the
+report was made) live only under keys named `timings`, so two runs of the same
+recordings give reports that are equal once those keys are dropped, with or
+without xdist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from pytest_llmops.results.baseline import MetricComparison, MetricEntry
+from pytest_llmops.results.report.figures import Bounds, CallFigures, Histogram
+
+__all__ = [
+    "FORMAT",
+    "BaselineInfo",
+    "CassetteFigures",
+    "DeclaredFigure",
+    "Failure",
+    "GroupSummary",
+    "Headline",
+    "JudgeSummary",
+    "MeanCI",
+    "MetricCell",
+    "MetricSummary",
+    "RepeatRow",
+    "Report",
+    "ReportOptions",
+    "Table",
+    "TestRow",
+    "Verdict",
+    "to_jsonable",
+]
+
+FORMAT = 1
+
+
+@dataclass(slots=True)
+class CassetteFigures:
+    played: int = 0
+    recorded: int = 0
+    misses: int = 0
+    files_written: int = 0
+
+
+@dataclass(slots=True)
+class Headline:
+    tests: int
+    outcomes: dict[str, int]
+    pass_rate: float | None  # passed tests / tests that ran
+    app: CallFigures
+    judge: CallFigures
+    cassettes: CassetteFigures
+
+    @property
+    def ran(self) -> int:
+        return self.tests - self.outcomes.get("skipped", 0) - self.outcomes.get("xfailed", 0)
+
+
+@dataclass(slots=True)
+class MetricSummary:
+    """One metric over the tests that have it; `baseline` and `delta` cover the tests in both runs."""
+
+    name: str
+    higher_is_better: bool
+    count: int
+    mean: float
+    ci95: Bounds | None
+    baseline: float | None = None
+    baseline_count: int = 0
+    delta: float | None = None
+    regressions: int = 0
+
+
+@dataclass(slots=True)
+class DeclaredFigure:
+    """A figure the prompt file declares in its metadata (`avg_accuracy: 0.9`), beside what was measured."""
+
+    key: str
+    declared: Any
+    measured: float | None = None
+    measured_as: str | None = None
+
+
+@dataclass(slots=True)
+class GroupSummary:
+    """The app calls of one prompt version or one model, and the metric means of the tests that used it."""
+
+    key: str
+    tests: int
+    figures: CallFigures
+    metrics: dict[str, float]
+    sha256: str | None = None
+    declared: list[DeclaredFigure] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class JudgeSummary:
+    figures: CallFigures
+    judges: list[dict[str, str]]
+    scores: int
+    attributed_cost_usd: float | None
+    escalated: int
+    escalation_decisions: int
+
+
+@dataclass(slots=True)
+class MeanCI:
+    mean: float
+    n: int
+    ci95: Bounds | None
+
+
+@dataclass(slots=True)
+class RepeatRow:
+    nodeid: str
+    runs: int
+    passed: int
+    pass_rate: float
+    pass_ci95: Bounds
+    min_pass_rate: float | None
+    flaky: bool
+    metrics: dict[str, MeanCI]
+
+
+@dataclass(slots=True)
+class MetricCell:
+    """One metric of one test beside its baseline value; a view made on demand from a `TestRow`."""
+
+    value: float
+    count: int
+    baseline: float | None = None
+    status: str | None = None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.baseline is None else self.value - self.baseline
+
+
+@dataclass(slots=True)
+class TestRow:
+    """One test. Holds the measured metrics and their comparisons as they are (no copies: there may be
+    many thousands of rows); `cells()` pairs them for printing."""
+
+    nodeid: str
+    outcome: str
+    status: str
+    message: str | None
+    runs: int
+    passed: int
+    calls: int
+    judge_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    metrics: Mapping[str, MetricEntry]
+    comparisons: Mapping[str, MetricComparison]
+    in_baseline: bool
+    prompts: list[str]
+    models: list[str]
+    variant: str | None
+    duration_s: float
+    tags: list[str] = field(default_factory=list)
+
+    __test__ = False
+
+    def cell(self, name: str) -> MetricCell:
+        entry = self.metrics[name]
+        comparison = self.comparisons.get(name)
+        if comparison is not None:
+            return MetricCell(entry.value, entry.count, comparison.baseline, comparison.status)
+        return MetricCell(entry.value, entry.count, None, "new metric" if self.in_baseline else None)
+
+    def cells(self) -> dict[str, MetricCell]:
+        return {name: self.cell(name) for name in self.metrics}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hot path of the JSON report (one per test), written out; values are finite by construction."""
+        metrics = {}
+        comparisons = self.comparisons
+        new_metric = "new metric" if self.in_baseline else None
+        for name, entry in self.metrics.items():
+            comparison = comparisons.get(name)
+            if comparison is None:
+                metrics[name] = {
+                    "value": entry.value,
+                    "count": len(entry.runs),
+                    "baseline": None,
+                    "status": new_metric,
+                }
+            else:
+                metrics[name] = {
+                    "value": entry.value,
+                    "count": len(entry.runs),
+                    "baseline": comparison.baseline,
+                    "status": comparison.status,
+                }
+        return {
+            "nodeid": self.nodeid,
+            "outcome": self.outcome,
+            "status": self.status,
+            "message": self.message,
+            "runs": self.runs,
+            "passed": self.passed,
+            "calls": self.calls,
+            "judge_calls": self.judge_calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "metrics": metrics,
+            "prompts": self.prompts,
+            "models": self.models,
+            "variant": self.variant,
+            "tags": self.tags,
+            "timings": {"duration_s": self.duration_s},
+        }
+
+
+@dataclass(slots=True)
+class Failure:
+    nodeid: str
+    outcome: str
+    message: str | None
+
+
+@dataclass(slots=True)
+class Table:
+    """A titled table any printer can show; A/B comparisons arrive in this shape (`Report.comparisons`).
+
+    Cells are str, int, float or None; `data` carries the machine-readable detail for the JSON report.
+    """
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class BaselineInfo:
+    """Where the baseline is and what became of it: missing, loaded, or unusable (error)."""
+
+    path: str
+    state: str  # missing | loaded | error
+    error: str | None = None
+    tests: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+    updated: bool = False
+    written_tests: int = 0
+    update_error: str | None = None
+
+
+@dataclass(slots=True)
+class Verdict:
+    """Whether the LLM results fail the session, and why. `usage_error` means the setup is broken."""
+
+    failed: bool = False
+    usage_error: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ReportOptions:
+    alpha: float = 0.05
+    gates: str = ""
+    fail_on_new: bool = False
+    update_baseline: bool = False
+    full_run: bool = True
+    update_command: str = "pytest --llm-eval --llm-update-baseline"
+
+
+@dataclass(slots=True)
+class Report:
+    meta: dict[str, Any]
+    options: ReportOptions
+    headline: Headline
+    baseline: BaselineInfo
+    verdict: Verdict
+    regressions: list[MetricComparison]
+    not_significant: list[MetricComparison]
+    not_comparable: list[MetricComparison]
+    new_tests: list[str]
+    unused: list[str]
+    missing_metrics: list[tuple[str, str]]
+    failures: list[Failure]
+    quality: list[MetricSummary]
+    prompts: list[GroupSummary]
+    models: list[GroupSummary]
+    judge: JudgeSummary
+    repeats: list[RepeatRow]
+    flaky: list[str]
+    tests: list[TestRow]
+    distributions: dict[str, Histogram]
+    next_steps: list[str]
+    comparisons: list[Table] = field(default_factory=list)
+    timings: dict[str, Any] = field(default_factory=dict)
+
+    def json_fields(self) -> Iterator[tuple[str, Any]]:
+        """(key, JSON value) in document order; the long lists come as iterators, converted row by row."""
+        yield "format", FORMAT
+        for name in _field_names(Report):
+            value = getattr(self, name)
+            if name == "tests":
+                yield name, (row.to_dict() for row in value)
+            elif name in _LONG_LISTS:
+                yield name, (to_jsonable(item) for item in value)
+            else:
+                yield name, to_jsonable(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, Iterator) else v for k, v in self.json_fields()}
+
+
+# -- JSON ----------------------------------------------------------------------------------------------
+
+_LONG_LISTS = frozenset({"regressions", "not_significant", "not_comparable", "failures", "repeats"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_DERIVED: dict[type, tuple[str, ...]] = {
+    CallFigures: ("cost_usd", "total_tokens"),
+    Headline: ("ran",),
+}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON data: dataclasses to objects (with their derived figures), non-finite floats to None."""
+    if obj is None or isinstance(obj, str | bool | int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, MetricComparison | TestRow):
+        return obj.to_dict()
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    cls = type(obj)
+    if hasattr(cls, "__dataclass_fields__"):
+        data = {n: to_jsonable(getattr(obj, n)) for n in _field_names(cls)}
+        for name in _DERIVED.get(cls, ()):
+            data[name] = to_jsonable(getattr(obj, name))
+        return data
+    return str(obj)

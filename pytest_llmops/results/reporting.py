@@ -1,0 +1,256 @@
+"""End of session on the controller: measure, compare with the baseline, write files, decide the exit status.
+
+`finish` does all of it and never raises: what went wrong comes back in the
+`Outcome` (an unusable baseline, a file the secret scan refused) with the
+exit status to set. `print_summary` prints the "LLM evaluation" section and
+never raises either. Imported lazily from the session's hooks, only in
+`--llm-eval` runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import gc
+import shlex
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_llmops.results import baseline as baseline_file
+from pytest_llmops.results.records import TestRecord
+from pytest_llmops.recording.secrets import SecretLeakError
+from pytest_llmops.settings import Settings
+
+if TYPE_CHECKING:
+    from pytest_llmops.results.report.model import Table
+
+__all__ = ["Outcome", "collector_paused", "finish", "is_full_run", "print_summary"]
+
+DEFAULT_BASELINE = ".llm-baseline.json"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What `finish` produced: the report, the files written, the problems, and the exit status to set
+    (None: leave pytest's status alone)."""
+
+    report: Any = None  # pytest_llmops.results.report.model.Report, typed loosely to keep this module's imports light
+    exit_status: pytest.ExitCode | None = None
+    written: list[tuple[str, Path]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _update_command(settings: Settings) -> str:
+    command = baseline_file.UPDATE_COMMAND
+    if settings.invocation_paths:
+        # Re-run what was run: from the repo root, `pytest example_project` is not plain `pytest`.
+        command = command.replace(
+            "pytest ", "pytest " + " ".join(map(shlex.quote, settings.invocation_paths)) + " ", 1
+        )
+    if settings.baseline.resolve() != (settings.rootdir / DEFAULT_BASELINE).resolve():
+        command += f" --llm-baseline {shlex.quote(_display(settings.baseline, settings.rootdir))}"
+    return command
+
+
+def finish(
+    records: Iterable[TestRecord],
+    settings: Settings,
+    *,
+    full_run: bool,
+    meta: Mapping[str, Any] | None = None,
+    duration_s: float | None = None,
+    comparisons: Sequence[Table] = (),
+) -> Outcome:
+    """Build the report, compare with and maybe update the baseline, write the report files.
+
+    `full_run`: every collected test was selected (see `is_full_run`); only then are baseline entries of
+    tests that did not run reported as unused, and dropped by --llm-update-baseline. `meta` is recorded
+    in the report as given (JSON-able values); `duration_s` goes under `timings`. `comparisons` (A/B
+    tables from the variants) are printed in every format.
+    """
+    try:
+        with collector_paused():
+            return _finish(
+                list(records),
+                settings,
+                full_run=full_run,
+                meta=meta or {},
+                duration_s=duration_s,
+                comparisons=comparisons,
+            )
+    except Exception as exc:  # a bug here must not hide the test results behind a traceback
+        return Outcome(
+            exit_status=pytest.ExitCode.INTERNAL_ERROR,
+            errors=[f"pytest-llmops could not build the LLM report: {type(exc).__name__}: {exc}"],
+        )
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the report is built.
+
+    Building it allocates about ten objects per test and metric, none in a reference cycle; with the
+    collector on, its full passes over the session's heap (every record, call and score) cost more than
+    the report itself at 10,000 tests.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _finish(
+    records: list[TestRecord],
+    settings: Settings,
+    *,
+    full_run: bool,
+    meta: Mapping[str, Any],
+    duration_s: float | None,
+    comparisons: Sequence[Table],
+) -> Outcome:
+    from pytest_llmops.recording.files import write_atomic
+    from pytest_llmops.results.gates import parse_gates
+    from pytest_llmops.results.report import html, json_report, markdown
+    from pytest_llmops.results.report.build import build
+    from pytest_llmops.results.report.model import BaselineInfo, ReportOptions
+
+    outcome = Outcome()
+    ordered = sorted(records, key=lambda r: r.nodeid)
+    measured = {r.nodeid: baseline_file.measure(r) for r in ordered}
+    gates = parse_gates(settings.fail_on)
+
+    info = BaselineInfo(path=_display(settings.baseline, settings.rootdir), state="missing")
+    previous: baseline_file.Baseline | None = None
+    try:
+        previous = baseline_file.load(settings.baseline)
+    except baseline_file.BaselineError as exc:
+        info.state, info.error = "error", str(exc)
+    diff = None
+    if previous is not None:
+        info.state, info.tests, info.meta = "loaded", len(previous.tests), dict(previous.meta)
+        diff = baseline_file.compare(
+            ordered, measured, previous, gates, alpha=settings.alpha, full_run=full_run
+        )
+
+    run_meta = baseline_file.run_meta(ordered, baseline_file.git_commit(settings.rootdir))
+    if settings.update_baseline and any(measured.values()):  # a run with no llm test never empties it
+        accepted = baseline_file.build(ordered, measured, previous=previous, full_run=full_run, meta=run_meta)
+        try:
+            baseline_file.write(settings.baseline, accepted, settings.scrubber)
+        except (SecretLeakError, OSError) as exc:
+            info.update_error = str(exc)
+        else:
+            info.updated, info.written_tests = True, len(accepted.tests)
+
+    options = ReportOptions(
+        alpha=settings.alpha,
+        gates=gates.text,
+        fail_on_new=settings.fail_on_new,
+        update_baseline=settings.update_baseline,
+        full_run=full_run,
+        update_command=_update_command(settings),
+    )
+    timings = {
+        "duration_s": duration_s,
+        "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    report = build(
+        ordered,
+        measured,
+        baseline=info,
+        diff=diff,
+        options=options,
+        meta={**run_meta, **meta},
+        timings=timings,
+    )
+    report.comparisons.extend(comparisons)
+    outcome.report = report
+
+    renderers: tuple[tuple[str, Path | None, Callable[[Any], str]], ...] = (
+        ("JSON", settings.report_json, json_report.render),
+        ("Markdown", settings.report_md, markdown.render),
+        ("HTML", settings.report_html, html.render),
+    )
+    for kind, path, render in renderers:
+        if path is None:
+            continue
+        try:
+            text = render(report)
+            settings.scrubber.assert_text_clean(text, str(path))
+            write_atomic(path, text)
+        except (SecretLeakError, OSError) as exc:
+            outcome.errors.append(f"LLM {kind} report not written: {exc}")
+        else:
+            outcome.written.append((kind, path))
+
+    if report.verdict.usage_error:
+        outcome.exit_status = pytest.ExitCode.USAGE_ERROR
+    elif report.verdict.failed or outcome.errors:
+        outcome.exit_status = pytest.ExitCode.TESTS_FAILED
+    return outcome
+
+
+def print_summary(terminalreporter: Any, outcome: Outcome | None, verbose: bool | None = None) -> None:
+    """The "LLM evaluation" section. Never raises: a failure to print is itself printed, in one line."""
+    try:
+        if outcome is None:
+            return
+        if verbose is None:
+            verbose = getattr(terminalreporter, "verbosity", 0) > 0
+        from pytest_llmops.results.report.terminal import lines
+
+        terminalreporter.write_sep("=", "LLM evaluation")
+        extra: list[tuple[str, dict[str, bool]]] = [
+            (f"LLM {kind} report: {path}", {}) for kind, path in outcome.written
+        ]
+        extra += [(error, {"red": True, "bold": True}) for error in outcome.errors]
+        if outcome.report is None:
+            for text, markup in extra:
+                terminalreporter.write_line(text, **markup)
+            return
+        for text, markup in lines(outcome.report, bool(verbose), extra=extra):
+            terminalreporter.write_line(text, **markup)
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            terminalreporter.write_line(f"pytest-llmops: could not print the LLM report: {exc!r}", red=True)
+
+
+def is_full_run(session: pytest.Session) -> bool:
+    """Did this run select every test? False with -k, -m, --deselect, --lf, --sw, a stop on failure (-x,
+    --maxfail), an interrupt, node ids, or paths narrower than the rootdir and `testpaths`."""
+    config = session.config
+    option = config.option
+    for name in ("keyword", "markexpr", "deselect", "lf", "stepwise"):
+        if getattr(option, name, None):
+            return False
+    if session.shouldfail or session.shouldstop or session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        return False
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        return True
+    root = Path(config.rootpath).resolve()
+    base = Path(config.inipath).parent if config.inipath else root
+    testpaths = {(base / p).resolve() for p in config.getini("testpaths")}
+    invocation = Path(config.invocation_params.dir)
+    for arg in config.args:
+        if "::" in arg:
+            return False
+        path = (invocation / arg).resolve()
+        if path.is_file():
+            return False
+        if path not in testpaths and not root.is_relative_to(path):
+            return False
+    return True

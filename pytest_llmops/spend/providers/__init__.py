@@ -1,0 +1,171 @@
+"""Built-in provider adapters: one recorded or live interaction -> `LLMCall`.
+
+Traffic is recognised by URL path and body shape, never by host: proxies,
+local simulators and OpenAI-compatible gateways all speak the same formats.
+User plugins get the first word through the `pytest_llmops_parse_call` hook;
+`BuiltinProviders` answers last.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pluggy
+
+from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.recording.interactions import Interaction
+from pytest_llmops.spend.providers.base import as_dict, body_json, is_event_stream
+
+__all__ = ["BuiltinProviders", "builtin_parse_call", "detect"]
+
+# `pytest.hookimpl` is this same marker; taking it from pluggy keeps `pytest-llmops inspect`
+# from importing pytest.
+_hookimpl = pluggy.HookimplMarker("pytest")
+
+OPENAI_KINDS = ("chat", "responses", "embeddings", "moderations")
+
+# Where a response-only recording (no request stored) is assumed to have been sent.
+CANONICAL_ENDPOINTS = {
+    "chat": "/v1/chat/completions",
+    "responses": "/v1/responses",
+    "embeddings": "/v1/embeddings",
+    "moderations": "/v1/moderations",
+    "messages": "/v1/messages",
+}
+
+_PATH_SUFFIXES = (
+    ("/chat/completions", "openai", "chat"),
+    ("/responses", "openai", "responses"),
+    ("/embeddings", "openai", "embeddings"),
+    ("/moderations", "openai", "moderations"),
+    ("/messages", "anthropic", "messages"),
+)
+
+
+def detect(interaction: Interaction) -> tuple[str, str, str] | None:
+    """(provider, kind, endpoint) for an interaction we can read, else None.
+
+    `endpoint` is the URL path without query; for response-only recordings it is
+    the provider's canonical path for the kind of body found.
+    """
+    request = interaction.request
+    if request is not None:
+        path = request.path
+        found = _by_path(path)
+        if found is not None:
+            return found[0], found[1], path
+    found = _by_body(interaction)
+    if found is None:
+        return None
+    provider, kind = found
+    endpoint = request.path if request is not None else CANONICAL_ENDPOINTS[kind]
+    return provider, kind, endpoint
+
+
+def builtin_parse_call(interaction: Interaction) -> LLMCall | None:
+    """The built-in adapters' reading of `interaction`; None when it is not OpenAI or Anthropic traffic.
+
+    Never raises on odd bodies: if an adapter trips over one, the call still
+    comes back with what the HTTP exchange itself tells (status, endpoint,
+    request model), no tokens, and `extra["parse_error"]` saying what went wrong.
+    """
+    try:
+        found = detect(interaction)
+    except ValueError:  # a URI urllib cannot split (e.g. a broken IPv6 host): not something we can read
+        return None
+    if found is None:
+        return None
+    provider, kind, endpoint = found
+    try:
+        call = _parse(interaction, provider, kind, endpoint)
+    except Exception as exc:  # a broken recording must not break the test run that reads it
+        call = _fallback_call(interaction, provider, endpoint)
+        call.extra["parse_error"] = f"{type(exc).__name__}: {exc}"
+    if interaction.request is None:
+        call.extra["endpoint_inferred"] = True
+    return call
+
+
+class BuiltinProviders:
+    """Plugin object holding the built-in adapters; register it with `config.pluginmanager`."""
+
+    @_hookimpl(trylast=True)
+    def pytest_llmops_parse_call(self, interaction: Interaction) -> LLMCall | None:
+        return builtin_parse_call(interaction)
+
+
+def _parse(interaction: Interaction, provider: str, kind: str, endpoint: str) -> LLMCall:
+    if provider == "anthropic":
+        from pytest_llmops.spend.providers import anthropic
+
+        return anthropic.parse(interaction, kind, endpoint)
+    from pytest_llmops.spend.providers import openai
+
+    return openai.parse(interaction, kind, endpoint)
+
+
+def _fallback_call(interaction: Interaction, provider: str, endpoint: str) -> LLMCall:
+    call = LLMCall(provider=provider, endpoint=endpoint, status=interaction.response.status)
+    call.recorded_at = interaction.meta.recorded_at
+    call.latency_ms = interaction.meta.latency_ms
+    request = interaction.request.json() if interaction.request is not None else None
+    model = request.get("model") if isinstance(request, dict) else None
+    if isinstance(model, str):
+        call.model = call.request_model = model
+    return call
+
+
+def _by_path(path: str) -> tuple[str, str] | None:
+    path = path.rstrip("/").lower()
+    for suffix, provider, kind in _PATH_SUFFIXES:
+        if path.endswith(suffix):
+            if kind == "messages" and "/threads/" in path:
+                return None  # OpenAI Assistants' /threads/{id}/messages, not Anthropic
+            return provider, kind
+    return None
+
+
+def _by_body(interaction: Interaction) -> tuple[str, str] | None:
+    """Recognise a response by its shape alone; only unambiguous markers count."""
+    response = interaction.response
+    if is_event_stream(response):
+        return _by_first_event(response.body)
+    body = body_json(response.body)
+    marker = body.get("object")
+    if marker == "chat.completion":
+        return "openai", "chat"
+    if marker == "response":
+        return "openai", "responses"
+    data = body.get("data")
+    if marker == "list" and isinstance(data, list) and data and as_dict(data[0]).get("object") == "embedding":
+        return "openai", "embeddings"
+    if isinstance(body.get("results"), list) and str(body.get("id", "")).startswith("modr"):
+        return "openai", "moderations"
+    if body.get("type") == "message" or (body.get("type") == "error" and isinstance(body.get("error"), dict)):
+        return "anthropic", "messages"
+    return None
+
+
+def _by_first_event(body: bytes) -> tuple[str, str] | None:
+    from pytest_llmops.recording.sse import iter_events
+
+    for event in iter_events(body):
+        if event.event == "message_start":
+            return "anthropic", "messages"
+        if not event.data.startswith("{"):
+            continue
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        if data.get("object") == "chat.completion.chunk":
+            return "openai", "chat"
+        kind = data.get("type")
+        if kind == "message_start":
+            return "anthropic", "messages"
+        if isinstance(kind, str) and kind.startswith("response."):
+            return "openai", "responses"
+        return None
+    return None
