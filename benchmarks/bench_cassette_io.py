@@ -30,7 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from figures import figure, print_figures, run_benchmark
 
 from pytest_llmops.recording.formats import dump_interactions, load_interactions
-from pytest_llmops.recording.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
+from pytest_llmops.recording.interactions import (
+    Interaction,
+    InteractionMeta,
+    RecordedRequest,
+    RecordedResponse,
+)
 
 
 def _chat(i: int) -> Interaction:

@@ -27,9 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures import figure, print_figures, run_benchmark
 
-from pytest_llmops.recording.formats import dump_interactions, load_interactions
 from pytest_llmops.cli import main as cli_main
-from pytest_llmops.recording.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
+from pytest_llmops.recording.formats import dump_interactions, load_interactions
+from pytest_llmops.recording.interactions import (
+    Interaction,
+    InteractionMeta,
+    RecordedRequest,
+    RecordedResponse,
+)
 
 GOAL_PER_S = 5_000
 MODELS = ("gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-4.1-nano-2025-04-14", "o4-mini-2025-04-16")

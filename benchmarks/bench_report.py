@@ -36,9 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures import figure, print_figures, run_benchmark
 
-from pytest_llmops.results import baseline as bl
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.recording.files import write_atomic
+from pytest_llmops.results import baseline as bl
 from pytest_llmops.results.gates import parse_gates
 from pytest_llmops.results.records import CassetteInfo, RunRecord, TestRecord
 from pytest_llmops.results.report import json_report, terminal
@@ -46,6 +45,7 @@ from pytest_llmops.results.report.build import build
 from pytest_llmops.results.report.model import BaselineInfo, ReportOptions
 from pytest_llmops.results.reporting import collector_paused
 from pytest_llmops.results.scores import Score
+from pytest_llmops.spend.calls import LLMCall
 
 SCORES = ("relevance", "correctness", "grounding", "citations", "safety")
 MODELS = ("gpt-4o-mini-2024-07-18", "claude-haiku-4-5-20251001")

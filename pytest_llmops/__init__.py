@@ -46,14 +46,14 @@ _SUBMODULES = {"checks", "safety"}
 
 if TYPE_CHECKING:
     from pytest_llmops import checks, safety
-    from pytest_llmops.spend.calls import LLMCall
     from pytest_llmops.context import current as current_test
     from pytest_llmops.experiments.datasets import Case
+    from pytest_llmops.experiments.variants import Variant
     from pytest_llmops.prompts import Prompt, PromptError, PromptRegistry
+    from pytest_llmops.recording.transport import CassetteMiss
     from pytest_llmops.results.records import TestRecord
     from pytest_llmops.results.scores import Score
-    from pytest_llmops.recording.transport import CassetteMiss
-    from pytest_llmops.experiments.variants import Variant
+    from pytest_llmops.spend.calls import LLMCall
 
 
 def __getattr__(name: str) -> Any:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_llmops.spend.calls import LLMCall, Role, Source
-from pytest_llmops.recording.interactions import Interaction
 from pytest_llmops.markers import LLMMarker
+from pytest_llmops.recording.interactions import Interaction
 from pytest_llmops.results.records import RunRecord, TestRecord
 from pytest_llmops.results.scores import Score
+from pytest_llmops.spend.calls import LLMCall, Role, Source
 
 CallFactory = Callable[[Interaction, Source], LLMCall]
 

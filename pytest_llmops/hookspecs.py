@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_llmops.spend.calls import LLMCall
     from pytest_llmops.checks.registry import CheckRegistry
     from pytest_llmops.recording.interactions import Interaction
+    from pytest_llmops.spend.calls import LLMCall
 
 
 @pytest.hookspec(firstresult=True)

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pytest
 
 from pytest_llmops import context
-from pytest_llmops.markers import MarkerError, merge
+from pytest_llmops.markers import LLMMarker, MarkerError, merge
 
-if TYPE_CHECKING:
-    from pytest_llmops.session import LLMOpsSession
+
+class LLMOpsSession(Protocol):
+    """What collection needs from the session (`pytest_llmops.session.LLMOpsSession`), as a protocol so
+    that the session may import this module and not the other way round."""
+
+    def prompt_registry(self) -> Any: ...
+    def defined_variants(self) -> Any: ...
+    def marker_of(self, node: Any) -> LLMMarker | None: ...
+
 
 PROMPT, CASE, VARIANT = "llm_prompt", "llm_case", "llm_variant"
 

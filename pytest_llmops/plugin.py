@@ -70,9 +70,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def llm_usage(request: pytest.FixtureRequest) -> Any:
     """The running llm test's calls and totals (tokens, cost, latency) for custom assertions."""
+    from pytest_llmops import context
     from pytest_llmops.spend.usage import Usage
 
-    return Usage.for_request(request)
+    ctx = context.current()
+    if ctx is None or ctx.nodeid != request.node.nodeid:
+        pytest.fail(
+            f"{request.node.nodeid}: llm_usage needs an llm test: mark it @pytest.mark.llm and run with --llm-eval",
+            pytrace=False,
+        )
+    return Usage(lambda: ctx.calls)
 
 
 @pytest.fixture(scope="session")

@@ -21,23 +21,19 @@ from typing import Any
 import pytest
 
 from pytest_llmops import context
-
-from pytest_llmops.spend import budgets
-
-from pytest_llmops.recording import network
-
-from pytest_llmops.recording import transport
-from pytest_llmops.spend.calls import LLMCall, Source
+from pytest_llmops.markers import LLMMarker, MarkerError, merge
+from pytest_llmops.parametrize import item_params
+from pytest_llmops.recording import network, transport
 from pytest_llmops.recording.cassette import Cassette, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
-from pytest_llmops.spend.ledger import Ledger
 from pytest_llmops.recording.locations import cassette_path
-from pytest_llmops.markers import LLMMarker, MarkerError, merge
 from pytest_llmops.recording.matching import Matcher
-from pytest_llmops.parametrize import item_params
-from pytest_llmops.results.records import REPORT_ATTR, CassetteInfo, TestRecord
 from pytest_llmops.recording.secrets import REPLAY_PLACEHOLDER_KEY, SECRET_ENV_VARS, SecretLeakError
+from pytest_llmops.results.records import REPORT_ATTR, CassetteInfo, TestRecord
 from pytest_llmops.settings import Settings
+from pytest_llmops.spend import budgets
+from pytest_llmops.spend.calls import LLMCall, Source
+from pytest_llmops.spend.ledger import Ledger
 
 CTX = pytest.StashKey["context.TestContext"]()
 CASSETTE = pytest.StashKey[Cassette]()

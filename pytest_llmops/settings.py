@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from pytest_llmops.options import Option, by_dest, eval_requested
 from pytest_llmops.recording.cassette import RecordMode
 from pytest_llmops.recording.matching import Matcher
-from pytest_llmops.options import Option, by_dest, eval_requested
 from pytest_llmops.recording.secrets import Scrubber
 from pytest_llmops.recording.transport import RecordPolicy
 

@@ -13,13 +13,13 @@ import httpx2  # noqa: F401
 import openai  # noqa: F401
 import pytest
 
-import pytest_llmops.recording.formats
 import pytest_llmops.checks
 import pytest_llmops.context
+import pytest_llmops.recording.formats
+import pytest_llmops.recording.transport
+import pytest_llmops.session
 import pytest_llmops.spend.pricing
 import pytest_llmops.spend.providers
-import pytest_llmops.session
-import pytest_llmops.recording.transport
 from pytest_llmops.simulator import ProviderSimulator
 
 # The checks package loads its modules on first access; load them all now, for the reason above.

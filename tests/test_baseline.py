@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from pytest_llmops.recording.secrets import Scrubber, SecretLeakError
 from pytest_llmops.results import baseline as bl
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.results.gates import parse_gates
 from pytest_llmops.results.records import RunRecord, TestRecord
 from pytest_llmops.results.scores import Score
-from pytest_llmops.recording.secrets import Scrubber, SecretLeakError
+from pytest_llmops.spend.calls import LLMCall
 
 from .conftest import fake_key
 

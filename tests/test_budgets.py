@@ -175,7 +175,9 @@ def test_bad_prices_file_is_a_usage_error(llm_pytester: pytest.Pytester, with_ke
     assert "prices.yaml" in result.stdout.str() + result.stderr.str()
 
 
-def test_an_unpriced_model_is_warned_about_once(llm_pytester: pytest.Pytester, with_keys: dict[str, str]) -> None:
+def test_an_unpriced_model_is_warned_about_once(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str]
+) -> None:
     llm_pytester.makepyfile(
         test_u="""
         import pytest
@@ -190,5 +192,8 @@ def test_an_unpriced_model_is_warned_about_once(llm_pytester: pytest.Pytester, w
     result.assert_outcomes(passed=3)
     assert result.stdout.str().count("UnpricedModelWarning") == 1
     result.stdout.fnmatch_lines(
-        ["*UnpricedModelWarning: no price is known for model 'acme-private-7b' (openai)*", "*unpriced: 3 calls*"]
+        [
+            "*UnpricedModelWarning: no price is known for model 'acme-private-7b' (openai)*",
+            "*unpriced: 3 calls*",
+        ]
     )

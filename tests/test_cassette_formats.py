@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmops.recording import formats as cassette_formats
-
 from pytest_llmops.recording import yaml_io as cassette_yaml
 from pytest_llmops.recording.formats import (
     CassetteFormatError,
@@ -23,8 +22,6 @@ from pytest_llmops.recording.formats import (
     load_interactions,
     loads_interactions,
 )
-from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq, Unsupported, emit_item
-from pytest_llmops.recording.yaml_fast import fast_load
 from pytest_llmops.recording.interactions import (
     Interaction,
     InteractionMeta,
@@ -33,6 +30,8 @@ from pytest_llmops.recording.interactions import (
     header,
 )
 from pytest_llmops.recording.sse import iter_events, split_event_chunks
+from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq, Unsupported, emit_item
+from pytest_llmops.recording.yaml_fast import fast_load
 from tests.real_cassettes import REAL_CASSETTES
 
 REAL = REAL_CASSETTES

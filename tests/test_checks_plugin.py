@@ -16,9 +16,6 @@ import openai  # noqa: F401
 import pytest
 import yaml
 
-import pytest_llmops.context
-import pytest_llmops.spend.pricing
-import pytest_llmops.session  # noqa: F401
 from pytest_llmops.simulator import ChatTurn, ProviderSimulator, chain
 from pytest_llmops.simulator.judge_responder import with_judge
 from tests.conftest import INNER_CONFTEST

@@ -12,15 +12,14 @@ from typing import Any
 import pytest
 
 from pytest_llmops import stats
-
 from pytest_llmops.experiments import comparisons
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.experiments.comparison_tables import to_table
 from pytest_llmops.experiments.comparisons import ABComparison, compare_variants
 from pytest_llmops.results.records import RunRecord, TestRecord
 from pytest_llmops.results.report import markdown
 from pytest_llmops.results.report.model import to_jsonable
 from pytest_llmops.results.scores import Score
+from pytest_llmops.spend.calls import LLMCall
 
 BASE = "tests/test_app.py::test_answer"
 NO_GUARDS: tuple[str, ...] = ()

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from pytest_llmops import hookspecs, markers, options, plugin
-
-from pytest_llmops.cli import reference as docs_reference
 from pytest_llmops.cli import build_parser
+from pytest_llmops.cli import reference as docs_reference
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 

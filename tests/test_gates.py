@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_llmops.results.gates import BUILTIN_METRICS, DEFAULT_GATES, Gate, parse_gates
 from pytest_llmops.options import fail_on_spec
+from pytest_llmops.results.gates import BUILTIN_METRICS, DEFAULT_GATES, Gate, parse_gates
 
 
 def test_a_spec_becomes_one_gate_per_metric() -> None:

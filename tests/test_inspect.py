@@ -12,10 +12,15 @@ from typing import Any
 
 import pytest
 
-from pytest_llmops.recording.formats import dump_interactions, load_interactions
 from pytest_llmops.cli import main
 from pytest_llmops.cli.inspect import JSON_KEYS
-from pytest_llmops.recording.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
+from pytest_llmops.recording.formats import dump_interactions, load_interactions
+from pytest_llmops.recording.interactions import (
+    Interaction,
+    InteractionMeta,
+    RecordedRequest,
+    RecordedResponse,
+)
 from pytest_llmops.spend.pricing import price_call
 from pytest_llmops.spend.providers import builtin_parse_call
 from tests.real_cassettes import REAL_CASSETTES

@@ -9,8 +9,13 @@ import pluggy
 import pytest
 
 from pytest_llmops import hookspecs
+from pytest_llmops.recording.interactions import (
+    Interaction,
+    InteractionMeta,
+    RecordedRequest,
+    RecordedResponse,
+)
 from pytest_llmops.spend.calls import LLMCall
-from pytest_llmops.recording.interactions import Interaction, InteractionMeta, RecordedRequest, RecordedResponse
 from pytest_llmops.spend.providers import BuiltinProviders, builtin_parse_call, detect, estimate
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.recording.formats import load_interactions
 from pytest_llmops.recording.interactions import Interaction, header
+from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.spend.pricing import price_call
 from pytest_llmops.spend.providers import builtin_parse_call
 from tests.real_cassettes import REAL_CASSETTES

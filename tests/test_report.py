@@ -12,9 +12,9 @@ from typing import Any, cast
 import pytest
 from _pytest._io import TerminalWriter
 
+from pytest_llmops.recording.secrets import Scrubber
 from pytest_llmops.results import baseline as bl
 from pytest_llmops.results import reporting
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.results.gates import parse_gates
 from pytest_llmops.results.records import CassetteInfo, RunRecord, TestRecord
 from pytest_llmops.results.report import html, json_report, markdown, terminal
@@ -23,8 +23,8 @@ from pytest_llmops.results.report.figures import call_figures, histogram, mean_c
 from pytest_llmops.results.report.junit import junit_properties
 from pytest_llmops.results.report.model import BaselineInfo, Report, ReportOptions, Table
 from pytest_llmops.results.scores import Score
-from pytest_llmops.recording.secrets import Scrubber
 from pytest_llmops.settings import Settings
+from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.stats import mean_interval
 
 from .conftest import fake_key

@@ -132,6 +132,9 @@ def forget_clients() -> None:
         _clients.clear()
 
 
+_settings.on_configure(forget_clients)
+
+
 def _client(provider: str, base_url: str | None, judge: str) -> Any:
     env = KEY_ENV[provider]
     key = os.environ.get(env)

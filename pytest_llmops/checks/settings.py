@@ -9,7 +9,7 @@ passed around because checks are plain functions called from test code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -87,10 +87,18 @@ def configure(
         judge or None, mode, base_url or None, scorer, (float(low), float(high)), cassette_only
     )
     _settings = _validated(chosen)
-    from pytest_llmops.checks import judge as _judge
-
-    _judge.forget_clients()
+    for listener in _on_configure:
+        listener()
     return _settings
+
+
+_on_configure: list[Callable[[], None]] = []
+
+
+def on_configure(listener: Callable[[], None]) -> None:
+    """Call `listener` after every `configure` (the judge drops its cached clients then)."""
+    if listener not in _on_configure:
+        _on_configure.append(listener)
 
 
 def reset() -> None:

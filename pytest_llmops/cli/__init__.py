@@ -1,4 +1,5 @@
-"""The `pytest-llmops` command: `inspect` cassettes, manage `prompts`; `reference` renders docs/configuration.md."""
+"""The `pytest-llmops` command: `inspect` cassettes, manage `prompts`; `reference` renders the
+configuration reference (docs/configuration.md) from the options and markers."""
 
 from pytest_llmops.cli.app import build_parser, main
 

@@ -33,5 +33,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `pytest-llmops inspect ... | head`
         sys.stderr.close()
         return 0
-
-

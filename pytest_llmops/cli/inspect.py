@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_llmops.spend.calls import LLMCall
     from pytest_llmops.recording.interactions import Interaction
+    from pytest_llmops.spend.calls import LLMCall
     from pytest_llmops.spend.pricing import PriceTable
 
 __all__ = ["CASSETTE_SUFFIXES", "JSON_KEYS", "find_cassettes", "inspect_rows", "register", "run"]

@@ -38,7 +38,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from pytest_llmops.results.baseline import MetricEntry, measure
 from pytest_llmops.experiments.comparison_results import (
     ABComparison,
     Decision,
@@ -48,6 +47,7 @@ from pytest_llmops.experiments.comparison_results import (
     Verdict,
     format_p,
 )
+from pytest_llmops.results.baseline import MetricEntry, measure
 from pytest_llmops.results.gates import BUILTIN_METRICS, parse_gates
 from pytest_llmops.results.records import TestRecord
 from pytest_llmops.results.report import numbers as fmt

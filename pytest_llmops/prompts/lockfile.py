@@ -32,11 +32,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_llmops.recording.files import write_atomic
 from pytest_llmops.prompts.errors import PromptLockError
 from pytest_llmops.prompts.model import Prompt
 from pytest_llmops.prompts.registry import PromptRegistry
 from pytest_llmops.prompts.semver import Version
+from pytest_llmops.recording.files import write_atomic
 
 LOCK_FILENAME = "prompts.lock"
 LOCKFILE_VERSION = 1

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmops.recording.errors import CassetteFormatError
-from pytest_llmops.recording.layouts import interactions_from_data
-from pytest_llmops.recording.yaml_io import dump_cassette, load_yaml
-from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq
 from pytest_llmops.recording.interactions import Headers, Interaction
+from pytest_llmops.recording.layouts import interactions_from_data
+from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq
+from pytest_llmops.recording.yaml_io import dump_cassette, load_yaml
 
 __all__ = ["CassetteFormatError", "dump_interactions", "load_interactions", "loads_interactions"]
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from pytest_llmops.recording.errors import CassetteFormatError
 from pytest_llmops.recording.content_encoding import BodyDecodeError, decode_body
+from pytest_llmops.recording.errors import CassetteFormatError
 from pytest_llmops.recording.interactions import (
     Headers,
     Interaction,

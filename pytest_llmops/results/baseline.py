@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.recording.secrets import Scrubber
 from pytest_llmops.results.gates import BUILTIN_METRICS, Gate, GateSet
 from pytest_llmops.results.records import TestRecord
 from pytest_llmops.results.scores import Score
-from pytest_llmops.recording.secrets import Scrubber
+from pytest_llmops.spend.calls import LLMCall
 
 __all__ = [
     "FORMAT",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.results.scores import Score
+from pytest_llmops.spend.calls import LLMCall
 
 REPORT_ATTR = "llmops"  # attribute of the teardown TestReport that carries TestRecord.to_dict()
 

@@ -16,16 +16,16 @@ import shlex
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+from pytest_llmops.recording.secrets import SecretLeakError
 from pytest_llmops.results import baseline as baseline_file
 from pytest_llmops.results.records import TestRecord
-from pytest_llmops.recording.secrets import SecretLeakError
-from pytest_llmops.settings import Settings
 
 if TYPE_CHECKING:
+    from pytest_llmops.recording.secrets import Scrubber
     from pytest_llmops.results.report.model import Table
 
 __all__ = ["Outcome", "collector_paused", "finish", "is_full_run", "print_summary"]
@@ -33,12 +33,42 @@ __all__ = ["Outcome", "collector_paused", "finish", "is_full_run", "print_summar
 DEFAULT_BASELINE = ".llm-baseline.json"
 
 
+class Settings(Protocol):
+    """What the end of the session reads from the run's settings (`pytest_llmops.settings.Settings` has
+    it); a protocol, so that this layer does not import the pytest wiring above it."""
+
+    @property
+    def scrubber(self) -> Scrubber: ...
+    @property
+    def report_json(self) -> Path | None: ...
+    @property
+    def report_md(self) -> Path | None: ...
+    @property
+    def report_html(self) -> Path | None: ...
+    @property
+    def baseline(self) -> Path: ...
+    @property
+    def update_baseline(self) -> bool: ...
+    @property
+    def fail_on(self) -> str | None: ...
+    @property
+    def fail_on_new(self) -> bool: ...
+    @property
+    def alpha(self) -> float: ...
+    @property
+    def rootdir(self) -> Path: ...
+    @property
+    def invocation_paths(self) -> tuple[str, ...]: ...
+
+
 @dataclass(slots=True)
 class Outcome:
     """What `finish` produced: the report, the files written, the problems, and the exit status to set
     (None: leave pytest's status alone)."""
 
-    report: Any = None  # pytest_llmops.results.report.model.Report, typed loosely to keep this module's imports light
+    report: Any = (
+        None  # pytest_llmops.results.report.model.Report, typed loosely to keep this module's imports light
+    )
     exit_status: pytest.ExitCode | None = None
     written: list[tuple[str, Path]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

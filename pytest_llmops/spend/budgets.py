@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pytest_llmops.spend.calls import LLMCall
-from pytest_llmops.markers import LLMMarker
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,13 @@ def _p95(values: list[float]) -> float:
     return quantile(values, 0.95)
 
 
-def check(marker: LLMMarker, calls: list[LLMCall], runs: int) -> list[Breach]:
+class Limits(Protocol):
+    """The test's merged `llm` marker (`pytest_llmops.markers.LLMMarker`), as far as budgets read it."""
+
+    def get(self, name: str, default: Any = None) -> Any: ...
+
+
+def check(marker: Limits, calls: list[LLMCall], runs: int) -> list[Breach]:
     app = [c for c in calls if c.role == "app"]
     per_run: dict[int, list[LLMCall]] = defaultdict(list)
     for call in app:

@@ -2,41 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import pytest
-
-from pytest_llmops import context
 from pytest_llmops.spend.calls import LLMCall
 
 
 @dataclass
 class Usage:
-    """Live view of the running test's calls (app and judge); totals count the app's calls only."""
+    """Live view of the running test's calls (app and judge); totals count the app's calls only.
 
-    _ctx: context.TestContext
+    `source` returns the test's calls so far (the running test's context hands in its own); the view
+    reads it on every access, so totals follow the test as it makes more calls.
+    """
 
-    @classmethod
-    def for_request(cls, request: pytest.FixtureRequest) -> Usage:
-        ctx = context.current()
-        if ctx is None or ctx.nodeid != request.node.nodeid:
-            pytest.fail(
-                f"{request.node.nodeid}: llm_usage needs an llm test: mark it @pytest.mark.llm and run with --llm-eval",
-                pytrace=False,
-            )
-        return cls(ctx)
+    _source: Callable[[], list[LLMCall]]
 
     @property
     def all_calls(self) -> list[LLMCall]:
-        return self._ctx.calls
+        return self._source()
 
     @property
     def calls(self) -> list[LLMCall]:
-        return [c for c in self._ctx.calls if c.role == "app"]
+        return [c for c in self._source() if c.role == "app"]
 
     @property
     def judge_calls(self) -> list[LLMCall]:
-        return [c for c in self._ctx.calls if c.role == "judge"]
+        return [c for c in self._source() if c.role == "judge"]
 
     @property
     def input_tokens(self) -> int:

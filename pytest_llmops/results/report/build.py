@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pytest_llmops.results.baseline import BaselineDiff, MetricComparison, MetricEntry, judge_of, known
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.results.gates import BUILTIN_METRICS
 from pytest_llmops.results.records import TestRecord
 from pytest_llmops.results.report.figures import (
@@ -41,6 +40,7 @@ from pytest_llmops.results.report.model import (
     TestRow,
     Verdict,
 )
+from pytest_llmops.spend.calls import LLMCall
 
 __all__ = ["MESSAGE_LIMIT", "NO_PROMPT", "build"]
 

@@ -12,8 +12,8 @@ import json
 
 import pluggy
 
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.recording.interactions import Interaction
+from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.spend.providers.base import as_dict, body_json, is_event_stream
 
 __all__ = ["BuiltinProviders", "builtin_parse_call", "detect"]

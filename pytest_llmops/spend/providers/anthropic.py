@@ -9,8 +9,8 @@ cache counts there): the last value of each field wins, nothing is added up.
 
 from __future__ import annotations
 
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.recording.interactions import Interaction
+from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.spend.providers.base import (
     JSONDict,
     as_dict,

@@ -13,8 +13,8 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.recording.interactions import Interaction, RecordedResponse, header
+from pytest_llmops.spend.calls import LLMCall
 
 JSONDict = dict[str, Any]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.recording.interactions import Interaction
+from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.spend.providers import estimate
 from pytest_llmops.spend.providers.base import (
     JSONDict,
