@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import sys
 import tempfile
 import time
 import warnings
@@ -91,6 +92,11 @@ class LLMOpsSession:
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY
         if self.settings.record_mode is RecordMode.NONE:
             transport.guard(provider_hosts())
+        cache = getattr(self.config, "cache", None)  # absent under -p no:cacheprovider
+        if cache is not None:
+            from pytest_llmops.recording import formats
+
+            formats.use_parse_cache(cache.mkdir("llmops-cassettes"))
         from pytest_llmops.checks import registry, settings
 
         s = self.settings
@@ -112,6 +118,8 @@ class LLMOpsSession:
                 os.environ[name] = value
         transport.uninstall()
         network.unblock()
+        if "pytest_llmops.recording.formats" in sys.modules:
+            sys.modules["pytest_llmops.recording.formats"].use_parse_cache(None)
         if self.settings.eval_enabled:
             from pytest_llmops.checks import settings
 

@@ -21,6 +21,7 @@ from typing import Any
 from pytest_llmops.recording.errors import CassetteFormatError
 from pytest_llmops.recording.interactions import Headers, Interaction
 from pytest_llmops.recording.layouts import interactions_from_data
+from pytest_llmops.recording.parse_cache import ParseCache
 from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq
 from pytest_llmops.recording.yaml_io import dump_cassette, load_yaml
 
@@ -29,9 +30,22 @@ __all__ = ["CassetteFormatError", "dump_interactions", "load_interactions", "loa
 _JSON_SUFFIXES = frozenset({".json", ".har"})
 
 
+_parse_cache: ParseCache | None = None
+
+
+def use_parse_cache(folder: Path | None) -> None:
+    """Keep parsed cassettes in `folder` by content hash (the session points it into pytest's cache
+    folder); None turns caching off."""
+    global _parse_cache
+    _parse_cache = ParseCache(folder) if folder is not None else None
+
+
 def load_interactions(path: Path) -> list[Interaction]:
     """Read a cassette file of any supported format. A missing file raises FileNotFoundError."""
-    return loads_interactions(path.read_bytes(), path=path)
+    data = path.read_bytes()
+    if _parse_cache is None:
+        return loads_interactions(data, path=path)
+    return interactions_from_data(_parse_cache.load(data, lambda: _parse(data, path)), path)
 
 
 def loads_interactions(text: str | bytes, *, path: Path) -> list[Interaction]:

@@ -1,0 +1,74 @@
+"""Parsed cassettes kept by the SHA-256 of their bytes, so a file is parsed once per content, not per run.
+
+The key is the content itself, so an entry can never be stale: a changed byte is another key, and a
+cassette edited by hand, re-recorded or checked out at another commit is parsed afresh. Entries are
+`marshal` dumps of plain data (dicts, lists, str, bytes, numbers): loading one runs no code, and an entry
+that does not load (truncated, another Python's marshal version) is parsed again and rewritten. Writes
+are atomic (temporary file, then rename), so xdist workers sharing the folder never see half an entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ParseCache"]
+
+
+def _readers_tag() -> str:
+    """The interpreter, marshal's format and the YAML readers' own code: a new parser (a fixed bug, an
+    upgraded PyYAML) must not be served the old one's output, so each gets its own folder."""
+    import yaml
+
+    digest = hashlib.sha256(yaml.__version__.encode())
+    here = Path(__file__).resolve().parent
+    for name in ("yaml_io.py", "yaml_fast.py", "formats.py"):
+        with contextlib.suppress(OSError):
+            digest.update((here / name).read_bytes())
+    return f"py{sys.version_info.major}{sys.version_info.minor}-m{marshal.version}-{digest.hexdigest()[:12]}"
+
+
+class ParseCache:
+    """A folder of parsed cassettes by content hash; `load(data, parse)` returns `parse()`'s result."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / _readers_tag()
+
+    def load(self, data: bytes, parse: Callable[[], Any]) -> Any:
+        path = self.folder / (hashlib.sha256(data).hexdigest() + ".marshal")
+        try:
+            return marshal.loads(path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+        parsed = parse()
+        self._store(path, parsed)
+        return parsed
+
+    def _store(self, path: Path, parsed: Any) -> None:
+        try:
+            blob = marshal.dumps(parsed)
+        except ValueError:  # something marshal cannot hold: just don't cache it
+            return
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(blob)
+                os.replace(tmp, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def clear(self) -> None:
+        if self.folder.is_dir():
+            for entry in self.folder.iterdir():
+                with contextlib.suppress(OSError):
+                    entry.unlink()
