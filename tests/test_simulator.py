@@ -822,11 +822,11 @@ def test_custom_responder_chain_passes_on_none(fresh: ProviderSimulator) -> None
 
 def test_idle_watchdog_stops_the_server_and_leaves_no_threads() -> None:
     before = set(simulator_threads())
-    sim = ProviderSimulator(idle_timeout_s=0.3).start()
+    sim = ProviderSimulator(idle_timeout_s=2.0).start()
     url = sim.openai_base_url
     reply = httpx2.get(url + "/models", headers={"authorization": f"Bearer {KEY}"})
     assert reply.status_code == 200
-    assert sim.wait_stopped(timeout=3)
+    assert sim.wait_stopped(timeout=20)
     assert not sim.running
     with pytest.raises(httpx2.ConnectError):
         httpx2.get(url + "/models", headers={"authorization": f"Bearer {KEY}"})
