@@ -363,7 +363,8 @@ def _content(ctx: CallContext, completion: Completion) -> list[dict[str, Any]]:
 
 
 def _event(ctx: CallContext, kind: str, payload: Mapping[str, Any], index: int) -> bytes:
-    padding = token_string(f"{ctx.seq}:{index}:pad", 1 + index * 7 % 23, _PAD)
+    # Bedrock pads each payload with a prefix of "abc...XYZ0123..." of varying length.
+    padding = _PAD[: 1 + int(token_string(f"{ctx.seq}:{index}:pad", 2, HEX), 16) % (len(_PAD) - 1)]
     data = compact({**payload, "p": padding}).encode()
     headers = {":event-type": kind, ":content-type": "application/json", ":message-type": "event"}
     return encode_message(headers, data)
