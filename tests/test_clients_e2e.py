@@ -1,5 +1,6 @@
-"""google-genai, Azure OpenAI and an OpenAI-compatible server recorded through the plugin against the
-simulator, then replayed with the simulator stopped: same answers, same usage and cost, no request.
+"""google-genai, Azure OpenAI, Claude on Bedrock through `anthropic.AnthropicBedrock` (httpx2, SigV4, the
+binary event stream) and an OpenAI-compatible server recorded through the plugin against the simulator, then
+replayed with the simulator stopped and --llm-block-network: same answers, usage and cost, no request.
 
 google-genai's async client goes through aiohttp when aiohttp is installed; these tests send it through
 httpx2 (`has_aiohttp` off) because aiohttp interception is the aiohttp transport's job, not this file's.
@@ -42,6 +43,12 @@ CLIENTS_CONFTEST = textwrap.dedent(
     def async_azure():
         from openai import AsyncAzureOpenAI
         return AsyncAzureOpenAI(azure_endpoint=os.environ["SIM_URL"], api_version="2024-10-21", max_retries=0)
+
+    @pytest.fixture
+    def bedrock_claude():
+        from anthropic import AnthropicBedrock
+        return AnthropicBedrock(base_url=os.environ["SIM_URL"], aws_access_key="AKIA" + "X" * 16,
+                                aws_secret_key="s" * 40, aws_region="us-east-1", max_retries=0)
 
     @pytest.fixture
     def compatible():
@@ -116,6 +123,14 @@ CLIENTS_SUITE = textwrap.dedent(
         show("azure_async", asyncio.run(go()), llm_usage)
 
     @pytest.mark.llm
+    def test_anthropic_bedrock(bedrock_claude, llm_usage):
+        model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+        r = bedrock_claude.messages.create(model=model, max_tokens=200, messages=MSG)
+        with bedrock_claude.messages.stream(model=model, max_tokens=200, messages=MSG) as s:
+            final = s.get_final_message()
+        show("anthropic_bedrock", r.content[0].text + "|" + final.content[0].text, llm_usage)
+
+    @pytest.mark.llm
     def test_compatible_server(compatible, llm_usage):
         r = compatible.chat.completions.create(model="mistral-small-latest", messages=MSG)
         s = compatible.chat.completions.create(model="mistral-small-latest", messages=MSG, stream=True,
@@ -161,11 +176,12 @@ def test_gemini_azure_and_compatible_clients_record_then_replay_offline(
     recorded = pytester.runpytest(
         "--llm-eval", "--llm-record=once", "-s", "-p", "no:cacheprovider", "-W", "ignore::UserWarning"
     )
-    recorded.assert_outcomes(passed=8)
-    assert len(own_sim.requests) == 10
+    recorded.assert_outcomes(passed=9)
+    assert len(own_sim.requests) == 12
     live = results(recorded)
     assert set(live) == {
         "gemini", "gemini_stream", "gemini_async", "gemini_rest", "azure", "azure_stream", "azure_async", "compatible",
+        "anthropic_bedrock",
     }  # fmt: skip
 
     folder = pytester.path / "cassettes" / "test_clients"
@@ -186,6 +202,8 @@ def test_gemini_azure_and_compatible_clients_record_then_replay_offline(
     assert seen("gemini_rest") == (["gemini"], ["gemini-2.0-flash"], [True])
     assert seen("azure") == (["azure"], ["gpt-4o-mini-2024-07-18"], [False])
     assert seen("azure_stream") == (["azure"], ["gpt-4o-mini-2024-07-18"], [True])
+    bedrock_model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert seen("anthropic_bedrock") == (["bedrock"] * 2, [bedrock_model] * 2, [False, True])
     assert seen("compatible") == (["openai"] * 2, ["mistral-small-latest"] * 2, [False, True])
     for name, result in live.items():
         assert result["input"] > 0 and result["output"] > 0 and not result["estimated"], name
@@ -199,5 +217,5 @@ def test_gemini_azure_and_compatible_clients_record_then_replay_offline(
     monkeypatch.delenv("GEMINI_API_KEY")
     monkeypatch.delenv("AZURE_OPENAI_API_KEY")
     replayed = pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:cacheprovider")
-    replayed.assert_outcomes(passed=8)
+    replayed.assert_outcomes(passed=9)
     assert results(replayed) == live
