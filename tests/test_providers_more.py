@@ -151,6 +151,14 @@ def test_gemini_response_only_recognised_by_body() -> None:
     assert (call.provider, call.endpoint, call.extra["endpoint_inferred"]) == (
         "gemini", "/v1beta/models/{model}:generateContent", True,
     )  # fmt: skip
+    assert parse(make(None, gemini_body(model=None, promptTokenCount=5))).model is None
+
+
+def test_bedrock_response_only_bodies_name_no_model() -> None:
+    converse = parse(make(None, converse_body(inputTokens=3, outputTokens=1)))
+    assert (converse.provider, converse.model, converse.input_tokens) == ("bedrock", None, 3)
+    stream = parse(make(None, converse_stream_body(), content_type="application/vnd.amazon.eventstream"))
+    assert (stream.provider, stream.model, stream.output_tokens) == ("bedrock", None, 6)
 
 
 # --- Bedrock --------------------------------------------------------------------------------------

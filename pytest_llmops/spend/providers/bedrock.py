@@ -66,9 +66,9 @@ def parse(interaction: Interaction, kind: str, endpoint: str) -> LLMCall:
     operation = match["op"] if match is not None else ("converse-stream" if binary else kind)
     streamed = binary or operation.endswith("stream")
     call = base_call(interaction, PROVIDER, endpoint, request, streamed=streamed)
-    model = model_from_path(endpoint)
-    call.model = call.request_model = model
-    if match is not None and "/" in unquote(match["model"]):
+    recorded_path = interaction.request is not None  # response-only: the endpoint is a placeholder
+    call.model = call.request_model = model_from_path(endpoint) if recorded_path else None
+    if recorded_path and match is not None and "/" in unquote(match["model"]):
         call.extra["model_arn"] = unquote(match["model"])
     error = as_str((header(response.headers, "x-amzn-errortype") or "").split(":", 1)[0])
     if not call.ok or error is not None:

@@ -48,7 +48,7 @@ def parse(interaction: Interaction, kind: str, endpoint: str) -> LLMCall:
     match = PATH.search(endpoint)
     streamed = match is not None and match["method"].lower() == "streamgeneratecontent"
     call = base_call(interaction, PROVIDER, endpoint, request, streamed=streamed)
-    if match is not None:
+    if match is not None and interaction.request is not None:  # response-only: the endpoint is a placeholder
         call.request_model = call.model = unquote(match["model"])
     chunks = response_objects(interaction)
     if len(chunks) > 1 or is_event_stream(interaction.response):
