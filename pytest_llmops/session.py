@@ -28,7 +28,11 @@ from pytest_llmops.recording.cassette import Cassette, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.recording.matching import Matcher
-from pytest_llmops.recording.secrets import REPLAY_PLACEHOLDER_ENV_VARS, REPLAY_PLACEHOLDER_KEY, SecretLeakError
+from pytest_llmops.recording.secrets import (
+    REPLAY_PLACEHOLDER_ENV_VARS,
+    REPLAY_PLACEHOLDER_KEY,
+    SecretLeakError,
+)
 from pytest_llmops.results.records import REPORT_ATTR, CassetteInfo, TestRecord
 from pytest_llmops.settings import Settings
 from pytest_llmops.spend import budgets

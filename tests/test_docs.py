@@ -490,7 +490,13 @@ def project(
     pytester: pytest.Pytester, docs_sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> Project:
     docs_sim.reset()
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "AZURE_OPENAI_API_KEY"):
+    for name in (
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "AZURE_OPENAI_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_BASE_URL", docs_sim.openai_base_url)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", docs_sim.anthropic_base_url)

@@ -36,7 +36,12 @@ CREDENTIAL_QUERY_PARAMS = frozenset(
         *("x-amz-signature", "x-amz-credential", "x-amz-security-token"),  # presigned AWS URLs
     }
 )
-REPLAY_PLACEHOLDER_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "AZURE_OPENAI_API_KEY")
+REPLAY_PLACEHOLDER_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+)
 """Set to a placeholder in replay when unset, so clients that insist on a key construct. Only
 GEMINI_API_KEY for Google: with GOOGLE_API_KEY set too, google-genai warns on every client."""
 SECRET_ENV_VARS = (
