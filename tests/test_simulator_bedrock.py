@@ -239,3 +239,36 @@ def test_stream_chunk_bytes_are_base64_of_anthropic_events(fresh: ProviderSimula
     assert {m.event_type for m in messages} == {"chunk"}
     first = json.loads(base64.b64decode(json.loads(messages[0].payload)["bytes"]))
     assert first["type"] == "message_start" and first["message"]["model"] == "claude-3-haiku-20240307"
+
+
+def test_converse_stream_frames_look_like_a_real_recording(fresh: ProviderSimulator) -> None:
+    from pathlib import Path
+
+    from pytest_llmops.recording.formats import load_interactions
+
+    real_path = (
+        Path(__file__).parent
+        / "data/real-provider-cassettes/pydantic__pydantic-ai"
+        / "tests__models__cassettes__test_bedrock__test_bedrock_model_stream_empty_text_delta.yaml"
+    )
+    (real,) = load_interactions(real_path)
+    request = urllib.request.Request(
+        fresh.url + "/model/amazon.nova-micro-v1%3A0/converse-stream",
+        data=json.dumps({"messages": user("Hi")}).encode(),
+        headers={"content-type": "application/json", "authorization": "Bearer bedrock-api-key"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        ours = list(iter_messages(response.read()))
+    theirs = list(iter_messages(real.response.body))
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    for messages in (ours, theirs):
+        assert [list(m.headers) for m in messages] == [
+            [":event-type", ":content-type", ":message-type"]
+        ] * len(messages)
+        assert messages[0].event_type == "messageStart" and messages[-1].event_type == "metadata"
+        for message in messages:
+            padding = json.loads(message.payload)["p"]
+            assert alphabet.startswith(padding)  # Bedrock pads with a prefix of the alphabet
+    real_usage = json.loads(theirs[-1].payload)["usage"]
+    our_usage = json.loads(ours[-1].payload)["usage"]
+    assert {"inputTokens", "outputTokens", "totalTokens"} <= set(our_usage) & set(real_usage)

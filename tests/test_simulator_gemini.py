@@ -243,3 +243,24 @@ def test_count_tokens(fresh: ProviderSimulator) -> None:
     reply = gemini.models.generate_content(model="gemini-2.0-flash", contents=QUESTION)
     assert counted.total_tokens and reply.usage_metadata is not None
     assert counted.total_tokens < (reply.usage_metadata.prompt_token_count or 0) + 3
+
+
+def test_sse_events_are_styled_like_a_real_recording(fresh: ProviderSimulator) -> None:
+    from pathlib import Path
+
+    from pytest_llmops.recording.formats import load_interactions
+
+    real_path = (
+        Path(__file__).parent
+        / "data/real-provider-cassettes/pydantic__pydantic-ai"
+        / "tests__models__cassettes__test_google__test_google_model_stream.yaml"
+    )
+    (real,) = load_interactions(real_path)
+    body = {"contents": [{"role": "user", "parts": [{"text": QUESTION}]}]}
+    _, _, ours = post(fresh, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", body)
+    for sample in (real.response.body, ours):
+        event = sample.split(b"\r\n\r\n")[0].decode()
+        assert event.startswith('data: {"candidates": [{"content": {"parts": [{"text": ')
+        assert '"role": "model"}' in event and '"usageMetadata": {"promptTokenCount": ' in event
+    last = json.loads(ours.split(b"\r\n\r\n")[-2][6:])
+    assert set(json.loads(real.response.body[6:])) <= set(last)  # every top-level field the real one has
