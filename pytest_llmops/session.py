@@ -29,7 +29,11 @@ from pytest_llmops.recording.cassette import Cassette, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.recording.matching import Matcher
-from pytest_llmops.recording.secrets import REPLAY_PLACEHOLDER_KEY, SECRET_ENV_VARS, SecretLeakError
+from pytest_llmops.recording.secrets import (
+    REPLAY_PLACEHOLDER_ENV_VARS,
+    REPLAY_PLACEHOLDER_KEY,
+    SecretLeakError,
+)
 from pytest_llmops.results.records import REPORT_ATTR, CassetteInfo, TestRecord
 from pytest_llmops.settings import Settings
 from pytest_llmops.spend import budgets
@@ -86,7 +90,7 @@ class LLMOpsSession:
         if not self.settings.eval_enabled:
             return
         if self.settings.replay_placeholder_keys and self.settings.record_mode is RecordMode.NONE:
-            for name in SECRET_ENV_VARS:
+            for name in REPLAY_PLACEHOLDER_ENV_VARS:
                 if not os.environ.get(name):
                     self._env_restore[name] = os.environ.get(name)
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY

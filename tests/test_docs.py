@@ -2,10 +2,12 @@
 
 Each page gets a fresh project folder (pytester) in which its blocks are handled in order, so a page can
 write a prompt file, then a test, record it against the provider simulator, replay it offline, and show
-the output. SDK clients reach the simulator through OPENAI_BASE_URL / ANTHROPIC_BASE_URL, so the examples
-use plain `OpenAI()` / `Anthropic()` as users do. No API key is in the environment unless a command sets
-one (`OPENAI_API_KEY=... pytest ...`, given a fake key here); a pytest command without a key must not
-reach the simulator at all, so every replay shown in the docs is proven offline.
+the output. SDK clients reach the simulator through OPENAI_BASE_URL / ANTHROPIC_BASE_URL (and
+GOOGLE_GEMINI_BASE_URL, AZURE_OPENAI_ENDPOINT + OPENAI_API_VERSION for the client pages in docs/clients/),
+so the examples use plain `OpenAI()` / `Anthropic()` / `genai.Client()` as users do. No API key is in the
+environment unless a command sets one (`OPENAI_API_KEY=... pytest ...`, given a fake key of the provider's
+shape here); a pytest command without a key must not reach the simulator at all, so every replay shown in
+the docs is proven offline.
 
 A block's handling comes from an HTML comment on the line before its fence:
 
@@ -50,7 +52,8 @@ from pytest_llmops.simulator import ProviderSimulator
 from tests.conftest import fake_key
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "docs" / "clients").glob("*.md")])
+PAGE_IDS = [p.relative_to(ROOT).as_posix() for p in PAGES]
 SHELL = frozenset({"bash", "console", "shell", "sh"})
 DIRECTIVE = re.compile(r"^<!--\s*docs-test:\s*(?P<action>[a-z]+)\s*(?P<args>.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
@@ -167,8 +170,8 @@ class Project:
     def environment(self, env: dict[str, str]) -> Iterator[None]:
         with self.monkeypatch.context() as patch:
             for name, value in env.items():
-                if name.endswith("_API_KEY"):
-                    value = fake_key("sk-ant-api03-" if name.startswith("ANTHROPIC") else "sk-proj-")
+                if is_secret(name, value):
+                    value = fake_key_for(name)
                 patch.setenv(name, value)
             yield
 
@@ -186,12 +189,33 @@ class Project:
                 result = self.pytester.runpytest(*args)
                 code = int(result.ret)
                 self.output = "\n".join([*result.outlines, *result.errlines])
-                if not any(name.endswith("_API_KEY") for name in command.env):
+                if not any(is_secret(name, value) for name, value in command.env.items()):
                     assert len(self.sim.requests) == before, (
                         f"{where}: {command.text!r} has no API key, so it must replay offline, "
                         f"but it sent {len(self.sim.requests) - before} request(s)"
                     )
         assert code == status, f"{where}: {command.text!r} exited {code}, expected {status}:\n{self.output}"
+
+
+def is_secret(name: str, value: str) -> bool:
+    """A real credential in a command (`OPENAI_API_KEY=sk-...`, `AWS_SECRET_ACCESS_KEY=...`): the command may
+    go live. `AWS_ACCESS_KEY_ID=dummy` and the like are placeholders a replay can use."""
+    return name.endswith("_API_KEY") or (name.startswith("AWS_") and value.endswith("..."))
+
+
+def fake_key_for(name: str) -> str:
+    """A fake key of the shape the provider named by the variable uses."""
+    if name == "AWS_ACCESS_KEY_ID":
+        return "AKIA" + fake_key("")[:16].upper()
+    if name.startswith("AWS_"):
+        return fake_key("")[:40]
+    if name.startswith("ANTHROPIC"):
+        return fake_key("sk-ant-api03-")
+    if name.startswith(("GEMINI", "GOOGLE")):
+        return "AIza" + fake_key("")[:35]
+    if name.startswith("AZURE"):
+        return fake_key("")[:32]
+    return fake_key("sk-proj-")
 
 
 def run_cli(args: list[str]) -> tuple[int, str]:
@@ -466,14 +490,28 @@ def project(
     pytester: pytest.Pytester, docs_sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> Project:
     docs_sim.reset()
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+    for name in (
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "AZURE_OPENAI_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_BASE_URL", docs_sim.openai_base_url)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", docs_sim.anthropic_base_url)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", docs_sim.gemini_base_url)
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", docs_sim.azure_endpoint)
+    monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
+    monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", docs_sim.url)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     return Project(pytester, docs_sim, monkeypatch)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 def test_every_block_of_the_page_runs(page: Path, project: Project) -> None:
     for block in blocks_of(page):
         handle(project, block)
@@ -496,7 +534,7 @@ def anchors(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 def test_links_point_at_files_and_headings_that_exist(page: Path) -> None:
     text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
     broken = []
@@ -521,6 +559,12 @@ def test_every_page_is_linked_from_the_readme() -> None:
         if p.parent.name == "docs" and p.name not in MOVED and f"docs/{p.name}" not in readme
     ]
     assert not unlinked, f"README.md does not link {unlinked}"
+
+
+def test_every_client_page_is_linked_from_the_clients_index() -> None:
+    index = (ROOT / "docs" / "clients.md").read_text(encoding="utf-8")
+    unlinked = [p.name for p in PAGES if p.parent.name == "clients" and f"clients/{p.name}" not in index]
+    assert not unlinked, f"docs/clients.md does not link {unlinked}"
 
 
 def test_blocks_are_found_with_their_directives(tmp_path: Path) -> None:

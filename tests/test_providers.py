@@ -132,7 +132,7 @@ def test_endpoint_is_the_path_without_query_on_any_host() -> None:
         host="https://my-resource.openai.azure.com",
     )
     call = parse(interaction)
-    assert call.provider == "openai"
+    assert call.provider == "azure"  # Azure's deployment path: priced from Azure's list
     assert call.endpoint == "/openai/deployments/prod-4o/chat/completions"
 
 

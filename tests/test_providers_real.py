@@ -182,7 +182,10 @@ def genai_cost(call: LLMCall, expected: Expected, interaction: Interaction) -> f
 def test_tokens_and_cost_match_the_recording(entry: Entry) -> None:
     interactions = load_interactions(ROOT / entry.saved_file)
     assert len(interactions) == entry.n_interactions
+    # The format decides the adapter; the host names an OpenAI-compatible provider it knows (openrouter.ai).
     provider = "anthropic" if entry.provider.startswith("anthropic") else "openai"
+    if entry.provider.startswith("openrouter"):
+        provider = "openrouter"
     for index, interaction in enumerate(interactions):
         where = f"{entry.saved_file}[{index}]"
         call = builtin_parse_call(interaction)

@@ -122,7 +122,11 @@ def _vcr_interaction(item: Any, where: str) -> Interaction:
     response = _response(
         code, reason, _headers(resp.get("headers"), f"{where}.response.headers"), body, where
     )
-    return Interaction(request=request, response=response, meta=_meta(item.get("metadata"), where))
+    meta = _meta(item.get("metadata"), where)
+    recorded_at = item.get("recorded_at")  # pydantic-ai's serializer stamps each interaction
+    if meta.recorded_at is None and isinstance(recorded_at, (str, dt.datetime)):
+        meta.recorded_at = recorded_at if isinstance(recorded_at, str) else recorded_at.isoformat()
+    return Interaction(request=request, response=response, meta=meta)
 
 
 def _meta(data: Any, where: str) -> InteractionMeta:
@@ -330,6 +334,12 @@ def _body_bytes(raw: Any, where: str) -> bytes | None:
         return raw.encode("utf-8", errors="surrogatepass")
     if isinstance(raw, dict) and "string" in raw:
         return _body_bytes(raw["string"], f"{where}.string")
+    if isinstance(raw, dict) and set(raw) == {"type", "content"}:
+        # pydantic-ai's newer serializer: `{type: json, content: <mapping>}` or `{type: text, content: str}`.
+        if raw["type"] == "json":
+            return _json_bytes(raw["content"], f"{where}.content")
+        if raw["type"] == "text":
+            return _body_bytes(raw["content"], f"{where}.content")
     if isinstance(raw, list) and all(isinstance(part, bytes) for part in raw):  # vcrpy's iterator bodies
         return b"".join(raw)
     raise _Invalid(where, f"expected a string, bytes or null body, got {_kind(raw)}")

@@ -22,6 +22,7 @@ CREDENTIAL_HEADERS = frozenset(
         "x-api-key",
         "api-key",
         "x-goog-api-key",
+        "x-amz-security-token",
         "openai-organization",
         "openai-project",
         "anthropic-organization-id",
@@ -30,15 +31,36 @@ CREDENTIAL_HEADERS = frozenset(
     }
 )
 CREDENTIAL_QUERY_PARAMS = frozenset(
-    {"key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature", "code"}
+    {
+        *("key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature", "code"),
+        *("x-amz-signature", "x-amz-credential", "x-amz-security-token"),  # presigned AWS URLs
+    }
 )
-SECRET_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+REPLAY_PLACEHOLDER_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+)
+"""Set to a placeholder in replay when unset, so clients that insist on a key construct. Only
+GEMINI_API_KEY for Google: with GOOGLE_API_KEY set too, google-genai warns on every client."""
+SECRET_ENV_VARS = (
+    *REPLAY_PLACEHOLDER_ENV_VARS,
+    *("GOOGLE_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"),
+    *("MISTRAL_API_KEY", "GROQ_API_KEY", "TOGETHER_API_KEY"),
+)
 REPLAY_PLACEHOLDER_KEY = "llmops-replay-placeholder"
 REDACTED = "REDACTED"
 
 # Key shapes of the providers we record. Hyphen/underscore-heavy ids such as
 # "sk-ant-api03-..." or "sk-proj-..." are covered by the same character class.
-KEY_PATTERN = re.compile(r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")
+# Google API keys start with "AIza" and are 39 characters; AWS access key ids are AKIA/ASIA + 16; Groq's gsk_.
+KEY_PATTERN = re.compile(
+    r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"
+    r"|\bAIza[0-9A-Za-z_-]{35}\b"
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|\bgsk_[A-Za-z0-9]{20,}"
+)
 
 
 class SecretLeakError(Exception):

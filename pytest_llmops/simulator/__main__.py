@@ -27,7 +27,8 @@ def _non_negative(value: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_llmops.simulator",
-        description="Local OpenAI + Anthropic API simulator (127.0.0.1 only); prints its URL first.",
+        description="Local OpenAI, Anthropic, Gemini, Bedrock and Azure OpenAI API simulator (127.0.0.1 only); "
+        "prints its URL first.",
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: 0, any free port)")
     parser.add_argument("--latency-ms", type=_non_negative, default=0.0, help="total time of a JSON response")
@@ -76,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     print(sim.url, flush=True)
     print(
-        f"OpenAI base_url: {sim.openai_base_url}  Anthropic base_url: {sim.anthropic_base_url}",
+        f"OpenAI base_url: {sim.openai_base_url}  Anthropic base_url: {sim.anthropic_base_url}\n"
+        f"Gemini base_url: {sim.gemini_base_url}  Bedrock endpoint_url: {sim.bedrock_endpoint_url}  "
+        f"Azure azure_endpoint: {sim.azure_endpoint}",
         file=sys.stderr,
     )
     try:

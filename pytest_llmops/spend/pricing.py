@@ -319,6 +319,10 @@ def _zero_or_none(coefficients: _Coefficients) -> float | None:
 
 
 _MISSING = object()
+GENAI_PROVIDER_IDS = {"gemini": "google", "bedrock": "aws"}
+"""Our provider names where genai-prices uses another id."""
+SELF_HOSTED = frozenset({"vllm", "ollama"})
+"""Servers the user runs: no public price list, so never priced by a same-named model elsewhere."""
 _resolved: dict[tuple[str | None, str], _GenaiModel | None] = {}
 
 
@@ -333,8 +337,10 @@ def _resolve(provider: str | None, model: str) -> _GenaiModel | None:
 
 
 def _lookup(provider: str | None, model: str) -> _GenaiModel | None:
+    if provider in SELF_HOSTED:
+        return None
     snapshot = _snapshot()
-    provider_id = provider
+    provider_id = GENAI_PROVIDER_IDS.get(provider, provider) if provider is not None else None
     if provider_id is not None:
         try:
             snapshot.find_provider(None, provider_id, None)

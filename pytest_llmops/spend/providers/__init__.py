@@ -2,13 +2,20 @@
 
 Traffic is recognised by URL path and body shape, never by host: proxies,
 local simulators and OpenAI-compatible gateways all speak the same formats.
-User plugins get the first word through the `pytest_llmops_parse_call` hook;
-`BuiltinProviders` answers last.
+Formats: OpenAI (chat completions, Responses, embeddings, moderations; also
+Azure OpenAI and OpenAI-compatible servers), Anthropic Messages, Gemini
+`generateContent` / `streamGenerateContent`, and the Bedrock runtime
+(`converse`, `converse-stream`, `invoke`, `invoke-with-response-stream`).
+Only once the format is known may the host refine *which* provider served an
+OpenAI-shaped request (Azure, Mistral, Groq, ... see `openai.compatible_provider`),
+which decides the price list. User plugins get the first word through the
+`pytest_llmops_parse_call` hook; `BuiltinProviders` answers last.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pluggy
 
@@ -31,7 +38,14 @@ CANONICAL_ENDPOINTS = {
     "embeddings": "/v1/embeddings",
     "moderations": "/v1/moderations",
     "messages": "/v1/messages",
+    "generate_content": "/v1beta/models/{model}:generateContent",
+    "stream_generate_content": "/v1beta/models/{model}:streamGenerateContent",
+    "converse": "/model/{modelId}/converse",
+    "converse_stream": "/model/{modelId}/converse-stream",
 }
+
+_GEMINI_PATH = re.compile(r"/models/[^/:]+:(generateContent|streamGenerateContent)$", re.IGNORECASE)
+_BEDROCK_PATH = re.compile(r"/model/[^/]+/(converse|converse-stream|invoke|invoke-with-response-stream)$")
 
 _PATH_SUFFIXES = (
     ("/chat/completions", "openai", "chat"),
@@ -95,6 +109,14 @@ class BuiltinProviders:
 
 
 def _parse(interaction: Interaction, provider: str, kind: str, endpoint: str) -> LLMCall:
+    if provider == "gemini":
+        from pytest_llmops.spend.providers import gemini
+
+        return gemini.parse(interaction, kind, endpoint)
+    if provider == "bedrock":
+        from pytest_llmops.spend.providers import bedrock
+
+        return bedrock.parse(interaction, kind, endpoint)
     if provider == "anthropic":
         from pytest_llmops.spend.providers import anthropic
 
@@ -116,7 +138,15 @@ def _fallback_call(interaction: Interaction, provider: str, endpoint: str) -> LL
 
 
 def _by_path(path: str) -> tuple[str, str] | None:
-    path = path.rstrip("/").lower()
+    path = path.rstrip("/")
+    gemini = _GEMINI_PATH.search(path)
+    if gemini is not None:
+        method = gemini.group(1).lower()
+        return "gemini", ("stream_generate_content" if method.startswith("stream") else "generate_content")
+    bedrock = _BEDROCK_PATH.search(path)
+    if bedrock is not None:
+        return "bedrock", bedrock.group(1).replace("-", "_")
+    path = path.lower()
     for suffix, provider, kind in _PATH_SUFFIXES:
         if path.endswith(suffix):
             if kind == "messages" and "/threads/" in path:
@@ -130,6 +160,20 @@ def _by_body(interaction: Interaction) -> tuple[str, str] | None:
     response = interaction.response
     if is_event_stream(response):
         return _by_first_event(response.body)
+    from pytest_llmops.recording.eventstream import looks_like_event_stream
+
+    if looks_like_event_stream(response.body):
+        return "bedrock", "converse_stream"
+    if response.body.lstrip()[:1] == b"[":
+        try:
+            items = json.loads(response.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        from pytest_llmops.spend.providers.gemini import is_gemini_body
+
+        if isinstance(items, list) and items and is_gemini_body(items[0]):
+            return "gemini", "stream_generate_content"
+        return None
     body = body_json(response.body)
     marker = body.get("object")
     if marker == "chat.completion":
@@ -143,6 +187,13 @@ def _by_body(interaction: Interaction) -> tuple[str, str] | None:
         return "openai", "moderations"
     if body.get("type") == "message" or (body.get("type") == "error" and isinstance(body.get("error"), dict)):
         return "anthropic", "messages"
+    from pytest_llmops.spend.providers.bedrock import is_converse_body
+    from pytest_llmops.spend.providers.gemini import is_gemini_body
+
+    if is_gemini_body(body):
+        return "gemini", "generate_content"
+    if is_converse_body(body):
+        return "bedrock", "converse"
     return None
 
 
@@ -167,5 +218,9 @@ def _by_first_event(body: bytes) -> tuple[str, str] | None:
             return "anthropic", "messages"
         if isinstance(kind, str) and kind.startswith("response."):
             return "openai", "responses"
+        from pytest_llmops.spend.providers.gemini import is_gemini_body
+
+        if is_gemini_body(data):
+            return "gemini", "stream_generate_content"
         return None
     return None

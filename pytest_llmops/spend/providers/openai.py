@@ -1,5 +1,20 @@
 """OpenAI (and OpenAI-compatible gateways): chat completions, Responses, embeddings, moderations.
 
+The same format is spoken by Azure OpenAI and by OpenAI-compatible servers
+(Mistral, Groq, Together, DeepSeek, vLLM, Ollama, gateways...). Which one
+served a call decides its price list, so `compatible_provider` names it: by
+path shape first (Azure's `/openai/deployments/{deployment}/...`), then by body
+markers (Azure's `prompt_filter_results`, Ollama's `fp_ollama` fingerprint,
+vLLM's `prompt_logprobs` / `kv_transfer_params`), then by the host when it is
+a known provider's. Anything else stays "openai": the model name then decides
+the price, and an unknown model is unpriced. Self-hosted servers (vLLM,
+Ollama) have no price list: their calls are unpriced unless the user's price
+file names the model.
+
+Usage variants: Groq reports stream usage in the last chunk's `x_groq.usage`;
+Mistral and Together send usage in the final chunk without being asked; Azure
+starts a stream with a chunk that has no choices and an empty `model`.
+
 Token fields follow `LLMCall`'s normalized meanings, which OpenAI already uses:
 `prompt_tokens`/`input_tokens` include cached tokens and `completion_tokens`/
 `output_tokens` include reasoning tokens. OpenAI has no paid cache writes, so
@@ -8,6 +23,7 @@ Token fields follow `LLMCall`'s normalized meanings, which OpenAI already uses:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pytest_llmops.recording.interactions import Interaction
@@ -38,10 +54,57 @@ _RESPONSE_EVENTS_WITH_BODY = frozenset(
 )
 
 
+# Hosts of providers that speak the OpenAI format, as genai-prices names them.
+_HOSTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), provider)
+    for pattern, provider in (
+        (
+            r"(^|\.)(openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com|azure-api\.net)$",
+            "azure",
+        ),
+        (r"^api\.mistral\.ai$", "mistral"),
+        (r"^api\.groq\.com$", "groq"),
+        (r"^api\.together\.(xyz|ai)$", "together"),
+        (r"^api\.deepseek\.com$", "deepseek"),
+        (r"^api\.x\.ai$", "x-ai"),
+        (r"^(api\.)?openrouter\.ai$", "openrouter"),
+        (r"^api\.fireworks\.ai$", "fireworks"),
+        (r"^api\.cerebras\.ai$", "cerebras"),
+        (r"^api\.perplexity\.ai$", "perplexity"),
+        (r"^api\.moonshot\.(ai|cn)$", "moonshotai"),
+    )
+)
+OLLAMA_PORT = 11434
+
+
+def compatible_provider(interaction: Interaction, first_body: JSONDict) -> str:
+    """Which provider served an OpenAI-shaped exchange: path shape, then body markers, then host."""
+    request = interaction.request
+    path = request.path if request is not None else ""
+    if path.startswith("/openai/deployments/") or "prompt_filter_results" in first_body:
+        return "azure"
+    if first_body.get("system_fingerprint") == "fp_ollama":
+        return "ollama"
+    if "prompt_logprobs" in first_body or "kv_transfer_params" in first_body:
+        return "vllm"
+    if request is None:
+        return PROVIDER
+    host = request.host.rsplit("@", 1)[-1]
+    name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    name = name.lower()
+    if port == str(OLLAMA_PORT):
+        return "ollama"
+    for pattern, provider in _HOSTS:
+        if pattern.search(name):
+            return provider
+    return PROVIDER
+
+
 def parse(interaction: Interaction, kind: str, endpoint: str) -> LLMCall:
     request = request_json(interaction)
     streamed = is_event_stream(interaction.response)
     call = base_call(interaction, PROVIDER, endpoint, request, streamed=streamed)
+    call.provider = compatible_provider(interaction, _first_object(interaction, streamed))
     if kind == "chat":
         if streamed:
             _chat_stream(call, interaction, request)
@@ -59,6 +122,16 @@ def parse(interaction: Interaction, kind: str, endpoint: str) -> LLMCall:
         set_model(call, body.get("model"))
         _set_error(call, body)
     return call
+
+
+def _first_object(interaction: Interaction, streamed: bool) -> JSONDict:
+    """The JSON body, or a stream's first chunk that names a model (Azure's first chunk names none but
+    carries `prompt_filter_results`, which is also a marker)."""
+    if not streamed:
+        return body_json(interaction.response.body)
+    for _event, chunk in sse_json(interaction):
+        return chunk
+    return {}
 
 
 def error_type(body: JSONDict) -> tuple[str | None, str | None]:
@@ -127,6 +200,8 @@ def _chat_stream(call: LLMCall, interaction: Interaction, request: JSONDict) -> 
             _set_error(call, chunk)
         if isinstance(chunk.get("usage"), dict):
             usage = chunk["usage"]  # sent once, in the final chunk; the last one wins regardless
+        elif isinstance(as_dict(chunk.get("x_groq")).get("usage"), dict):
+            usage = chunk["x_groq"]["usage"]  # Groq's place for it
         choices = chunk.get("choices")
         if isinstance(choices, list):
             streamed_chars += sum(estimate.delta_chars(choice) for choice in choices)
