@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator
 
 from pytest_llmops.safety.finding import Finding
-from pytest_llmops.safety.injection_signals import THRESHOLD, scored_findings
+from pytest_llmops.safety.injection_signals import scored_findings
 from pytest_llmops.safety.phrases import Phrase, find_phrases, phrase
 from pytest_llmops.safety.text_view import TextView
 
@@ -225,7 +225,7 @@ _RULES: tuple[Phrase, ...] = (
         _RESTRICTION_STARTS,
         rf"{_RESTRICTION}\b",
         r"\b(?:act|behave|respond|answer|reply|roleplay|role-play|role\s+play|play\s+the\s+role\s+of|simulate"
-        r"|imagine\s+you\s+are|imagine\s+you're|become|talk|speak|write|comply|output|generate)\w*\b"
+        r"|imagine\s+you\s+are|imagine\s+you're|become|comply)\w*\b"
         r"[^.!?\n]{0,50}?\b(?:without|with\s+no|free\s+(?:of|from)|no|not\s+bound\s+by)\s+(?:any\s+)?(?:\w+\s+)?",
         reach=120,
         needs="without no free",
@@ -272,7 +272,7 @@ _RULES: tuple[Phrase, ...] = (
         r"(?:prompt|instructions?|rules|message|preprompt)\b",
         r"\b(?:print|reveal|show|display|output|repeat|tell|give|share|leak|dump|expose|disclose|send|write|recite"
         r"|list|spell\s+out|paste|copy|read|return|quote)\s+(?:me\s+|us\s+)?(?:back\s+)?(?:out\s+)?"
-        r"(?:all\s+(?:of\s+)?)?(?:your|the)\s+(?:[\w\-]+\s+){0,3}?(?:system\s+|(?:initial|original|hidden|secret"
+        r"(?:all\s+(?:of\s+)?)?your\s+(?:[\w\-]+\s+){0,3}?(?:system\s+|(?:initial|original|hidden|secret"
         r"|confidential|internal|developer|starting|first)\s+|pre-?)",
         reach=120,
         needs="system initial original hidden secret confidential internal developer starting first pre",
@@ -423,7 +423,7 @@ def find_injections(view: TextView) -> Iterator[Finding]:
         strong += _invisible(view)
     strong += _encoded(view)
     yield from strong
-    for start, end, family in scored_findings(view, THRESHOLD if strong else 0.0):
+    for start, end, family in scored_findings(view, [(f.start, f.end) for f in strong]):
         # a rule's finding names the technique more precisely than a signal over the same words
         if not any(f.start < end and start < f.end for f in strong):
             yield Finding(KIND, start, end, view.text[start:end], family)

@@ -150,9 +150,10 @@ _SIGNALS: tuple[Signal, ...] = (
         "no_limits",
         0.5,
         "amoral unfiltered uncensored unrestricted unethical immoral unhinged nonmoral unbound unlimited"
-        " jailbroken jailbreak godmode lawless limitless boundless",
+        " jailbroken jailbreak godmode lawless limitless boundless unrestrictedly unfilteredly rebellious rebel",
         r"(?:amoral|unfiltered|uncensored|unrestricted|unethical|immoral|unhinged|nonmoral|unbound|unlimited"
-        r"|jailbroken|jailbreak|godmode|lawless|limitless|boundless)\b",
+        r"|jailbroken|jailbreak|godmode|lawless|limitless|boundless|unrestrictedly|unfilteredly)\b"
+        r"|(?:rebellious|rebel)\s+(?:answer|response|reply|mode|ai|version)\b",
     ),
     _signal(
         "no_limits",
@@ -179,9 +180,9 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "refusal_suppression",
         0.6,
-        "never not don do won will cannot can't",
-        r"(?:never|not|don'?t|do\s+not|won'?t|will\s+not|cannot|can'?t|must\s+not|shall\s+not|isn'?t\s+allowed\s+to"
-        r"|not\s+allowed\s+to)\s+(?:ever\s+)?(?:refuse|decline|deny|reject|apologi[sz]e|censor|warn|moralize|lecture"
+        "never not don dont do won will cannot can't",
+        r"(?:never|not|don'?t|dont|do\s+not|won'?t|will\s+not|cannot|can'?t|must\s+not|shall\s+not|isn'?t\s+allowed\s+to"
+        r"|not\s+allowed\s+to)\s+(?:ever\s+)?(?:refuse|decline|deny|reject|apologi[sz]e|censor|filter|warn|moralize|lecture"
         r"|say\s+(?:that\s+)?(?:you|it|he|she|they)\s+(?:can'?t|cannot|are\s+unable)|say\s+no|break\s+character"
         r"|question\s+(?:the|my|any)|add\s+(?:any\s+)?(?:warnings?|disclaimers?|notes?)|include\s+(?:any\s+)?(?:warnings?"
         r"|disclaimers?)|mention\s+(?:any\s+)?(?:ethics|morals|legality|warnings?|policies)|remind)\b",
@@ -773,7 +774,7 @@ _SIGNALS: tuple[Signal, ...] = (
     ),
     _signal(
         "persona",
-        0.5,
+        0.3,
         "alter",
         r"alter\s+ego\b",
     ),
@@ -875,6 +876,144 @@ _SIGNALS: tuple[Signal, ...] = (
         "without",
         r"without\s+(?:telling|informing|asking|notifying|alerting)\s+(?:the\s+)?(?:user|them|anyone|him|her)\b",
     ),
+    _signal(
+        "extraction",
+        1.0,
+        "system hidden initial original secret developer",
+        r"(?:system\s+(?:prompt|message|instructions)|(?:hidden|initial|original|secret|developer)\s+(?:\w+\s+)?"
+        r"(?:prompt|message|instructions))\b",
+        r"\b(?:reveal|leak|disclose|dump|expose|exfiltrate)\s+(?:to\s+me\s+)?the\s+"
+        r"(?:full\s+|entire\s+|complete\s+|exact\s+)?",
+        needs="reveal leak disclose dump expose exfiltrate",
+    ),
+    _signal(
+        "extraction",
+        1.0,
+        "your",
+        r"your\s+(?:full\s+|entire\s+|exact\s+)?(?:system\s+message|starting\s+instructions|first\s+instructions"
+        r"|developer\s+(?:message|instructions)|secret\s+instructions|instructions\s+verbatim|prompt\s+verbatim)\b",
+        r"\b(?:repeat|print|reveal|show|display|output|encode|translate|summari[sz]e|spell|list|dump|tell\s+me|give\s+me"
+        r"|leak|write|copy|paste|put|convert|continue|share|disclose|recite|type|return)\s+(?:out\s+|back\s+|me\s+|us\s+)?",
+        needs="repeat print reveal show display output encode translate summar spell list dump tell give leak write"
+        " copy paste put convert continu share disclose recite type return",
+    ),
+    _signal(
+        "canary",
+        0.6,
+        "pwned pwn3d hacked",
+        r"(?:pwned|pwn3d)\b|hacked\b(?=[^\n]{0,3}[\"'”!])",
+    ),
+    _signal(
+        "output_payload",
+        0.4,
+        "simply just only",
+        r"(?:simply|just|only)\s+(?:respond|reply|answer|say|output|print|write)\s+(?:with\s+)?[\"'“]",
+    ),
+    _signal(
+        "output_payload",
+        0.4,
+        "repeat",
+        r"repeat\s+(?:the\s+following|after\s+me|this)\s*(?:sentence|text|word|phrase|string|line)?\s*:",
+    ),
+    _signal(
+        "embedded_task",
+        0.5,
+        "if when",
+        r"(?:if|when)\s+asked\s+(?:how|about|to|what|whether|if|for|why|which)\b",
+    ),
+    _signal(
+        "embedded_task",
+        0.3,
+        "focus concentrate",
+        r"(?:focus|concentrate)\s+(?:exclusively|only|solely)\s+on\b",
+    ),
+    _signal(
+        "override",
+        0.5,
+        "override overrule",
+        r"(?:override|overrule)\s+(?:the\s+|any\s+|all\s+)?(?:manual\s+|human\s+|previous\s+|prior\s+)?(?:scoring|evaluation"
+        r"|review|assessment|decision|ranking|rating|judgement|judgment|verdict|grading)\b",
+    ),
+    _signal(
+        "role_marker",
+        0.4,
+        "user human",
+        r"(?:user|human)\s*:",
+        r"\n[ \t>*]*",
+        needs="\n",
+        reach=6,
+    ),
+    _signal(
+        "extraction",
+        1.0,
+        "instructions prompt",
+        r"(?:instructions|prompt)\b",
+        r"\b(?:repeat|print|reveal|output|encode|translate|summari[sz]e|spell\s+out|dump|leak|write\s+out|recite|disclose)"
+        r"\s+(?:me\s+|us\s+|back\s+)?(?:all\s+(?:of\s+)?)?your\s+(?:\w+\s+)?",
+        needs="your",
+    ),
+    _signal(
+        "extraction",
+        0.8,
+        "told instructed given programmed",
+        r"(?:told|instructed|given|programmed)\s+(?:\w+\s+)?(?:before\s+(?:this|the|our|my)|at\s+the\s+(?:start|beginning)"
+        r"|earlier|prior\s+to|initially)\b",
+        r"\byou\s+(?:were|have\s+been|'ve\s+been|had\s+been)\s+",
+        needs="you",
+    ),
+    _signal(
+        "extraction",
+        0.8,
+        "written said stated",
+        r"(?:written|said|stated)\s+(?:above|before\s+this|at\s+the\s+(?:beginning|start|top))\b",
+        r"\bwhat\s+(?:is|was|has\s+been)\s+",
+        needs="what",
+    ),
+    _signal(
+        "extraction",
+        1.0,
+        "system instructions initial prompt",
+        r"(?:system\s+prompt|instructions|initial\s+prompt|prompt)\s+(?:say|state|contain|look\s+like|tell\s+you)\b",
+        r"\b(?:what|how)\s+(?:does|do|did)\s+your\s+",
+        needs="your",
+    ),
+    _signal(
+        "model_internals",
+        0.6,
+        "system",
+        r"system\s+prompt\b",
+        r"\byour\s+",
+        needs="your",
+    ),
+    _signal(
+        "override",
+        1.0,
+        "forget",
+        r"forget\s+(?:everything|all|anything)\s+(?:that\s+)?you(?:'ve|\s+have|\s+had)?\s+(?:ever\s+)?(?:\w+\s+){0,3}?"
+        r"(?:learned|learnt|known|know|been\s+told|were\s+told|been\s+taught|were\s+taught)\b",
+    ),
+    _signal(
+        "persona",
+        0.6,
+        "never not don do",
+        r"(?:never|not|don'?t|do\s+not)\s+(?:ever\s+)?(?:refer\s+to\s+yourself|describe\s+yourself|mention\s+(?:that\s+)?you(?:'re|\s+are)"
+        r"|reveal\s+(?:that\s+)?you(?:'re|\s+are)|admit\s+(?:that\s+)?you(?:'re|\s+are)|say\s+(?:that\s+)?you(?:'re|\s+are))"
+        r"\s+(?:as\s+)?(?:an?\s+)?(?:ai|language\s+model|chatbot|assistant|bot|llm|chatgpt)\b",
+    ),
+    _signal(
+        "persona",
+        0.5,
+        "transform turn become",
+        rf"(?:transform|turn)\s+into\s+{_NAME}|become\s+{_NAME},?\s+(?:an?|the)\s+(?:[\w\-]+\s+){{0,3}}?(?:{_AI}|persona"
+        rf"|character|version|entity)\b",
+    ),
+    _signal(
+        "no_limits",
+        0.6,
+        "nsfw explicit illegal anything profanity swearing cursing everything",
+        r"(?:nsfw|explicit|illegal|anything|profanity|swearing|cursing|everything)\s+(?:\w+\s+)?(?:is|are)\s+(?:now\s+)?"
+        r"(?:allowed|permitted|enabled|acceptable|fine|ok|okay)\b",
+    ),
     # --- markers that fake a new turn, a system part or the end of the input
     _signal(
         "role_marker",
@@ -911,13 +1050,13 @@ _SIGNALS: tuple[Signal, ...] = (
         r"user\s+(?:left\s+the\s+(?:chat|conversation)|m\W*e?ssage\s+termin)",
     ),
     _signal(
-        "role_marker",
+        "format_hijack",
         0.5,
         "userquery responseformat newresponseformat",
         r"(?:userquery|responseformat|newresponseformat)\b",
     ),
     _signal(
-        "role_marker",
+        "divider",
         0.5,
         "divider",
         r"divider\b",
@@ -961,10 +1100,28 @@ _SPACED = re.compile(r"(?<![\w])(?:[A-Za-z] ){7,}[A-Za-z](?![\w])")
 
 
 _NOT_PERSONA_GPT = frozenset({"chatgpt", "autogpt", "minigpt", "nanogpt", "privategpt", "microgpt"})
+_GPT_END = re.compile(r"gpt(?![\w])")
+# Single letters that are not words of their own in English; spelled-out text has many.
+_LONE_LETTERS = tuple("bcdefghjklmnopqrstuvwxyz")
+#: Signals count together only when they fall within this many characters of each other,
+#: so that a long log or book does not add up cues that are pages apart.
+WINDOW = 4000
+
+
+def _persona_names(view: TextView) -> Iterator[tuple[int, int]]:
+    """Made-up model names such as "AntiGPT" or "UnleashedGPT"."""
+    lower = view.lower
+    for match in _GPT_END.finditer(lower):
+        start = match.start()
+        while start > 0 and lower[start - 1].isalnum():
+            start -= 1
+        name = lower[start : match.end()]
+        if len(name) > 5 and name not in _NOT_PERSONA_GPT:
+            yield start, match.end()
 
 
 def signals(view: TextView) -> list[tuple[int, int, str, float]]:
-    """Every weak signal in `view`: (start, end, family, weight)."""
+    """Every weak signal in `view`: (start, end, family, weight), sorted by start."""
     found: list[tuple[int, int, str, float]] = []
     words = view.words
     for signal in _SIGNALS:
@@ -979,16 +1136,15 @@ def signals(view: TextView) -> list[tuple[int, int, str, float]]:
     if "<" in text:
         for match in _HTML_HOOK.finditer(text):
             found.append((match.start(), match.end(), "output_payload", 0.8))
-    for word in words:
-        if len(word) > 5 and word.endswith("gpt") and word not in _NOT_PERSONA_GPT and word.isalnum():
-            for position in view.word_positions(word)[:1]:
-                found.append((position, position + len(word), "persona", 0.5))
+    if "gpt" in words or "gpt" in view.lower:
+        found += [(start, end, "persona", 0.5) for start, end in _persona_names(view)]
     if "**" in text:
         for match in _BANNER.finditer(text):
             found.append((match.start(), match.end(), "banner", 0.5))
-    if " " in text:
+    if sum(letter in words for letter in _LONE_LETTERS) >= 5:
         for match in _SPACED.finditer(text):
             found.append((match.start(), match.end(), "obfuscation", 1.0 if match.end() - match.start() >= 23 else 0.6))
+    found.sort()
     return found
 
 
@@ -1000,9 +1156,23 @@ def score(found: list[tuple[int, int, str, float]]) -> float:
     return sum(best.values())
 
 
-def scored_findings(view: TextView, strong: float = 0.0) -> Iterator[tuple[int, int, str]]:
-    """(start, end, family) of the signals, when they and `strong` reach the threshold."""
+def scored_findings(view: TextView, rules: list[tuple[int, int]] = ()) -> Iterator[tuple[int, int, str]]:  # type: ignore[assignment]
+    """(start, end, family) of the signals in some `WINDOW` of text that scores `THRESHOLD` or more.
+
+    `rules` are spans the phrase rules already flagged: each counts as a full-weight signal.
+    """
     found = signals(view)
-    if found and score(found) + strong >= THRESHOLD:
-        for start, end, family, _ in found:
+    if not found:
+        return
+    scored = sorted(found + [(start, end, "rule", THRESHOLD) for start, end in rules])
+    flagged = [False] * len(scored)
+    high = 0
+    for low in range(len(scored)):
+        high = max(high, low)
+        while high < len(scored) and scored[high][0] - scored[low][0] < WINDOW:
+            high += 1
+        if not all(flagged[low:high]) and score(scored[low:high]) >= THRESHOLD:
+            flagged[low:high] = [True] * (high - low)
+    for (start, end, family, _), hit in zip(scored, flagged):
+        if hit and family != "rule":
             yield start, end, family
