@@ -824,7 +824,7 @@ _SIGNALS: tuple[Signal, ...] = (
     ),
     _signal(
         "extraction",
-        0.8,
+        1.0,
         "what",
         r"what\s+(?:were|was|have)\s+you\s+(?:been\s+)?(?:told|instructed|programmed|given|asked)\s+(?:to\s+\w+\s+)?"
         r"(?:before|at\s+the\s+(?:start|beginning)|initially|earlier)\b",
