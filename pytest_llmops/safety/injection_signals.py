@@ -21,7 +21,7 @@ Rules are anchored on words like the phrase rules of `injection.py` (see
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pytest_llmops.safety.phrases import Phrase, find_phrases, phrase
@@ -37,16 +37,16 @@ class Signal:
     rule: Phrase
 
 
-def _signal(family: str, weight: float, starts: str, pattern: str, before: str | None = None, **kw: object) -> Signal:
+def _signal(
+    family: str, weight: float, starts: str, pattern: str, before: str | None = None, **kw: object
+) -> Signal:
     reach = kw.get("reach", 80)
     needs = kw.get("needs", "")
     assert isinstance(reach, int) and isinstance(needs, str)
     return Signal(family, weight, phrase(family, starts, pattern, before, reach=reach, needs=needs))
 
 
-_AI = (
-    r"(?:ai|a\.i\.|assistant|llm|language\s+model|chatbot|bot|gpt|chatgpt|claude|gemini|model|agent|system)"
-)
+_AI = r"(?:ai|a\.i\.|assistant|llm|language\s+model|chatbot|bot|gpt|chatgpt|claude|gemini|model|agent|system)"
 _ETHICS = (
     r"(?:morals?|morality|ethics|ethical\s+(?:\w+\s+)?(?:guidelines|principles|constraints|considerations|boundaries)"
     r"|ethic|principles|restrictions?|filters?|filtering|censorship|censors?|limitations?|limits|guidelines"
@@ -851,8 +851,8 @@ _SIGNALS: tuple[Signal, ...] = (
         "addressed_to_model",
         0.6,
         "to",
-        rf"to\s+you\s*,\s*(?:the\s+)?(?:ai|assistant|gpt[\w\-.]*|claude[\w\-.]*|gemini[\w\-.]*|llama[\w\-.]*"
-        rf"|chatgpt|language\s+model|model|agent|bot)\b",
+        r"to\s+you\s*,\s*(?:the\s+)?(?:ai|assistant|gpt[\w\-.]*|claude[\w\-.]*|gemini[\w\-.]*|llama[\w\-.]*"
+        r"|chatgpt|language\s+model|model|agent|bot)\b",
     ),
     _signal(
         "tool_call",
@@ -1159,7 +1159,9 @@ def signals(view: TextView) -> list[tuple[int, int, str, float]]:
             found.append((match.start(), match.end(), "banner", 0.5))
     if sum(letter in words for letter in _LONE_LETTERS) >= 5:
         for match in _SPACED.finditer(text):
-            found.append((match.start(), match.end(), "obfuscation", 1.0 if match.end() - match.start() >= 23 else 0.6))
+            found.append(
+                (match.start(), match.end(), "obfuscation", 1.0 if match.end() - match.start() >= 23 else 0.6)
+            )
     found.sort()
     return found
 
@@ -1172,7 +1174,7 @@ def score(found: list[tuple[int, int, str, float]]) -> float:
     return sum(best.values())
 
 
-def scored_findings(view: TextView, rules: list[tuple[int, int]] = ()) -> Iterator[tuple[int, int, str]]:  # type: ignore[assignment]
+def scored_findings(view: TextView, rules: Sequence[tuple[int, int]] = ()) -> Iterator[tuple[int, int, str]]:
     """(start, end, family) of the signals in some `WINDOW` of text that scores `THRESHOLD` or more.
 
     `rules` are spans the phrase rules already flagged: each counts as a full-weight signal.
@@ -1180,7 +1182,7 @@ def scored_findings(view: TextView, rules: list[tuple[int, int]] = ()) -> Iterat
     found = signals(view)
     if not found:
         return
-    scored = sorted(found + [(start, end, "rule", THRESHOLD) for start, end in rules])
+    scored = sorted([*found, *((start, end, "rule", THRESHOLD) for start, end in rules)])
     flagged = [False] * len(scored)
     high = 0
     for low in range(len(scored)):
@@ -1189,6 +1191,6 @@ def scored_findings(view: TextView, rules: list[tuple[int, int]] = ()) -> Iterat
             high += 1
         if not all(flagged[low:high]) and score(scored[low:high]) >= THRESHOLD:
             flagged[low:high] = [True] * (high - low)
-    for (start, end, family, _), hit in zip(scored, flagged):
+    for (start, end, family, _), hit in zip(scored, flagged, strict=True):
         if hit and family != "rule":
             yield start, end, family
