@@ -47,6 +47,12 @@ def _signal(
 
 
 _AI = r"(?:ai|a\.i\.|assistant|llm|language\s+model|chatbot|bot|gpt|chatgpt|claude|gemini|model|agent|system)"
+_AI_WORDS = "ai assistant llm language chatbot bot gpt chatgpt claude gemini model agent system"
+_ETHICS_WORDS = (
+    "morals moral morality ethics ethical ethic principles restrictions restriction filters filter filtering censorship"
+    " censors censor limitations limitation limits guidelines boundaries remorse conscience scruples regulations laws"
+    " rules policies policy guardrails safeguards refusals refusal content safety"
+)
 _ETHICS = (
     r"(?:morals?|morality|ethics|ethical\s+(?:\w+\s+)?(?:guidelines|principles|constraints|considerations|boundaries)"
     r"|ethic|principles|restrictions?|filters?|filtering|censorship|censors?|limitations?|limits|guidelines"
@@ -65,7 +71,7 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "persona",
         0.5,
-        "now on",
+        "now",
         r"(?:now\s+on|now)\s*,?\s*(?:you\s+are|you're|you\s+will\s+be|you\s+will\s+act|you\s+act|act\s+as|you\s+shall"
         r"\s+be|your\s+name\s+is|you\s+are\s+going\s+to)\b",
         r"\b(?:from|as\s+of|starting)\s+",
@@ -74,9 +80,11 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "persona",
         0.5,
-        "you you're",
-        rf"(?:you\s+are|you're)\s+(?:now\s+|going\s+to\s+(?:be|act\s+as|pretend\s+to\s+be)\s+|to\s+act\s+as\s+)"
-        rf"(?:a\s+|an\s+|the\s+|my\s+|called\s+)?{_NAME}",
+        "now going",
+        rf"(?:now\s+|going\s+to\s+(?:be|act\s+as|pretend\s+to\s+be)\s+)(?:a\s+|an\s+|the\s+|my\s+|called\s+)?{_NAME}",
+        r"\b(?:you\s+are|you're|u\s+r)\s+",
+        needs="you u r",
+        reach=12,
     ),
     _signal(
         "persona",
@@ -119,16 +127,19 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "persona",
         0.6,
-        "you",
-        r"you\s+(?:are|will\s+be)\s+(?:no\s+longer|not)\s+(?:chatgpt|gpt|claude|an?\s+ai|an?\s+assistant|a\s+language)",
+        "longer",
+        r"longer\s+(?:chatgpt|gpt|claude|an?\s+ai|an?\s+assistant|a\s+language)",
+        r"\byou\s+(?:are|will\s+be)\s+no\s+",
+        needs="you",
     ),
     # --- no limits: the persona has no ethics, rules or filters
     _signal(
         "no_limits",
         0.6,
-        "no without free devoid lacks lacking zero sans",
-        rf"(?:no|without|free\s+(?:of|from)|devoid\s+of|lacks?|lacking|zero|sans)\s+(?:any\s+|all\s+|the\s+|\w+\s+){{0,3}}?"
+        _ETHICS_WORDS,
         rf"{_ETHICS}\b",
+        r"\b(?:no|without|free\s+(?:of|from)|devoid\s+of|lacks?|lacking|zero|sans)\s+(?:any\s+|all\s+|the\s+|[\w']+[\s,/+&]+){0,3}?",
+        needs="no without free devoid lack zero sans",
     ),
     _signal(
         "no_limits",
@@ -180,7 +191,7 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "refusal_suppression",
         0.6,
-        "never not don dont do won will cannot can't",
+        "never not don dont won cannot can't",
         r"(?:never|not|don'?t|dont|do\s+not|won'?t|will\s+not|cannot|can'?t|must\s+not|shall\s+not|isn'?t\s+allowed\s+to"
         r"|not\s+allowed\s+to)\s+(?:ever\s+)?(?:refuse|decline|deny|reject|apologi[sz]e|censor|filter|warn|moralize|lecture"
         r"|say\s+(?:that\s+)?(?:you|it|he|she|they)\s+(?:can'?t|cannot|are\s+unable)|say\s+no|break\s+character"
@@ -197,8 +208,8 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "no_limits",
         0.6,
-        "regardless even no",
-        rf"(?:regardless\s+of|even\s+if|no\s+matter)\s+(?:how\s+|whether\s+|what\s+|if\s+)?(?:it(?:'s|\s+is)\s+|they\s+are\s+"
+        "regardless even",
+        rf"(?:regardless\s+of|even\s+if)\s+(?:how\s+|whether\s+|what\s+|if\s+)?(?:it(?:'s|\s+is)\s+|they\s+are\s+"
         rf"|the\s+(?:request|question|content|answer)\s+is\s+)?(?:\w+\s+)?(?:{_BAD}|legal|ethical|moral|morality"
         rf"|legality|ethics)\b",
     ),
@@ -391,16 +402,16 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "embedded_task",
         0.5,
-        "important urgent priority critical new",
-        r"(?:important|urgent|priority|critical|new)\s+(?:new\s+|important\s+|updated\s+)?(?:instructions?|tasks?|message"
-        r"|directives?|orders?|update|request)\b",
+        "instructions instruction tasks task directives directive orders message",
+        r"(?:instructions?|tasks?|directives?|orders|message)\b",
+        r"\b(?:important|urgent|priority|critical|new)\s+(?:new\s+|important\s+|updated\s+)?",
+        needs="important urgent priority critical new",
     ),
     _signal(
         "embedded_task",
         0.35,
-        "test testing debugging debug training diagnostic diagnostics",
-        r"(?:test|testing|debugging|debug|training|diagnostic|diagnostics)\s+(?:purposes|exercise|pipeline|mode|only)\b"
-        r"|(?:test)\.\s+(?:perform|do|execute|print|say|output|generate|respond|answer|reply)",
+        "testing debugging training diagnostic diagnostics",
+        r"(?:testing|debugging|training|diagnostic|diagnostics)\s+(?:purposes|exercise|pipeline|mode|only)\b",
     ),
     _signal(
         "embedded_task",
@@ -417,10 +428,13 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "agent_hijack",
         0.5,
-        "before after",
-        r"(?:before|after)\s+(?:you\s+)?(?:can\s+)?(?:answer|answering|respond|responding|solv\w*|complet\w*|continu\w*"
+        "answer answering respond responding solve solving complete completing continue continuing summarize"
+        " summarizing summarise summarising proceed proceeding reply replying",
+        r"(?:answer|answering|respond|responding|solv\w*|complet\w*|continu\w*"
         r"|summari[sz]\w*|proceed\w*|reply\w*)\b[^.!?\n]{0,60}?(?:please\s+)?(?:do|call|use|run|invoke|execute|send"
         r"|first|visit|open)\b",
+        r"\b(?:before|after)\s+(?:you\s+)?(?:can\s+)?",
+        needs="before after",
     ),
     _signal(
         "embedded_task",
@@ -433,8 +447,10 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "embedded_task",
         0.3,
-        "no",
-        r"no\s+matter\s+what\b",
+        "matter",
+        r"matter\s+what\b",
+        r"\bno\s+",
+        needs="no",
     ),
     _signal(
         "embedded_task",
@@ -449,8 +465,8 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "output_payload",
         0.6,
-        "include insert add append output print render display put",
-        r"(?:include|insert|add|append|output|print|render|display|put)\s+(?:\w+\s+){0,6}?(?:in|into|to|at\s+the\s+end\s+of"
+        "include insert add append output print render display",
+        r"(?:include|insert|add|append|output|print|render|display)\s+(?:\w+\s+){0,6}?(?:in|into|to|at\s+the\s+end\s+of"
         r"|at\s+the\s+(?:start|beginning)\s+of)\s+(?:your|each|every)\s+(?:\w+\s+)?(?:response|answer|reply|output"
         r"|summary|message)s?\b",
     ),
@@ -463,7 +479,7 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "output_payload",
         0.5,
-        "send forward post upload transfer email leak exfiltrate",
+        "send forward upload transfer leak exfiltrate",
         r"(?:send|forward|post|upload|transfer|email|leak|exfiltrate)\s+(?:\w+\s+){0,8}?(?:to|at)\s+(?:the\s+)?"
         r"(?:website\s+|url\s+|address\s+|email\s+)?(?:https?://|www\.|[\w.\-]+@[\w\-]+\.|[\w\-]+\.(?:com|net|org|io|ru)\b)",
     ),
@@ -510,9 +526,10 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "extraction",
         0.5,
-        "api password",
-        r"(?:api\s+keys?|password|credentials|secrets?|tokens?)\b",
-        r"\b(?:print|reveal|show|display|output|dump|leak|tell\s+me|give\s+me)\s+(?:me\s+)?(?:the\s+|your\s+|all\s+)?",
+        "key keys password passwords credentials secret secrets",
+        r"(?:keys?|passwords?|credentials|secrets?)\b",
+        r"\b(?:print|reveal|show|display|output|dump|leak|tell\s+me|give\s+me)\s+(?:me\s+)?(?:the\s+|your\s+|all\s+)?"
+        r"(?:api\s+)?",
         needs="print reveal show display output dump leak tell give",
     ),
     _signal(
@@ -559,7 +576,7 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "standing_order",
         0.5,
-        "now on",
+        "now",
         r"(?:now\s+on|now)\b",
         r"\b(?:from|starting)\s+",
         needs="from starting",
@@ -575,9 +592,10 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "persona",
         0.5,
-        "you you're",
-        rf"(?:you\s+are|you're)\s+(?:now\s+)?{_NAME},?\s+(?:a|an|the)\s+(?:[\w\-]+\s+){{0,4}}?"
+        _AI_WORDS + " version entity persona character",
         rf"(?:{_AI}|version|entity|persona|character)\b",
+        rf"\b(?:you\s+are|you're)\s+(?:now\s+)?{_NAME},?\s+(?:a|an|the)\s+(?:[\w\-]+\s+){{0,4}}?",
+        needs="you",
     ),
     _signal(
         "no_limits",
@@ -652,14 +670,16 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "task_switch",
         0.6,
-        "that das this",
-        r"(?:that\s+is|that's|das\s+ist|this\s+is)\s+(?:now\s+)?(?:done|erledigt|complete|completed|finished)\s*[.!]",
+        "done erledigt complete completed finished",
+        r"(?:done|erledigt|complete|completed|finished)\s*[.!]",
+        r"\b(?:that\s+is|that's|das\s+ist|this\s+is)\s+(?:now\s+)?",
+        needs="that das this",
     ),
     _signal(
         "task_switch_praise",
         0.4,
-        "very sehr well excellent great gut perfect",
-        r"(?:very\s+good|sehr\s+gut|well\s+done|excellent|great\s+job|gut\s+gemacht|perfect)\s*[.!]",
+        "sehr gut",
+        r"(?:sehr\s+gut|gut\s+gemacht)\s*[.!]",
     ),
     _signal(
         "pretext",
@@ -670,8 +690,8 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "pretext",
         0.3,
-        "enable troubleshoot troubleshooting debug",
-        r"(?:enable\s+(?:debugging|debug\s+mode|diagnostics)|troubleshoot|troubleshooting|debug)\b",
+        "enable troubleshoot troubleshooting",
+        r"(?:enable\s+(?:debugging|debug\s+mode|diagnostics)|troubleshoot|troubleshooting)\b",
         r"\bto\s+",
         needs="to",
     ),
@@ -850,17 +870,20 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "addressed_to_model",
         0.6,
-        "to",
-        r"to\s+you\s*,\s*(?:the\s+)?(?:ai|assistant|gpt[\w\-.]*|claude[\w\-.]*|gemini[\w\-.]*|llama[\w\-.]*"
-        r"|chatgpt|language\s+model|model|agent|bot)\b",
+        "ai assistant gpt claude gemini llama chatgpt language model agent bot",
+        r"(?:ai|assistant|gpt[\w\-.]*|claude[\w\-.]*|gemini[\w\-.]*|llama[\w\-.]*|chatgpt|language\s+model|model|agent"
+        r"|bot)\b",
+        r"\bto\s+you\s*,\s*(?:the\s+)?",
+        needs="you",
+        reach=20,
     ),
     _signal(
         "tool_call",
         0.5,
-        "call use run invoke execute",
-        r"(?:call|use|run|invoke|execute)\s+(?:the\s+)?(?:[\w\-]+\s+)?(?:tool|function|api|command|plugin)\b",
-        r"\b(?:before|first|then|also|immediately|silently|secretly)\W{0,3}\s*(?:you\s+)?(?:\w+\s+){0,3}?",
-        needs="before first then also immediately silently secretly",
+        "tool tools function plugin",
+        r"(?:tools?|function|plugin)\b",
+        r"\b(?:call|invoke|execute)\s+(?:the\s+)?(?:[\w\-]+\s+)?",
+        needs="call invoke execute",
     ),
     _signal(
         "agent_hijack",
@@ -906,8 +929,8 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "output_payload",
         0.4,
-        "simply just only",
-        r"(?:simply|just|only)\s+(?:respond|reply|answer|say|output|print|write)\s+(?:with\s+)?[\"'“]",
+        "simply just",
+        r"(?:simply|just)\s+(?:respond|reply|answer|say|output|print|write)\s+(?:with\s+)?[\"'“]",
     ),
     _signal(
         "output_payload",
@@ -918,8 +941,11 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "embedded_task",
         0.5,
-        "if when",
-        r"(?:if|when)\s+asked\s+(?:how|about|to|what|whether|if|for|why|which)\b",
+        "asked",
+        r"asked\s+(?:how|about|to|what|whether|if|for|why|which)\b",
+        r"\b(?:if|when)\s+",
+        needs="if when",
+        reach=8,
     ),
     _signal(
         "embedded_task",
@@ -937,8 +963,8 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "role_marker",
         0.4,
-        "user human",
-        r"(?:user|human)\s*:",
+        "human",
+        r"human\s*:",
         r"\n[ \t>*]*",
         needs="\n",
         reach=6,
@@ -963,7 +989,7 @@ _SIGNALS: tuple[Signal, ...] = (
     ),
     _signal(
         "extraction",
-        0.8,
+        1.0,
         "written said stated",
         r"(?:written|said|stated)\s+(?:above|before\s+this|at\s+the\s+(?:beginning|start|top))\b",
         r"\bwhat\s+(?:is|was|has\s+been)\s+",
@@ -1030,6 +1056,75 @@ _SIGNALS: tuple[Signal, ...] = (
         r"\b(?:user'?s?|their|his|her|the\s+user'?s)\s+",
         needs="user their his her",
     ),
+    _signal(
+        "override",
+        1.0,
+        "forget disregard ignore",
+        r"(?:forget|disregard|ignore)\s+(?:about\s+)?everything\s*[,.;!:]\s*(?:and\s+)?(?:now\s+)?(?:just\s+)?(?:write|say|print"
+        r"|state|tell|answer|respond|output|reply|repeat)\b",
+    ),
+    _signal(
+        "override",
+        1.0,
+        "vergiss vergessen",
+        r"(?:vergiss|vergessen\s+sie)\s+(?:alle\s+(?:vorherigen|bisherigen|obigen|früheren)|alles\s+(?:gesagte|bisherige"
+        r"|vorherige))\b",
+    ),
+    _signal(
+        "override",
+        1.0,
+        "olvidar olvida olvide",
+        r"(?:olvidar|olvida|olvide)\s+todo\s+(?:lo\s+)?(?:que|anterior|antes)\b",
+    ),
+    _signal(
+        "override",
+        1.0,
+        "instructions task goal job role mission",
+        r"(?:instructions|task|goal|job|role|mission)\s+(?:is|are)\s+now\b",
+        r"\byour\s+(?:new\s+)?",
+        needs="your",
+    ),
+    _signal(
+        "extraction",
+        1.0,
+        "zeige zeig nenne gib wiederhole",
+        r"(?:zeige|zeig|nenne|gib|wiederhole)\s+(?:mir\s+)?(?:alle\s+)?(?:deine|ihre)\s+(?:prompt|anweisungen|instruktionen"
+        r"|systemprompt|system-prompt)",
+    ),
+    _signal(
+        "task_switch",
+        0.5,
+        "task",
+        r"task\b",
+        r"\b(?:now|but)\b[^.!?\n]{0,40}?\b(?:with\s+|on\s+|for\s+|an?\s+|the\s+|your\s+)?(?:another|new|different|next)\s+",
+        needs="another new different next",
+    ),
+    _signal(
+        "task_switch_praise",
+        0.4,
+        "outdone fantastic fantastisch congratulations amazing",
+        r"(?:outdone\s+yourself|fantastic|fantastisch|congratulations|amazing\s+(?:job|work))\b",
+    ),
+    _signal(
+        "config_disable",
+        1.0,
+        "allowrefusals allowdisclaimer allowdisclaimers allowapologies includedisclaimer includedisclaimers allow include",
+        r"(?:allow|include|enable)(?:_|-|\s)?(?:refusals?|disclaimers?|apolog(?:y|ies)|moralizing)[\"']?\s*[:=]\s*[\"']?"
+        r"(?:false|no|off|0|disabled|none)\b",
+    ),
+    _signal(
+        "config_disable",
+        0.6,
+        "blocked blockedresponses",
+        r"blocked(?:_|-|\s)?(?:responses|modes|phrases|outputs)[\"']?\s*[:=]",
+    ),
+    _signal(
+        "agent_action",
+        0.6,
+        "grant give",
+        r"(?:grant|give)\s+(?:me\s+|the\s+user\s+)?(?:\w+\s+)?(?:admin|administrative|administrator|root|elevated|sudo|superuser)"
+        r"\s+(?:privileges|access|rights|permissions)\b",
+    ),
     # --- markers that fake a new turn, a system part or the end of the input
     _signal(
         "role_marker",
@@ -1062,8 +1157,10 @@ _SIGNALS: tuple[Signal, ...] = (
     _signal(
         "role_marker",
         0.6,
-        "user",
-        r"user\s+(?:left\s+the\s+(?:chat|conversation)|m\W*e?ssage\s+termin)",
+        "left",
+        r"left\s+the\s+(?:chat|conversation)\b",
+        r"\buser\s+",
+        needs="user",
     ),
     _signal(
         "format_hijack",
@@ -1111,10 +1208,30 @@ _HTML_HOOK = re.compile(
 )
 # A line that is only an upper-case banner between asterisks: "*** NEW IMPORTANT INSTRUCTIONS ***".
 _BANNER = re.compile(r"^[ \t]*\*{2,}[ \t]*[^\W\d_a-z][^\n*a-z]{6,60}?[ \t]*\*{2,}[ \t]*$", re.MULTILINE)
+# An upper-case header that announces a task: "PRIORITY TASK:", "EXPERIMENTAL PROCEDURE:".
+_TASK_HEADER = re.compile(
+    r"(?:^|(?<=[\n.!|>\]]))[ \t*#]*(?:[A-Z]+[ \t]+){0,3}(?:TASK|INSTRUCTIONS?|PROCEDURE|DIRECTIVE|OVERRIDE|COMMAND|ORDERS?)"
+    r"[ \t*]*:",
+)
 # Letters spelled out one at a time ("S a y t h a t"), a common way to dodge keyword rules.
 _SPACED = re.compile(r"(?<![\w])(?:[A-Za-z] ){7,}[A-Za-z](?![\w])")
 
 
+_USER_TURN = re.compile(r"\n[ \t>*]*user[ \t]*:")
+_TASK_HEADER_WORDS = frozenset(
+    [
+        "task",
+        "instruction",
+        "instructions",
+        "procedure",
+        "directive",
+        "override",
+        "command",
+        "order",
+        "orders",
+    ]
+)
+_TASK_HEADER_CAPS = ("TASK", "INSTRUCTION", "PROCEDURE", "DIRECTIVE", "OVERRIDE", "COMMAND", "ORDER")
 _NOT_PERSONA_GPT = frozenset({"chatgpt", "autogpt", "minigpt", "nanogpt", "privategpt", "microgpt"})
 _GPT_END = re.compile(r"gpt(?![\w])")
 # Single letters that are not words of their own in English; spelled-out text has many.
@@ -1154,8 +1271,16 @@ def signals(view: TextView) -> list[tuple[int, int, str, float]]:
             found.append((match.start(), match.end(), "output_payload", 0.8))
     if "gpt" in words or "gpt" in view.lower:
         found += [(start, end, "persona", 0.5) for start, end in _persona_names(view)]
+    if "ser:" in text or "SER:" in text:
+        for match in _USER_TURN.finditer(view.lower):
+            found.append((match.start(), match.end(), "role_marker", 0.4))
+    if "ssage termin" in view.lower:
+        found.append((0, 0, "role_marker", 0.6))
     if "**" in text:
         for match in _BANNER.finditer(text):
+            found.append((match.start(), match.end(), "banner", 0.5))
+    if not _TASK_HEADER_WORDS.isdisjoint(words) and any(word in text for word in _TASK_HEADER_CAPS):
+        for match in _TASK_HEADER.finditer(text):
             found.append((match.start(), match.end(), "banner", 0.5))
     if sum(letter in words for letter in _LONE_LETTERS) >= 5:
         for match in _SPACED.finditer(text):
