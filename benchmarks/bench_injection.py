@@ -23,6 +23,7 @@ Recall is also given without the two sources whose labels are known to be noisy
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import platform
 import sys
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from figures import figure, print_figures, run_benchmark  # noqa: E402
-from injection_corpus import SPLITS, fetch_rows, load_manifest, load_vendored  # noqa: E402
+from injection_corpus import DATA, SPLITS, fetch_rows, load_manifest, load_vendored  # noqa: E402
 
 from pytest_llmops.safety import scan  # noqa: E402
 
@@ -134,6 +135,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         table[split]["not_scored_without_fetch"] = (
             0 if args.fetch else sum(e["split"] == split for e in manifest)
         )
+    hard = [
+        json.loads(line) for line in (DATA / "hard_negatives.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    hard_flags = [bool(scan(row["text"], kinds=["prompt_injection"])) for row in hard]
     corpus = "vendored + fetched rows" if args.fetch else "vendored rows"
     figures: list[dict[str, Any]] = []
     for split in splits:
@@ -163,8 +168,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         goal="value <= 0.01" if goal else None,
                     )
                 )
+    figures.append(
+        figure(
+            "injection false-positive rate, hard negatives (cue words in harmless text; tuned on)",
+            sum(hard_flags) / len(hard_flags),
+            "",
+        )
+    )
     return {
         "benchmark": "injection",
+        "hard_negatives": {
+            **_rate(hard_flags),
+            "flagged": [row["text"] for row, hit in zip(hard, hard_flags, strict=True) if hit],
+        },
         "python": platform.python_version(),
         "fetched": args.fetch,
         "splits": table,
@@ -202,6 +218,10 @@ def report(results: dict[str, Any]) -> None:
         print(" false-positive rate by source:")
         for name, rate in result["fpr_by_source"].items():
             print(_line(name, rate))
+    hard = results["hard_negatives"]
+    print(f"\nhard negatives: {hard['hits']}/{hard['total']} flagged")
+    for text in hard["flagged"]:
+        print(f"  flagged: {text}")
     print()
     print_figures(results)
 

@@ -269,7 +269,7 @@ _SIGNALS: tuple[Signal, ...] = (
         "fictional hypothetical imaginary alternate alternative fantasy theoretical parallel",
         r"(?:fictional|hypothetical|imaginary|alternate|alternative|fantasy|theoretical|parallel)\s+(?:\w+\s+)?"
         r"(?:world|universe|reality|scenario|setting|story|land|realm|dimension|ai|model|language\s+model|chatbot"
-        r"|character|society|place)\b",
+        r"|character|society|place|response|answer)\b",
     ),
     _signal(
         "fiction_frame",
@@ -1125,6 +1125,21 @@ _SIGNALS: tuple[Signal, ...] = (
         r"(?:grant|give)\s+(?:me\s+|the\s+user\s+)?(?:\w+\s+)?(?:admin|administrative|administrator|root|elevated|sudo|superuser)"
         r"\s+(?:privileges|access|rights|permissions)\b",
     ),
+    _signal(
+        "token_game",
+        0.5,
+        "tokens token",
+        r"tokens?\b",
+        r"\b(?:lose|loses|lost|deduct|deducts|deducted|deduction\s+of|minus|subtract\w*|take\s+away)\s+(?:\w+\s+){0,2}?",
+        needs="los deduct minus subtract take",
+        reach=40,
+    ),
+    _signal(
+        "pretext",
+        0.4,
+        "educational research hypothetically purely academic",
+        r"(?:(?:educational|research|academic)\s+purposes(?:\s+only)?|hypothetically\s+speaking|purely\s+hypothetical)\b",
+    ),
     # --- markers that fake a new turn, a system part or the end of the input
     _signal(
         "role_marker",
@@ -1292,11 +1307,20 @@ def signals(view: TextView) -> list[tuple[int, int, str, float]]:
 
 
 def score(found: list[tuple[int, int, str, float]]) -> float:
-    """Sum over families of the strongest signal in each."""
-    best: dict[str, float] = {}
+    """Sum over families of the family's strongest cue plus half its second strongest.
+
+    Repeats of one cue count once (a weight stands for one rule here: rules of one
+    family have distinct weights or are alternatives of each other, so the second
+    strongest *distinct* weight is a different rule).
+    """
+    weights: dict[str, set[float]] = {}
     for _, _, family, weight in found:
-        best[family] = max(best.get(family, 0.0), weight)
-    return sum(best.values())
+        weights.setdefault(family, set()).add(weight)
+    total = 0.0
+    for values in weights.values():
+        top = sorted(values, reverse=True)[:2]
+        total += min(1.0, top[0] + (top[1] / 2 if len(top) > 1 else 0.0))
+    return total
 
 
 def scored_findings(view: TextView, rules: Sequence[tuple[int, int]] = ()) -> Iterator[tuple[int, int, str]]:
