@@ -515,6 +515,7 @@ def test_injection_signal_families(text: str, details: set[str]) -> None:
         "Dan stood at the door and said nothing.",
         "Can I roleplay as a customer to test the checkout in staging?",
         "Her motto: begin with 'Sure, why not' and see where the day goes.",
+        "[![CI](https://github.com/o/r/workflows/CI/badge.svg?branch=main&event=push)](https://github.com/o/r)",
     ],
 )
 def test_injection_signals_alone_are_not_findings(text: str) -> None:

@@ -1215,7 +1215,12 @@ _SIGNALS: tuple[Signal, ...] = (
 
 # Markup that runs or fetches something when rendered: an image whose URL carries a
 # query (data smuggled out through the request) or an HTML element with a script hook.
-_MD_IMAGE = re.compile(r"!\[[^\]\n]{0,100}\]\(\s*https?://[^\s)]{1,300}\?[^\s)]{0,300}=[^\s)]{0,300}\)")
+_MD_IMAGE = re.compile(
+    r"!\[[^\]\n]{0,100}\]\(\s*https?://[^\s)]{1,300}\?(?P<query>[^\s)]{0,300}=[^\s)]{0,300})\)"
+)
+# A query value left for the model to fill in: {data}, [QUERY], <secret>, $VAR (raw or URL-encoded).
+# Badges and ordinary links carry fixed values (?branch=main&style=flat), which are not a cue.
+_SLOT = re.compile(r"=[^&]*(?:\{|\[|<|\$[A-Za-z_]|%7[Bb]|%5[Bb]|%3[Cc])")
 _HTML_HOOK = re.compile(
     r"<\s*(?:script\b|(?:img|svg|body|video|audio|iframe|a)\b[^>]{0,200}(?:\bon(?:error|load|click|mouseover)\s*="
     r"|\b(?:src|href)\s*=\s*[\"']?\s*javascript:))",
@@ -1280,7 +1285,8 @@ def signals(view: TextView) -> list[tuple[int, int, str, float]]:
     text = view.text
     if "](" in text:
         for match in _MD_IMAGE.finditer(text):
-            found.append((match.start(), match.end(), "output_payload", 1.0))
+            if _SLOT.search(match.group("query")):
+                found.append((match.start(), match.end(), "output_payload", 1.0))
     if "<" in text:
         for match in _HTML_HOOK.finditer(text):
             found.append((match.start(), match.end(), "output_payload", 0.8))
