@@ -1140,6 +1140,43 @@ _SIGNALS: tuple[Signal, ...] = (
         "educational research hypothetically purely academic",
         r"(?:(?:educational|research|academic)\s+purposes(?:\s+only)?|hypothetically\s+speaking|purely\s+hypothetical)\b",
     ),
+    _signal(
+        "no_limits",
+        0.5,
+        "anything",
+        r"anything\b(?!\s+(?:else|about|related|you\s+(?:need|want|like)))",
+        r"\b(?:can|will|could|would)\s+(?:do|say|answer|write|generate|tell\s+you)\s+",
+        needs="can will could would",
+        reach=30,
+    ),
+    _signal(
+        "refusal_suppression",
+        0.5,
+        "warnings warning disclaimers disclaimer caveats moralizing lectures",
+        r"(?:warnings?|disclaimers?|caveats|moralizing|lectures)\b",
+        r"\bno\s+(?:\w+\s+)?",
+        needs="no",
+        reach=20,
+    ),
+    _signal(
+        "override",
+        1.0,
+        "negeer vergeet",
+        r"(?:negeer|vergeet)\s+(?:alle\s+)?(?:de\s+)?(?:vorige|eerdere|voorgaande|bovenstaande)\s+(?:instructies|opdrachten|regels)",
+    ),
+    _signal(
+        "override",
+        1.0,
+        "zignoruj zapomnij",
+        r"(?:zignoruj|zapomnij)\s+(?:o\s+)?(?:wszystkie\s+|wszystkich\s+)?(?:poprzednie|wcześniejsze|poprzednich|wcześniejszych)"
+        r"\s+(?:instrukcje|instrukcjach|polecenia|poleceniach)",
+    ),
+    _signal(
+        "override",
+        1.0,
+        "önceki",
+        r"önceki\s+(?:tüm\s+)?(?:talimatları|komutları|kuralları)\s+(?:yok\s+say|unut|görmezden\s+gel)",
+    ),
     # --- markers that fake a new turn, a system part or the end of the input
     _signal(
         "role_marker",
@@ -1237,6 +1274,13 @@ _TASK_HEADER = re.compile(
 _SPACED = re.compile(r"(?<![\w])(?:[A-Za-z] ){7,}[A-Za-z](?![\w])")
 
 
+# "Ignore the previous instructions" in Chinese, Japanese and Korean (no spaces to anchor a word on).
+_CJK_CUES = ("忽略", "无视", "忘记", "無視", "忘れ", "무시")
+_CJK_OVERRIDE = re.compile(
+    r"(?:忽略|无视|忘记|忘掉)(?:你)?(?:之前|以上|上面|先前|前面|所有|全部)(?:的)?(?:所有)?(?:指令|指示|说明|提示|规则|内容|设定)"
+    r"|(?:以前|前|上記|これまで)の(?:すべての)?(?:指示|命令|ルール)を(?:すべて)?(?:無視|忘れ)"
+    r"|(?:이전|앞의|위의)\s*(?:모든\s*)?(?:지시|명령|지침)(?:를|을|사항을)?\s*(?:모두\s*)?무시"
+)
 _USER_TURN = re.compile(r"\n[ \t>*]*user[ \t]*:")
 _TASK_HEADER_WORDS = frozenset(
     [
@@ -1297,6 +1341,12 @@ def signals(view: TextView) -> list[tuple[int, int, str, float]]:
             found.append((match.start(), match.end(), "role_marker", 0.4))
     if "ssage termin" in view.lower:
         found.append((0, 0, "role_marker", 0.6))
+    if "\U0001f513" in text or "\U0001f512" in text:  # the locked / unlocked padlocks of dual-answer formats
+        position = max(text.find("\U0001f513"), text.find("\U0001f512"))
+        found.append((position, position + 1, "dual_response", 0.5))
+    if not text.isascii() and any(word in text for word in _CJK_CUES):
+        for match in _CJK_OVERRIDE.finditer(text):
+            found.append((match.start(), match.end(), "override", 1.0))
     if "**" in text:
         for match in _BANNER.finditer(text):
             found.append((match.start(), match.end(), "banner", 0.5))
