@@ -330,7 +330,7 @@ _SIGNALS: tuple[Signal, ...] = (
         1.0,
         "forget ignore disregard",
         r"(?:forget|ignore|disregard)\s+(?:about\s+)?(?:everything|anything|all)\s+(?:\w+\s+){0,3}?(?:before|above|prior"
-        r"|previously|earlier|you\s+(?:know|learned|were\s+told|have\s+been\s+told))\b",
+        r"|previously|earlier|you\s+(?:were\s+told|have\s+been\s+told))\b",
     ),
     _signal(
         "override",
@@ -903,8 +903,8 @@ _SIGNALS: tuple[Signal, ...] = (
         "extraction",
         1.0,
         "system hidden initial original secret developer",
-        r"(?:system\s+(?:prompt|message|instructions)|(?:hidden|initial|original|secret|developer)\s+(?:\w+\s+)?"
-        r"(?:prompt|message|instructions))\b",
+        r"(?:system\s+(?:prompt|message|instructions)|(?:hidden|initial|original|secret|developer|confidential|internal)"
+        r"\s+(?:\w+\s+)?(?:prompt|message|instructions))\b",
         r"\b(?:reveal|leak|disclose|dump|expose|exfiltrate)\s+(?:to\s+me\s+)?the\s+"
         r"(?:full\s+|entire\s+|complete\s+|exact\s+)?",
         needs="reveal leak disclose dump expose exfiltrate",
@@ -1013,7 +1013,7 @@ _SIGNALS: tuple[Signal, ...] = (
     ),
     _signal(
         "override",
-        1.0,
+        0.6,
         "forget",
         r"forget\s+(?:everything|all|anything)\s+(?:that\s+)?you(?:'ve|\s+have|\s+had)?\s+(?:ever\s+)?(?:\w+\s+){0,3}?"
         r"(?:learned|learnt|known|know|been\s+told|were\s+told|been\s+taught|were\s+taught)\b",
@@ -1176,6 +1176,25 @@ _SIGNALS: tuple[Signal, ...] = (
         1.0,
         "önceki",
         r"önceki\s+(?:tüm\s+)?(?:talimatları|komutları|kuralları)\s+(?:yok\s+say|unut|görmezden\s+gel)",
+    ),
+    _signal(
+        "extraction",
+        1.0,
+        "print show display output repeat reveal give tell",
+        r"(?:print|show|display|output|repeat|reveal|give|tell)\s+(?:me\s+|us\s+)?(?:back\s+)?the\s+(?:full\s+|entire\s+"
+        r"|complete\s+|exact\s+)?(?:system\s+(?:prompt|message)|(?:initial|original|hidden|secret|confidential|internal"
+        r"|developer)\s+(?:prompt|instructions|message))\b",
+        r"(?:^|[.!?:\n]\s*|\bplease\s+|\bnow\s+|\bjust\s+)",
+        reach=8,
+    ),
+    _signal(
+        "extraction",
+        1.0,
+        "received got",
+        r"(?:received|got)\b",
+        r"\b(?:instructions|prompt|rules|directives|guidelines)\s+(?:that\s+)?you\s+(?:have\s+|'ve\s+)?",
+        needs="you",
+        reach=40,
     ),
     # --- markers that fake a new turn, a system part or the end of the input
     _signal(
