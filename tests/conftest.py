@@ -82,6 +82,10 @@ def simulator() -> Iterator[ProviderSimulator]:
 
 @pytest.fixture
 def sim(simulator: ProviderSimulator) -> ProviderSimulator:
+    # A worker can go longer than the idle timeout between two simulator tests on a loaded machine;
+    # the watchdog then stopped it, so start it again (on a new port: tests read sim.url).
+    if not simulator.running:
+        simulator.start()
     simulator.reset()
     return simulator
 

