@@ -272,25 +272,31 @@ class LLMOpsSession:
 
         return builtin_parse_call(interaction)
 
-    def _before_live(self, request: RecordedRequest) -> None:
+    def _before_live(self, request: RecordedRequest) -> str | None:
+        """Reserve the request's worst-case cost under the session budget; refuse it if that cannot fit."""
         if self.ledger is None:
-            return
+            return None
         body = request.json()
         model = body.get("model") if isinstance(body, dict) else None
         what = f"{request.method} {request.path}" + (f" (model {model})" if model else "")
-        self.ledger.check(what)
-        if self.settings.budget_usd is not None and model and not self._is_priced(request, str(model)):
-            raise transport.BudgetExhausted(
-                f"{what} was not sent: --llm-budget-usd is set but no price is known for model {model!r}, "
-                f"so its spend could not be held to the budget. Add it to the llm_prices file."
-            )
+        if self.settings.budget_usd is None:
+            return None
+        from pytest_llmops.spend.worst_case import worst_case
 
-    def _is_priced(self, request: RecordedRequest, model: str) -> bool:
         provider = "anthropic" if request.path.rstrip("/").endswith("/messages") else "openai"
-        probe = LLMCall(
-            provider=provider, endpoint=request.path, model=model, input_tokens=1000, output_tokens=1000
-        )
-        return self.price(probe) is not None
+        self.ledger.check(what)
+        bound, why = worst_case(body, provider, request.path, self.prices())
+        if bound is None:
+            raise transport.BudgetExhausted(f"{what} was not sent: --llm-budget-usd is set but {why}")
+        return self.ledger.reserve(what, bound.cost_usd)
+
+    def _unanswered(self, ticket: object, sent: bool) -> None:
+        if self.ledger is None or not isinstance(ticket, str):
+            return
+        if sent:
+            self.ledger.settle(ticket, None, None)  # it may be billed: keep its worst case
+        else:
+            self.ledger.release(ticket)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -330,8 +336,9 @@ class LLMOpsSession:
             cassette=cassette,
             rerecord_command=lambda: self._rerecord_command(item),
             on_replay=lambda index, interaction: self._on_replay(ctx, index, interaction),
-            on_live=lambda index, interaction: self._on_live(ctx, index, interaction),
+            on_live=lambda index, interaction, ticket: self._on_live(ctx, index, interaction, ticket),
             before_live=self._before_live,
+            unanswered=self._unanswered,
             policy=self.settings.record_policy,
         )
         judge = marker.get("judge")
@@ -347,10 +354,18 @@ class LLMOpsSession:
     def _on_replay(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
         ctx.add_interaction(index, interaction, "replayed")
 
-    def _on_live(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
-        call = ctx.add_interaction(index, interaction, "live")
+    def _on_live(
+        self, ctx: context.TestContext, index: int, interaction: Interaction, ticket: object
+    ) -> None:
+        held = ticket if isinstance(ticket, str) else None
+        try:
+            call = ctx.add_interaction(index, interaction, "live")
+        except BaseException:
+            if self.ledger is not None:
+                self.ledger.settle(held, None, None)
+            raise
         if self.ledger is not None and call is not None:
-            self.ledger.add(call.cost_usd, call.model or call.request_model)
+            self.ledger.settle(held, call.cost_usd, call.model or call.request_model)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
