@@ -412,6 +412,7 @@ class _Kit:
     ) -> Any:
         ticket = recorder.before_live(recorded)
         self._prepare(request)
+        sent = _watch_sending(request, is_async=False)
         attempt = 0
         try:
             while True:
@@ -426,7 +427,7 @@ class _Kit:
                 sink = self._sink(response, recorder, recorded, started, recorded_at, attempt, ticket)
                 return self._wrap(response, sink, self.SyncTee)
         except BaseException as exc:
-            recorder.unanswered(ticket, _maybe_sent(exc))
+            recorder.unanswered(ticket, bool(sent) and _maybe_sent(exc))
             raise
 
     async def record_async(
@@ -441,6 +442,7 @@ class _Kit:
 
         ticket = recorder.before_live(recorded)
         self._prepare(request)
+        sent = _watch_sending(request, is_async=True)
         attempt = 0
         try:
             while True:
@@ -455,8 +457,36 @@ class _Kit:
                 sink = self._sink(response, recorder, recorded, started, recorded_at, attempt, ticket)
                 return self._wrap(response, sink, self.AsyncTee)
         except BaseException as exc:
-            recorder.unanswered(ticket, _maybe_sent(exc))
+            recorder.unanswered(ticket, bool(sent) and _maybe_sent(exc))
             raise
+
+
+def _watch_sending(request: Any, *, is_async: bool) -> list[bool]:
+    """A flag set once httpcore starts writing the request (its `trace` extension), chaining any tracer."""
+    sent: list[bool] = []
+    inner = request.extensions.get("trace")
+
+    def note(name: str) -> None:
+        if not sent and "send_request_headers" in name:
+            sent.append(True)
+
+    if is_async:
+
+        async def atrace(name: str, info: dict[str, Any]) -> None:
+            note(name)
+            if inner is not None:
+                await inner(name, info)
+
+        request.extensions["trace"] = atrace
+    else:
+
+        def trace(name: str, info: dict[str, Any]) -> None:
+            note(name)
+            if inner is not None:
+                inner(name, info)
+
+        request.extensions["trace"] = trace
+    return sent
 
 
 def _maybe_sent(exc: BaseException) -> bool:
