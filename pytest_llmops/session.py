@@ -23,12 +23,12 @@ import pytest
 from pytest_llmops import context
 from pytest_llmops.markers import LLMMarker, MarkerError, merge
 from pytest_llmops.parametrize import item_params
-from pytest_llmops.recording import network, transport
+from pytest_llmops.recording import network, secrets, transport
 from pytest_llmops.recording.cassette import Cassette, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.recording.matching import Matcher
-from pytest_llmops.recording.secrets import REPLAY_PLACEHOLDER_KEY, SECRET_ENV_VARS, SecretLeakError
+from pytest_llmops.recording.secrets import PLACEHOLDER_ENV_VARS, REPLAY_PLACEHOLDER_KEY, SecretLeakError
 from pytest_llmops.results.records import REPORT_ATTR, CassetteInfo, TestRecord
 from pytest_llmops.settings import Settings
 from pytest_llmops.spend import budgets
@@ -84,8 +84,9 @@ class LLMOpsSession:
     def start(self) -> None:
         if not self.settings.eval_enabled:
             return
+        secrets.use(self.settings.scrubber)
         if self.settings.replay_placeholder_keys and self.settings.record_mode is RecordMode.NONE:
-            for name in SECRET_ENV_VARS:
+            for name in PLACEHOLDER_ENV_VARS:
                 if not os.environ.get(name):
                     self._env_restore[name] = os.environ.get(name)
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY
@@ -112,6 +113,8 @@ class LLMOpsSession:
                 os.environ[name] = value
         transport.uninstall()
         network.unblock()
+        secrets.use(None)
+        secrets.forget()
         if self.settings.eval_enabled:
             from pytest_llmops.checks import settings
 
@@ -431,6 +434,7 @@ class LLMOpsSession:
         ctx = item.stash.get(CTX, None)
         if ctx is None and MARKER not in item.stash:
             return report
+        _redact_report(report)
         phases = item.stash.setdefault(PHASES, {})
         phases[report.when] = report
         if report.when == "teardown" and ctx is not None:
@@ -442,7 +446,9 @@ class LLMOpsSession:
             if self.config.option.xmlpath:  # only --junitxml reads them
                 from pytest_llmops.results.report.junit import junit_properties
 
-                report.user_properties.extend(junit_properties(record))
+                report.user_properties.extend(
+                    (name, secrets.redact(value)) for name, value in junit_properties(record)
+                )
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -498,6 +504,17 @@ def _relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def _redact_report(report: pytest.TestReport) -> None:
+    """Keep secrets out of what pytest prints and writes for an llm test: failure text and captured output."""
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        clean = secrets.redact(text)
+        if clean != text:
+            report.longrepr = clean
+    if report.sections:
+        report.sections = [(title, secrets.redact(body)) for title, body in report.sections]
 
 
 def _short(report: pytest.TestReport) -> str | None:

@@ -213,6 +213,7 @@ class CallContext:
             request=request,
             seed=seed,
             repeat=repeat,
+            headers=dict(self.headers),
         )
 
 
