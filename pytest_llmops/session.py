@@ -64,6 +64,7 @@ class LLMOpsSession:
         self._registry: Any = None
         self._unpriced_warned: set[str] = set()
         self._variants: Any = None
+        self.config_errors: list[str] = []
         self.ledger = self._open_ledger()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -129,16 +130,33 @@ class LLMOpsSession:
 
     # -- prompts and variants ------------------------------------------------------------------------
 
+    @property
+    def eval_enabled(self) -> bool:
+        return self.settings.eval_enabled
+
+    def note_config_error(self, message: str) -> None:
+        """A configuration problem found while collecting: the session ends with the usage-error status."""
+        self.config_errors.append(message)
+
     def prompt_registry(self) -> Any:
         """Prompt files under llm_prompts_dir, loaded once; a broken file is a usage error naming it."""
         if self._registry is None:
-            from pytest_llmops.prompts import PromptRegistry
+            from pytest_llmops.prompts import PromptError, PromptRegistry
 
-            registry = PromptRegistry.load(self.settings.prompts_dir)
+            try:
+                registry = PromptRegistry.load(self.settings.prompts_dir)
+            except PromptError:
+                where = self.config.inipath or "the ini file"
+                what = "is not a folder" if self.settings.prompts_dir.exists() else "does not exist"
+                raise pytest.UsageError(
+                    f"prompts folder {self.settings.prompts_dir} {what}. Set llm_prompts_dir in {where} "
+                    "to the folder of your prompt files (relative to the ini file), or create it."
+                ) from None
             if registry.errors:
                 listed = "\n".join(f"  {e}" for e in registry.errors)
                 raise pytest.UsageError(
-                    f"{len(registry.errors)} problem(s) in prompt files under {self.settings.prompts_dir}:\n{listed}"
+                    f"{len(registry.errors)} problem(s) in prompt files under {self.settings.prompts_dir}:\n"
+                    f"{listed}\nFix the file(s) above (llm tests need every prompt file to load)."
                 )
             self._registry = registry
         return self._registry
@@ -152,21 +170,34 @@ class LLMOpsSession:
             try:
                 self._variants = load_file(self.settings.variants_file)
             except VariantError as exc:
-                raise pytest.UsageError(f"llm_variants: {exc}") from None
+                raise pytest.UsageError(
+                    f"llm_variants: {exc}\nFix the file (ini llm_variants in {self.config.inipath or 'the ini file'})."
+                ) from None
         return self._variants
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if not self.settings.eval_enabled or self.is_worker or not self.settings.prompts_dir.is_dir():
+        """Read every configuration file now, so a broken one stops the session with one clear error."""
+        if not self.settings.eval_enabled:
             return
-        from pytest_llmops.prompts import check_lock, lock_path_for, read_lock, update_lock
+        self.prices()
+        self.defined_variants()
+        if self.is_worker or not self.settings.prompts_dir.is_dir():
+            return
+        from pytest_llmops.prompts import PromptError, check_lock, lock_path_for, read_lock, update_lock
 
         registry = self.prompt_registry()
         lock_path = lock_path_for(self.settings.prompts_dir)
-        if self.settings.lock_prompts:
-            update_lock(registry, lock_path)
-        if not lock_path.is_file():
-            return
-        violations = check_lock(registry, read_lock(lock_path))
+        try:
+            if self.settings.lock_prompts:
+                update_lock(registry, lock_path)
+            if not lock_path.is_file():
+                return
+            lock = read_lock(lock_path)
+        except PromptError as exc:
+            raise pytest.UsageError(
+                f"{exc}\n(or re-create it from pytest: delete it and run pytest --llm-eval --llm-lock-prompts)"
+            ) from None
+        violations = check_lock(registry, lock)
         if violations:
             listed = "\n".join(f"  {v}" for v in violations)
             raise pytest.UsageError(
@@ -301,7 +332,9 @@ class LLMOpsSession:
         else:
             self.ledger.release(ticket)
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    # trylast: inside every other wrapper (logging, capture, ...), so when a cassette cannot be read their
+    # setup has run and their teardown finds what it expects; still before any fixture is set up.
+    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         marker = item.stash.get(MARKER, None)
         if marker is None or not self.settings.eval_enabled:
@@ -333,7 +366,13 @@ class LLMOpsSession:
         try:
             cassette = Cassette(path, mode, self._matcher(marker), self.settings.scrubber)
         except Exception as exc:  # a broken cassette fails this test, not the session
-            pytest.fail(f"cannot read cassette {path}: {exc}", pytrace=False)
+            problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            command = self._rerecord_command(item).replace("{mode}", "rewrite")
+            failure = f"cannot read cassette {problem}\nFix the file, or record it again: {command}"
+        else:
+            failure = None
+        if failure is not None:
+            raise pytest.fail.Exception(secrets.redact(failure), pytrace=False)
         item.stash[CASSETTE] = cassette
         recorder = transport.Recorder(
             cassette=cassette,
@@ -458,6 +497,12 @@ class LLMOpsSession:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
+        if self.config_errors and session.exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.INTERRUPTED,
+        ):
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
         if self.is_worker or not self.settings.eval_enabled or session.config.option.collectonly:
             return
         from pytest_llmops.results import reporting
