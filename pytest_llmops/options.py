@@ -229,7 +229,7 @@ OPTIONS: tuple[Option, ...] = (
     # Usage and budgets
     Option(
         "llm_budget_usd",
-        "Session budget for live (recording) spend in USD; requests beyond it are refused.",
+        "Session cap on live (recording) spend in USD, above 0: a request whose worst-case cost does not fit is refused before it is sent.",
         flag="--llm-budget-usd",
         ini="llm_budget_usd",
         type=budget_usd,

@@ -363,14 +363,13 @@ class LLMOpsSession:
         context.set_current(ctx)
         mode = self._record_mode(marker)
         record.cassette = CassetteInfo(path=label, mode=mode.value)
+        failure: str | None = None
         try:
             cassette = Cassette(path, mode, self._matcher(marker), self.settings.scrubber)
         except Exception as exc:  # a broken cassette fails this test, not the session
             problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
             command = self._rerecord_command(item).replace("{mode}", "rewrite")
             failure = f"cannot read cassette {problem}\nFix the file, or record it again: {command}"
-        else:
-            failure = None
         if failure is not None:
             raise pytest.fail.Exception(secrets.redact(failure), pytrace=False)
         item.stash[CASSETTE] = cassette

@@ -60,7 +60,8 @@ def input_tokens_bound(body: Any) -> int:
 
 def output_tokens_bound(body: dict[str, Any], provider: str, model: str) -> int | None:
     """The request's output limit (times `n`), else the model's; None when neither is known."""
-    choices = body.get("n") if isinstance(body.get("n"), int) and body["n"] > 0 else 1
+    n = body.get("n")
+    choices = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
     for name in _LIMIT_FIELDS:
         value = body.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
