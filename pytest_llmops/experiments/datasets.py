@@ -89,7 +89,6 @@ def _csv_rows(path: Path, text: str) -> list[tuple[Any, int | None]]:
     return rows
 
 
-@lru_cache(maxsize=64)
 def _read_text(path: Path) -> str:
     """The file as UTF-8 text; anything else is a DatasetError naming the file, line and byte."""
     data = path.read_bytes()
@@ -105,6 +104,7 @@ def _read_text(path: Path) -> str:
     return text
 
 
+@lru_cache(maxsize=64)
 def load(path: Path) -> tuple[Case, ...]:
     """Read every row; the first malformed one raises DatasetError naming the file and row."""
     if not path.is_file():
