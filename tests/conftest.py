@@ -82,6 +82,8 @@ def simulator() -> Iterator[ProviderSimulator]:
 
 @pytest.fixture
 def sim(simulator: ProviderSimulator) -> ProviderSimulator:
+    if not simulator.running:  # its idle watchdog stopped it during a long stretch without requests
+        simulator.start()
     simulator.reset()
     return simulator
 

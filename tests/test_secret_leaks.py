@@ -241,3 +241,23 @@ def test_redact_replaces_key_shapes_and_remembered_credentials() -> None:
     k = azure_key()[::-1]
     Scrubber().scrub(interaction({"api-key": [k]}, b"{}"))
     assert redact(f"a {k} b {fake_key()}") == "a [REDACTED:API_KEY] b [REDACTED:KEY]"
+
+
+def test_cookie_attributes_are_not_taken_for_secrets() -> None:
+    k = azure_key()[5:] + "cookie"
+    item = Interaction(
+        request=RecordedRequest("POST", "https://x/v1/c", {}, b"{}"),
+        response=RecordedResponse(
+            200,
+            "OK",
+            {
+                "set-cookie": [
+                    f"__cf_bm={k}; path=/; expires=Thu, 01-Jan-2026 00:00:00 GMT; domain=.api.openai.com"
+                ]
+            },
+            b'{"see": "https://platform.api.openai.com/docs", "when": "Thu, 01-Jan-2026 00:00:00 GMT"}',
+        ),
+    )
+    scrubber = Scrubber()
+    assert [v for _, v in scrubber.credentials(item)][-1] == k
+    scrubber.assert_interactions_clean([scrubber.scrub(item)], "c.yaml")  # nothing but the value is secret

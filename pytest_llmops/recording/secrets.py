@@ -312,11 +312,15 @@ def _credential_parts(name: str, value: str) -> list[str]:
                 parts.append(val.split("/", 1)[0])
             elif key == "Signature":
                 parts.append(val)
-    if name in ("cookie", "set-cookie"):
+    if name == "cookie":
         for item in value.split(";"):
             _, eq, val = item.strip().partition("=")
             if eq:
                 parts.append(val)
+    elif name == "set-cookie":  # only the cookie's own value: path=/, domain=... are not secrets
+        _, eq, val = value.split(";", 1)[0].strip().partition("=")
+        if eq:
+            parts.append(val)
     if name.lower() == "x-amz-credential":
         parts.append(value.split("/", 1)[0])
     return [p for p in parts if p]
