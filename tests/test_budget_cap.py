@@ -73,7 +73,8 @@ def test_concurrent_calls_never_pass_the_session_budget(
     assert one_call > 0
     budget = 0.0001  # the cap: ~6 calls' real cost, ~2 calls' worst case at max_tokens=40
     report = llm_pytester.path / "r.json"
-    result = llm_pytester.runpytest_subprocess(
+    run = llm_pytester.runpytest_subprocess if workers else llm_pytester.runpytest
+    result = run(
         "--llm-eval",
         "--llm-record=rewrite",
         f"--llm-budget-usd={budget}",
