@@ -9,6 +9,7 @@ that names the option.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -26,8 +27,20 @@ def non_negative_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number")
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def budget_usd(text: str) -> float:
+    """A spend cap: finite and above zero (nan, inf or 0 would switch the cap off or refuse everything)."""
+    value = non_negative_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be above 0; to record without a cap, leave --llm-budget-usd out"
+        )
     return value
 
 
@@ -217,10 +230,10 @@ OPTIONS: tuple[Option, ...] = (
     # Usage and budgets
     Option(
         "llm_budget_usd",
-        "Session budget for live (recording) spend in USD; requests beyond it are refused.",
+        "Session cap on live (recording) spend in USD, above 0: a request whose worst-case cost does not fit is refused before it is sent.",
         flag="--llm-budget-usd",
         ini="llm_budget_usd",
-        type=non_negative_float,
+        type=budget_usd,
         metavar="USD",
     ),
     Option(

@@ -17,9 +17,12 @@ class LLMOpsSession(Protocol):
     """What collection needs from the session (`pytest_llmops.session.LLMOpsSession`), as a protocol so
     that the session may import this module and not the other way round."""
 
+    @property
+    def eval_enabled(self) -> bool: ...
     def prompt_registry(self) -> Any: ...
     def defined_variants(self) -> Any: ...
     def marker_of(self, node: Any) -> LLMMarker | None: ...
+    def note_config_error(self, message: str) -> None: ...
 
 
 PROMPT, CASE, VARIANT = "llm_prompt", "llm_case", "llm_variant"
@@ -46,7 +49,17 @@ def generate(session: LLMOpsSession, metafunc: pytest.Metafunc) -> None:
     except MarkerError as exc:
         raise _collect_error(str(exc)) from None
     where = definition.nodeid
+    if not session.eval_enabled:
+        return  # llm tests are skipped: their prompts, datasets and variants are not even read
+    try:
+        _expand(session, metafunc, marker, where)
+    except pytest.UsageError as exc:  # a broken configuration file: one clean error, usage-error status
+        session.note_config_error(str(exc))
+        raise _collect_error(str(exc)) from None
 
+
+def _expand(session: LLMOpsSession, metafunc: pytest.Metafunc, marker: LLMMarker, where: str) -> None:
+    definition = metafunc.definition
     variant_spec = marker.get("variants")
     if variant_spec is not None:
         from pytest_llmops.experiments.variants import VariantError, from_marker

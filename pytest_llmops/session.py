@@ -24,7 +24,7 @@ import pytest
 from pytest_llmops import context
 from pytest_llmops.markers import LLMMarker, MarkerError, merge
 from pytest_llmops.parametrize import item_params
-from pytest_llmops.recording import network, transport
+from pytest_llmops.recording import network, secrets, transport
 from pytest_llmops.recording.cassette import Cassette, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
@@ -69,6 +69,7 @@ class LLMOpsSession:
         self._registry: Any = None
         self._unpriced_warned: set[str] = set()
         self._variants: Any = None
+        self.config_errors: list[str] = []
         self.ledger = self._open_ledger()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -89,6 +90,7 @@ class LLMOpsSession:
     def start(self) -> None:
         if not self.settings.eval_enabled:
             return
+        secrets.use(self.settings.scrubber)
         if self.settings.replay_placeholder_keys and self.settings.record_mode is RecordMode.NONE:
             for name in REPLAY_PLACEHOLDER_ENV_VARS:
                 if not os.environ.get(name):
@@ -124,6 +126,8 @@ class LLMOpsSession:
         network.unblock()
         if "pytest_llmops.recording.formats" in sys.modules:
             sys.modules["pytest_llmops.recording.formats"].use_parse_cache(None)
+        secrets.use(None)
+        secrets.forget()
         if self.settings.eval_enabled:
             from pytest_llmops.checks import settings
 
@@ -138,16 +142,33 @@ class LLMOpsSession:
 
     # -- prompts and variants ------------------------------------------------------------------------
 
+    @property
+    def eval_enabled(self) -> bool:
+        return self.settings.eval_enabled
+
+    def note_config_error(self, message: str) -> None:
+        """A configuration problem found while collecting: the session ends with the usage-error status."""
+        self.config_errors.append(message)
+
     def prompt_registry(self) -> Any:
         """Prompt files under llm_prompts_dir, loaded once; a broken file is a usage error naming it."""
         if self._registry is None:
-            from pytest_llmops.prompts import PromptRegistry
+            from pytest_llmops.prompts import PromptError, PromptRegistry
 
-            registry = PromptRegistry.load(self.settings.prompts_dir)
+            try:
+                registry = PromptRegistry.load(self.settings.prompts_dir)
+            except PromptError:
+                where = self.config.inipath or "the ini file"
+                what = "is not a folder" if self.settings.prompts_dir.exists() else "does not exist"
+                raise pytest.UsageError(
+                    f"prompts folder {self.settings.prompts_dir} {what}. Set llm_prompts_dir in {where} "
+                    "to the folder of your prompt files (relative to the ini file), or create it."
+                ) from None
             if registry.errors:
                 listed = "\n".join(f"  {e}" for e in registry.errors)
                 raise pytest.UsageError(
-                    f"{len(registry.errors)} problem(s) in prompt files under {self.settings.prompts_dir}:\n{listed}"
+                    f"{len(registry.errors)} problem(s) in prompt files under {self.settings.prompts_dir}:\n"
+                    f"{listed}\nFix the file(s) above (llm tests need every prompt file to load)."
                 )
             self._registry = registry
         return self._registry
@@ -161,21 +182,34 @@ class LLMOpsSession:
             try:
                 self._variants = load_file(self.settings.variants_file)
             except VariantError as exc:
-                raise pytest.UsageError(f"llm_variants: {exc}") from None
+                raise pytest.UsageError(
+                    f"llm_variants: {exc}\nFix the file (ini llm_variants in {self.config.inipath or 'the ini file'})."
+                ) from None
         return self._variants
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if not self.settings.eval_enabled or self.is_worker or not self.settings.prompts_dir.is_dir():
+        """Read every configuration file now, so a broken one stops the session with one clear error."""
+        if not self.settings.eval_enabled:
             return
-        from pytest_llmops.prompts import check_lock, lock_path_for, read_lock, update_lock
+        self.prices()
+        self.defined_variants()
+        if self.is_worker or not self.settings.prompts_dir.is_dir():
+            return
+        from pytest_llmops.prompts import PromptError, check_lock, lock_path_for, read_lock, update_lock
 
         registry = self.prompt_registry()
         lock_path = lock_path_for(self.settings.prompts_dir)
-        if self.settings.lock_prompts:
-            update_lock(registry, lock_path)
-        if not lock_path.is_file():
-            return
-        violations = check_lock(registry, read_lock(lock_path))
+        try:
+            if self.settings.lock_prompts:
+                update_lock(registry, lock_path)
+            if not lock_path.is_file():
+                return
+            lock = read_lock(lock_path)
+        except PromptError as exc:
+            raise pytest.UsageError(
+                f"{exc}\n(or re-create it from pytest: delete it and run pytest --llm-eval --llm-lock-prompts)"
+            ) from None
+        violations = check_lock(registry, lock)
         if violations:
             listed = "\n".join(f"  {v}" for v in violations)
             raise pytest.UsageError(
@@ -284,27 +318,35 @@ class LLMOpsSession:
 
         return builtin_parse_call(interaction)
 
-    def _before_live(self, request: RecordedRequest) -> None:
+    def _before_live(self, request: RecordedRequest) -> str | None:
+        """Reserve the request's worst-case cost under the session budget; refuse it if that cannot fit."""
         if self.ledger is None:
-            return
+            return None
         body = request.json()
         model = body.get("model") if isinstance(body, dict) else None
         what = f"{request.method} {request.path}" + (f" (model {model})" if model else "")
-        self.ledger.check(what)
-        if self.settings.budget_usd is not None and model and not self._is_priced(request, str(model)):
-            raise transport.BudgetExhausted(
-                f"{what} was not sent: --llm-budget-usd is set but no price is known for model {model!r}, "
-                f"so its spend could not be held to the budget. Add it to the llm_prices file."
-            )
+        if self.settings.budget_usd is None:
+            return None
+        from pytest_llmops.spend.worst_case import worst_case
 
-    def _is_priced(self, request: RecordedRequest, model: str) -> bool:
         provider = "anthropic" if request.path.rstrip("/").endswith("/messages") else "openai"
-        probe = LLMCall(
-            provider=provider, endpoint=request.path, model=model, input_tokens=1000, output_tokens=1000
-        )
-        return self.price(probe) is not None
+        self.ledger.check(what)
+        bound, why = worst_case(body, provider, request.path, self.prices())
+        if bound is None:
+            raise transport.BudgetExhausted(f"{what} was not sent: --llm-budget-usd is set but {why}")
+        return self.ledger.reserve(what, bound.cost_usd)
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def _unanswered(self, ticket: object, sent: bool) -> None:
+        if self.ledger is None or not isinstance(ticket, str):
+            return
+        if sent:
+            self.ledger.settle(ticket, None, None)  # it may be billed: keep its worst case
+        else:
+            self.ledger.release(ticket)
+
+    # trylast: inside every other wrapper (logging, capture, ...), so when a cassette cannot be read their
+    # setup has run and their teardown finds what it expects; still before any fixture is set up.
+    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         marker = item.stash.get(MARKER, None)
         if marker is None or not self.settings.eval_enabled:
@@ -333,17 +375,23 @@ class LLMOpsSession:
         context.set_current(ctx)
         mode = self._record_mode(marker)
         record.cassette = CassetteInfo(path=label, mode=mode.value)
+        failure: str | None = None
         try:
             cassette = Cassette(path, mode, self._matcher(marker), self.settings.scrubber)
         except Exception as exc:  # a broken cassette fails this test, not the session
-            pytest.fail(f"cannot read cassette {path}: {exc}", pytrace=False)
+            problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            command = self._rerecord_command(item).replace("{mode}", "rewrite")
+            failure = f"cannot read cassette {problem}\nFix the file, or record it again: {command}"
+        if failure is not None:
+            raise pytest.fail.Exception(secrets.redact(failure), pytrace=False)
         item.stash[CASSETTE] = cassette
         recorder = transport.Recorder(
             cassette=cassette,
             rerecord_command=lambda: self._rerecord_command(item),
             on_replay=lambda index, interaction: self._on_replay(ctx, index, interaction),
-            on_live=lambda index, interaction: self._on_live(ctx, index, interaction),
+            on_live=lambda index, interaction, ticket: self._on_live(ctx, index, interaction, ticket),
             before_live=self._before_live,
+            unanswered=self._unanswered,
             policy=self.settings.record_policy,
         )
         judge = marker.get("judge")
@@ -359,10 +407,18 @@ class LLMOpsSession:
     def _on_replay(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
         ctx.add_interaction(index, interaction, "replayed")
 
-    def _on_live(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
-        call = ctx.add_interaction(index, interaction, "live")
+    def _on_live(
+        self, ctx: context.TestContext, index: int, interaction: Interaction, ticket: object
+    ) -> None:
+        held = ticket if isinstance(ticket, str) else None
+        try:
+            call = ctx.add_interaction(index, interaction, "live")
+        except BaseException:
+            if self.ledger is not None:
+                self.ledger.settle(held, None, None)
+            raise
         if self.ledger is not None and call is not None:
-            self.ledger.add(call.cost_usd, call.model or call.request_model)
+            self.ledger.settle(held, call.cost_usd, call.model or call.request_model)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
@@ -428,6 +484,7 @@ class LLMOpsSession:
         ctx = item.stash.get(CTX, None)
         if ctx is None and MARKER not in item.stash:
             return report
+        _redact_report(report)
         phases = item.stash.setdefault(PHASES, {})
         phases[report.when] = report
         if report.when == "teardown" and ctx is not None:
@@ -439,7 +496,9 @@ class LLMOpsSession:
             if self.config.option.xmlpath:  # only --junitxml reads them
                 from pytest_llmops.results.report.junit import junit_properties
 
-                report.user_properties.extend(junit_properties(record))
+                report.user_properties.extend(
+                    (name, secrets.redact(value)) for name, value in junit_properties(record)
+                )
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -449,6 +508,12 @@ class LLMOpsSession:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
+        if self.config_errors and session.exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.INTERRUPTED,
+        ):
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
         if self.is_worker or not self.settings.eval_enabled or session.config.option.collectonly:
             return
         from pytest_llmops.results import reporting
@@ -495,6 +560,17 @@ def _relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def _redact_report(report: pytest.TestReport) -> None:
+    """Keep secrets out of what pytest prints and writes for an llm test: failure text and captured output."""
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        clean = secrets.redact(text)
+        if clean != text:
+            report.longrepr = clean
+    if report.sections:
+        report.sections = [(title, secrets.redact(body)) for title, body in report.sections]
 
 
 def _short(report: pytest.TestReport) -> str | None:

@@ -10,7 +10,9 @@ from pytest_llmops.simulator import ProviderSimulator
 
 ASK = """
 def ask(client, text="What is the capital of France?"):
-    return client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    return client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": text}], max_tokens=40, temperature=0
+    )
 """
 
 
@@ -107,15 +109,17 @@ def test_session_budget_refuses_live_calls_once_spent(
     sent = len(sim.requests)
     assert outcomes.get("passed", 0) == sent
     assert outcomes.get("failed", 0) == 12 - sent
-    in_flight = 2 if workers else 1
-    assert 5 <= sent <= 5 + in_flight - 1
+    # Each call reserves its worst case (max_tokens=40) first, so fewer than 4.5 calls fit: never more.
+    assert 1 <= sent <= 4
     result.stdout.fnmatch_lines(
         [
-            "*budget exhausted: live spend $* reached --llm-budget-usd=*; POST /v1/chat/completions (model gpt-4o-mini) was not sent*"
+            "*budget exhausted: live spend $* + up to $* for this call would pass --llm-budget-usd=*; "
+            "POST /v1/chat/completions (model gpt-4o-mini) was not sent*"
         ]
     )
     spent = json.loads(report.read_text())["headline"]["app"]["live_cost_usd"]
-    assert spent <= budget + one_call * in_flight * 1.5
+    assert spent <= budget
+    assert sent * one_call <= budget
 
 
 def test_replayed_calls_never_count_as_live_spend(
@@ -155,6 +159,13 @@ def test_a_model_without_price_is_refused_under_a_budget(
         "models:\n  acme-private-7b:\n    input: 0.1\n    output: 0.2\n"
     )
     llm_pytester.makeini("[pytest]\nllm_prices = prices.yaml\n")
+    # Priced now, but with no max_tokens and no known output limit its cost has no bound: still refused.
+    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=1")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no output limit is known for model 'acme-private-7b'*Set max_tokens*"])
+    assert sim.requests == []
+    test_file = llm_pytester.path / "test_u.py"
+    test_file.write_text(test_file.read_text().replace('"hi"}]', '"hi"}], max_tokens=30'))
     llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=1").assert_outcomes(passed=1)
 
 

@@ -89,12 +89,27 @@ def _csv_rows(path: Path, text: str) -> list[tuple[Any, int | None]]:
     return rows
 
 
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; anything else is a DatasetError naming the file, line and byte."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, offset) + 1
+        raise DatasetError(
+            f"{path}, line {line}: not UTF-8 text (byte {offset}: {data[offset : offset + 1]!r}). "
+            "Save the file as UTF-8 (e.g. in a spreadsheet: export as 'CSV UTF-8')."
+        ) from None
+    return text
+
+
 @lru_cache(maxsize=64)
 def load(path: Path) -> tuple[Case, ...]:
     """Read every row; the first malformed one raises DatasetError naming the file and row."""
     if not path.is_file():
         raise DatasetError(f"dataset file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         rows = _yaml_rows(path, text)

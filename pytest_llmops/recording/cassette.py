@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pytest_llmops.recording.files import write_atomic
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.matching import Matcher, MatchKey, body_diff, closest
-from pytest_llmops.recording.secrets import Scrubber
+from pytest_llmops.recording.secrets import Scrubber, redact, remember_request
 
 
 class RecordMode(StrEnum):
@@ -98,7 +98,9 @@ class Cassette:
         return sum(1 for i in self.recorded if i.request is not None and self.matcher.key(i.request) == key)
 
     def miss_message(self, request: RecordedRequest, rerecord_command: str) -> str:
+        """Why `request` has no recording, with the closest recorded one's diff; secrets redacted."""
         self.misses += 1
+        remember_request(request.headers, request.uri, self.scrubber)
         parts = urlsplit(request.uri)
         body = request.json()
         model = body.get("model") if isinstance(body, dict) else None
@@ -131,7 +133,7 @@ class Cassette:
                     lines.append(body_diff(recorded, request, self.matcher))
         lines.append("To record it (needs the provider's API key), run:")
         lines.append(f"  {command}")
-        return "\n".join(lines)
+        return redact("\n".join(lines), self.scrubber)
 
     @property
     def dirty(self) -> bool:

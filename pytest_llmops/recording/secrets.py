@@ -1,17 +1,28 @@
-"""Keep credentials off disk: scrub what we know carries them, then refuse to write anything key-shaped.
+"""Keep credentials off disk and screen: scrub what carries them, refuse to write what still holds one,
+and redact every message.
 
-Scrubbing is best effort; the scan is the guarantee. Every writer (cassettes,
-reports, baselines) calls `assert_no_secrets` on the exact text it is about to
-write, so a key that slipped through an unexpected field fails closed.
+Scrubbing is best effort; the scan is the guarantee. Every credential the
+scrubber removes from a request (auth headers, key-like query parameters, AWS
+signature parts) is remembered and then searched for in the whole interaction,
+as are the secret environment variables and key-shaped strings. The search
+covers each field as stored and its decoded views: JSON strings unescaped, the
+URI percent-decoded, and a stream's text joined across events (a key echoed a
+few characters per event is found whole). Cassette writers and report writers
+call `assert_text_clean` on the exact text they write (fail closed), and every
+message the plugin prints or puts in a file goes through `redact`, which
+replaces each known secret with a marker such as `[REDACTED:OPENAI_API_KEY]`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pytest_llmops.recording.interactions import Headers, Interaction
 
@@ -28,12 +39,23 @@ CREDENTIAL_HEADERS = frozenset(
         "anthropic-organization-id",
         "cookie",
         "set-cookie",
+        "x-amz-security-token",
     }
 )
 CREDENTIAL_QUERY_PARAMS = frozenset(
     {
-        *("key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature", "code"),
-        *("x-amz-signature", "x-amz-credential", "x-amz-security-token"),  # presigned AWS URLs
+        "key",
+        "api_key",
+        "api-key",
+        "apikey",
+        "access_token",
+        "token",
+        "sig",
+        "signature",
+        "code",
+        "x-amz-signature",  # presigned AWS URLs
+        "x-amz-credential",
+        "x-amz-security-token",
     }
 )
 REPLAY_PLACEHOLDER_ENV_VARS = (
@@ -45,10 +67,28 @@ REPLAY_PLACEHOLDER_ENV_VARS = (
 """Set to a placeholder in replay when unset, so clients that insist on a key construct. Only
 GEMINI_API_KEY for Google: with GOOGLE_API_KEY set too, google-genai warns on every client."""
 SECRET_ENV_VARS = (
-    *REPLAY_PLACEHOLDER_ENV_VARS,
-    *("GOOGLE_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"),
-    *("MISTRAL_API_KEY", "GROQ_API_KEY", "TOGETHER_API_KEY"),
+    "OPENAI_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "CO_API_KEY",
+    "COHERE_API_KEY",
+    "TOGETHER_API_KEY",
+    "HF_TOKEN",
+    "HUGGINGFACEHUB_API_TOKEN",
+    "LANGSMITH_API_KEY",
+    "LANGCHAIN_API_KEY",
 )
+MIN_SECRET_LENGTH = 8
+"""Shorter values (a `Bearer x` in a test, an empty variable) are not searched for: too many false hits."""
 REPLAY_PLACEHOLDER_KEY = "llmops-replay-placeholder"
 REDACTED = "REDACTED"
 
@@ -75,6 +115,10 @@ class SecretLeakError(Exception):
             "Scrub it (ini llm_scrub_headers / llm_scrub_query_params, or remove it from the request) "
             "and record again."
         )
+
+
+Credential = tuple[str, str]
+"""(where it was found, e.g. `request header api-key`, the secret value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +150,36 @@ class Scrubber:
         cleaned = [(k, REDACTED if k.lower() in self.query_params else v) for k, v in pairs]
         return urlunsplit(parts._replace(query=urlencode(cleaned)))
 
+    def credentials(self, interaction: Interaction) -> list[Credential]:
+        """Every credential value `scrub` removes from this interaction (request and response)."""
+        found: list[Credential] = []
+        request = interaction.request
+        if request is not None:
+            found += self._header_credentials("request", request.headers)
+            for name, value in parse_qsl(urlsplit(request.uri).query, keep_blank_values=True):
+                if name.lower() in self.query_params:
+                    found += [(f"query parameter {name}", v) for v in _credential_parts(name, value)]
+        found += self._header_credentials("response", interaction.response.headers)
+        return [(where, value) for where, value in found if len(value) >= MIN_SECRET_LENGTH]
+
+    def _header_credentials(self, side: str, headers: Headers) -> list[Credential]:
+        return [
+            (f"{side} header {name.lower()}", part)
+            for name, values in headers.items()
+            if name.lower() in self.headers
+            for value in values
+            for part in _credential_parts(name.lower(), value)
+        ]
+
     def scrub(self, interaction: Interaction) -> Interaction:
-        """Return a copy with credential headers dropped and credential query values redacted."""
+        """Return a copy with credential headers dropped and credential query values redacted.
+
+        The removed values are remembered (`remember`), so `redact` and the scans find them anywhere.
+        """
         from dataclasses import replace
 
+        for where, value in self.credentials(interaction):
+            remember(value, where)
         request = interaction.request
         if request is not None:
             request = replace(
@@ -123,15 +193,22 @@ class Scrubber:
         found = []
         for name in self.env_vars:
             value = os.environ.get(name, "")
-            if len(value) >= 8 and value != REPLAY_PLACEHOLDER_KEY:
+            if len(value) >= MIN_SECRET_LENGTH and value != REPLAY_PLACEHOLDER_KEY:
                 found.append((name, value))
         return found
 
-    def find_secret(self, text: str) -> str | None:
+    def secrets(self, extra: Iterable[Credential] = ()) -> list[tuple[str, str]]:
+        """(label, value) of every secret to look for: environment variables, then removed credentials."""
+        out = [(f"the value of ${name}", value) for name, value in self.env_secrets()]
+        out += [(f"the credential from the {where}", value) for where, value in extra]
+        out += [(f"the credential from the {where}", value) for value, where in _known_snapshot()]
+        return out
+
+    def find_secret(self, text: str, extra: Iterable[Credential] = ()) -> str | None:
         """Describe the first credential found in `text`, or None."""
-        for name, value in self.env_secrets():
+        for label, value in self.secrets(extra):
             if value in text:
-                return f"the value of ${name}"
+                return label
         match = KEY_PATTERN.search(text)
         if match:
             shown = match.group(0)[:7] + "..."
@@ -139,8 +216,14 @@ class Scrubber:
         return None
 
     def assert_interactions_clean(self, interactions: Iterable[Interaction], target: str) -> None:
-        for field, text in _interaction_fields(interactions):
-            kind = self.find_secret(text)
+        """Raise SecretLeakError naming the field of the first credential in any field or decoded view.
+
+        Credentials the scrubber removes from each interaction's request are searched for too.
+        """
+        items = list(interactions)
+        extra = [c for interaction in items for c in self.credentials(interaction)]
+        for field, text in _interaction_fields(items):
+            kind = self.find_secret(text, extra)
             if kind:
                 raise SecretLeakError(target, field, kind)
 
@@ -149,25 +232,181 @@ class Scrubber:
         kind = self.find_secret(text)
         if kind is None:
             return
-        needle = next((v for _, v in self.env_secrets() if v in text), None)
+        needle = next((v for _, v in self.secrets() if v in text), None)
         if needle is None:
             match = KEY_PATTERN.search(text)
             needle = match.group(0) if match else ""
         line = text.count("\n", 0, text.find(needle)) + 1 if needle else 0
         raise SecretLeakError(target, f"line {line}", kind)
 
+    def redact(self, text: str) -> str:
+        """`text` with every secret this scrubber knows replaced by a marker."""
+        return redact(text, self)
+
+
+# --- what has been seen: credentials removed from requests, for `redact` and the scans -------------
+
+_known: dict[str, str] = {}
+_known_lock = threading.Lock()
+_default = Scrubber()
+_active: Scrubber | None = None
+
+
+def remember(value: str, where: str) -> None:
+    """Treat `value` as a secret from now on in this process (found in `where`)."""
+    if len(value) >= MIN_SECRET_LENGTH and value != REPLAY_PLACEHOLDER_KEY:
+        with _known_lock:
+            _known.setdefault(value, where)
+
+
+def remember_request(headers: Headers, uri: str, scrubber: Scrubber | None = None) -> None:
+    """Remember the credentials a request carries (its auth headers and key-like query values)."""
+    from pytest_llmops.recording.interactions import RecordedRequest, RecordedResponse
+
+    probe = Interaction(
+        request=RecordedRequest("GET", uri, headers, None), response=RecordedResponse(0, "", {}, b"")
+    )
+    for where, value in (scrubber or _active or _default).credentials(probe):
+        remember(value, where)
+
+
+def use(scrubber: Scrubber | None) -> None:
+    """The scrubber whose settings (extra env variables, headers) `redact` follows; None for the default."""
+    global _active
+    _active = scrubber
+
+
+def forget() -> None:
+    """Forget remembered credentials (end of the session)."""
+    with _known_lock:
+        _known.clear()
+
+
+def _known_snapshot() -> list[tuple[str, str]]:
+    with _known_lock:
+        return list(_known.items())
+
+
+def redact(text: str, scrubber: Scrubber | None = None) -> str:
+    """`text` with every known secret replaced: `[REDACTED:<ENV VAR>]`, `[REDACTED:<header>]`, `[REDACTED:KEY]`.
+
+    The one redaction used for everything the plugin prints or writes: miss
+    diffs, failure messages, terminal lines, JUnit properties and reports.
+    """
+    if not text:
+        return text
+    scrubber = scrubber or _active or _default
+    replacements: list[tuple[str, str]] = [(value, name) for name, value in scrubber.env_secrets()]
+    replacements += [(value, _marker_name(where)) for value, where in _known_snapshot()]
+    for value, name in sorted(replacements, key=lambda r: -len(r[0])):  # longest first: keys inside keys
+        if value in text:
+            text = text.replace(value, f"[REDACTED:{name}]")
+    return KEY_PATTERN.sub("[REDACTED:KEY]", text)
+
+
+def _marker_name(where: str) -> str:
+    return where.rsplit(" ", 1)[-1].upper().replace("-", "_")
+
+
+def _credential_parts(name: str, value: str) -> list[str]:
+    """The secret pieces of one credential header or query value, whole value included.
+
+    `Bearer <t>` / `Basic <t>` give the token; a cookie gives each cookie's
+    value; an AWS SigV4 `Authorization` gives its access key id and signature.
+    """
+    value = value.strip()
+    parts = [value]
+    scheme, _, rest = value.partition(" ")
+    if rest and scheme.lower() in ("bearer", "basic", "token", "key"):
+        parts.append(rest.strip())
+    if scheme.upper().startswith("AWS4-") and rest:
+        for item in rest.split(","):
+            key, _, val = item.strip().partition("=")
+            if key == "Credential":
+                parts.append(val.split("/", 1)[0])
+            elif key == "Signature":
+                parts.append(val)
+    if name == "cookie":
+        for item in value.split(";"):
+            _, eq, val = item.strip().partition("=")
+            if eq:
+                parts.append(val)
+    elif name == "set-cookie":  # only the cookie's own value: path=/, domain=... are not secrets
+        _, eq, val = value.split(";", 1)[0].strip().partition("=")
+        if eq:
+            parts.append(val)
+    if name.lower() == "x-amz-credential":
+        parts.append(value.split("/", 1)[0])
+    return [p for p in parts if p]
+
 
 def _interaction_fields(interactions: Iterable[Interaction]) -> Iterator[tuple[str, str]]:
+    """(field name, text) of every field of each interaction, and of its decoded views."""
     for i, interaction in enumerate(interactions):
         prefix = f"interactions[{i}]"
         request = interaction.request
         if request is not None:
             yield f"{prefix}.request.uri", request.uri
+            yield f"{prefix}.request.uri (percent-decoded)", unquote(request.uri)
             for name, values in request.headers.items():
                 yield f"{prefix}.request.headers.{name}", " ".join(values)
             if request.body:
-                yield f"{prefix}.request.body", request.body.decode("utf-8", "replace")
+                yield from _body_views(f"{prefix}.request.body", request.body)
         for name, values in interaction.response.headers.items():
             yield f"{prefix}.response.headers.{name}", " ".join(values)
         if interaction.response.body:
-            yield f"{prefix}.response.body", interaction.response.body.decode("utf-8", "replace")
+            yield from _body_views(f"{prefix}.response.body", interaction.response.body)
+
+
+def _body_views(field: str, body: bytes) -> Iterator[tuple[str, str]]:
+    text = body.decode("utf-8", "replace")
+    yield field, text
+    parsed = _json(text)
+    if parsed is not None:
+        yield f"{field} (JSON strings)", "\n".join(_strings(parsed))
+        return
+    if "data:" not in text:
+        return
+    from pytest_llmops.recording.sse import iter_events
+
+    joined: dict[str, list[str]] = {}
+    raw: list[str] = []
+    for event in iter_events(text):
+        data = _json(event.data)
+        if data is None:
+            raw.append(event.data)
+            continue
+        for path, value in _leaves(data, ""):
+            joined.setdefault(path, []).append(value)
+    for path, pieces in joined.items():
+        if len(pieces) > 1:
+            yield f"{field} (stream text {path} joined across events)", "".join(pieces)
+    if len(raw) > 1:
+        yield f"{field} (stream data joined across events)", "".join(raw)
+
+
+def _json(text: str) -> Any:
+    stripped = text.lstrip()
+    if not stripped or stripped[0] not in '{["':
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    for _, leaf in _leaves(value, ""):
+        yield leaf
+
+
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(dotted path, string) of every string in a JSON value (numbers of list items kept in the path)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]")

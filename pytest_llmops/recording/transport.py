@@ -70,15 +70,20 @@ class Recorder:
     """What the patched transports talk to while one llm test runs.
 
     `on_replay(index, interaction)` and `on_live(index, interaction)` let the
-    test context turn interactions into calls; `before_live(request)` may
-    refuse to send (budgets). The cassette does the matching and keeping.
+    test context turn interactions into calls. `before_live(request)` runs
+    before anything is sent: it may refuse (budgets) and returns a ticket that
+    comes back with the interaction, `on_live(index, interaction, ticket)`, or
+    to `unanswered(ticket, sent)` when no response arrives (`sent` is False
+    only when the connection itself failed, so nothing reached the server).
+    The cassette does the matching and keeping.
     """
 
     cassette: Any  # pytest_llmops.recording.cassette.Cassette; Any to keep this module free of import cycles
     rerecord_command: Callable[[], str]  # only a miss needs it
     on_replay: Callable[[int, Interaction], None]
-    on_live: Callable[[int, Interaction], None]
-    before_live: Callable[[RecordedRequest], None] = lambda request: None
+    on_live: Callable[[int, Interaction, object], None]
+    before_live: Callable[[RecordedRequest], object] = lambda request: None
+    unanswered: Callable[[object, bool], None] = lambda ticket, sent: None
     policy: RecordPolicy = field(default_factory=RecordPolicy)
     open_streams: list[_Sink] = field(default_factory=list)
 
@@ -89,7 +94,6 @@ class Recorder:
             return hit
         if not self.cassette.records:
             raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command()))
-        self.before_live(request)
         return None
 
     def finish_open_streams(self) -> None:
@@ -256,8 +260,10 @@ class _Sink:
         started: float,
         recorded_at: str,
         attempts: int,
+        ticket: object = None,
     ) -> None:
         self.recorder = recorder
+        self.ticket = ticket
         self.request = request
         self.status = status
         self.reason = reason
@@ -307,7 +313,7 @@ class _Sink:
             meta=meta,
         )
         index = self.recorder.cassette.add(interaction)
-        self.recorder.on_live(index, interaction)
+        self.recorder.on_live(index, interaction, self.ticket)
 
 
 class _Kit:
@@ -377,6 +383,7 @@ class _Kit:
         started: float,
         recorded_at: str,
         attempts: int,
+        ticket: object,
     ) -> _Sink:
         headers: Headers = {}
         for name, value in response.headers.multi_items():
@@ -384,7 +391,15 @@ class _Kit:
         reason = response.extensions.get("reason_phrase", b"")
         reason_text = reason.decode("ascii", "replace") if isinstance(reason, bytes) else str(reason)
         return _Sink(
-            recorder, recorded, response.status_code, reason_text, headers, started, recorded_at, attempts
+            recorder,
+            recorded,
+            response.status_code,
+            reason_text,
+            headers,
+            started,
+            recorded_at,
+            attempts,
+            ticket,
         )
 
     def record_sync(
@@ -395,19 +410,25 @@ class _Kit:
         recorded: RecordedRequest,
         recorder: Recorder,
     ) -> Any:
+        ticket = recorder.before_live(recorded)
         self._prepare(request)
+        sent = _watch_sending(request, is_async=False)
         attempt = 0
-        while True:
-            attempt += 1
-            recorded_at, started = _now_iso(), time.perf_counter()
-            response = original(transport, request)
-            if response.status_code in RETRYABLE and attempt <= recorder.policy.max_retries:
-                response.read()
-                response.close()
-                time.sleep(_retry_delay(recorder.policy, attempt, response.headers))
-                continue
-            sink = self._sink(response, recorder, recorded, started, recorded_at, attempt)
-            return self._wrap(response, sink, self.SyncTee)
+        try:
+            while True:
+                attempt += 1
+                recorded_at, started = _now_iso(), time.perf_counter()
+                response = original(transport, request)
+                if response.status_code in RETRYABLE and attempt <= recorder.policy.max_retries:
+                    response.read()
+                    response.close()
+                    time.sleep(_retry_delay(recorder.policy, attempt, response.headers))
+                    continue
+                sink = self._sink(response, recorder, recorded, started, recorded_at, attempt, ticket)
+                return self._wrap(response, sink, self.SyncTee)
+        except BaseException as exc:
+            recorder.unanswered(ticket, bool(sent) and _maybe_sent(exc))
+            raise
 
     async def record_async(
         self,
@@ -419,19 +440,58 @@ class _Kit:
     ) -> Any:
         import anyio
 
+        ticket = recorder.before_live(recorded)
         self._prepare(request)
+        sent = _watch_sending(request, is_async=True)
         attempt = 0
-        while True:
-            attempt += 1
-            recorded_at, started = _now_iso(), time.perf_counter()
-            response = await original(transport, request)
-            if response.status_code in RETRYABLE and attempt <= recorder.policy.max_retries:
-                await response.aread()
-                await response.aclose()
-                await anyio.sleep(_retry_delay(recorder.policy, attempt, response.headers))
-                continue
-            sink = self._sink(response, recorder, recorded, started, recorded_at, attempt)
-            return self._wrap(response, sink, self.AsyncTee)
+        try:
+            while True:
+                attempt += 1
+                recorded_at, started = _now_iso(), time.perf_counter()
+                response = await original(transport, request)
+                if response.status_code in RETRYABLE and attempt <= recorder.policy.max_retries:
+                    await response.aread()
+                    await response.aclose()
+                    await anyio.sleep(_retry_delay(recorder.policy, attempt, response.headers))
+                    continue
+                sink = self._sink(response, recorder, recorded, started, recorded_at, attempt, ticket)
+                return self._wrap(response, sink, self.AsyncTee)
+        except BaseException as exc:
+            recorder.unanswered(ticket, bool(sent) and _maybe_sent(exc))
+            raise
+
+
+def _watch_sending(request: Any, *, is_async: bool) -> list[bool]:
+    """A flag set once httpcore starts writing the request (its `trace` extension), chaining any tracer."""
+    sent: list[bool] = []
+    inner = request.extensions.get("trace")
+
+    def note(name: str) -> None:
+        if not sent and "send_request_headers" in name:
+            sent.append(True)
+
+    if is_async:
+
+        async def atrace(name: str, info: dict[str, Any]) -> None:
+            note(name)
+            if inner is not None:
+                await inner(name, info)
+
+        request.extensions["trace"] = atrace
+    else:
+
+        def trace(name: str, info: dict[str, Any]) -> None:
+            note(name)
+            if inner is not None:
+                inner(name, info)
+
+        request.extensions["trace"] = trace
+    return sent
+
+
+def _maybe_sent(exc: BaseException) -> bool:
+    """Whether a request that failed with `exc` may have reached the server (and so may be billed)."""
+    return not any(cls.__name__ in ("ConnectError", "ConnectTimeout") for cls in type(exc).__mro__)
 
 
 def _make_replay_stream(mod: ModuleType) -> type:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from pytest_llmops.recording.secrets import SecretLeakError
+from pytest_llmops.recording.secrets import SecretLeakError, redact
 from pytest_llmops.results import baseline as baseline_file
 from pytest_llmops.results.records import TestRecord
 
@@ -219,7 +219,7 @@ def _finish(
         if path is None:
             continue
         try:
-            text = render(report)
+            text = settings.scrubber.redact(render(report))
             settings.scrubber.assert_text_clean(text, str(path))
             write_atomic(path, text)
         except (SecretLeakError, OSError) as exc:
@@ -250,10 +250,10 @@ def print_summary(terminalreporter: Any, outcome: Outcome | None, verbose: bool 
         extra += [(error, {"red": True, "bold": True}) for error in outcome.errors]
         if outcome.report is None:
             for text, markup in extra:
-                terminalreporter.write_line(text, **markup)
+                terminalreporter.write_line(redact(text), **markup)
             return
         for text, markup in lines(outcome.report, bool(verbose), extra=extra):
-            terminalreporter.write_line(text, **markup)
+            terminalreporter.write_line(redact(text), **markup)
     except Exception as exc:
         with contextlib.suppress(Exception):
             terminalreporter.write_line(f"pytest-llmops: could not print the LLM report: {exc!r}", red=True)

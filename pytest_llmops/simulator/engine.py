@@ -219,6 +219,7 @@ class CallContext:
             request=request,
             seed=seed,
             repeat=repeat,
+            headers=dict(self.headers),
         )
 
 

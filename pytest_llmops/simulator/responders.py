@@ -27,6 +27,7 @@ __all__ = [
     "Passage",
     "Responder",
     "chain",
+    "echo_header_responder",
     "extractive_responder",
     "find_passages",
     "fixed_responder",
@@ -61,6 +62,8 @@ class ChatTurn:
     seed: int = 0
     repeat: int = 0
     sample: int = 0
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The request's HTTP headers, names lower-cased (for responders that echo them)."""
 
     @classmethod
     def from_text(
@@ -151,6 +154,28 @@ def chain(*responders: Responder) -> Responder:
 def fixed_responder(text: str) -> Responder:
     """Always answers `text`."""
     return lambda turn: text
+
+
+def echo_header_responder(
+    header: str, template: str = "Your credential is {value}, keep it safe."
+) -> Responder:
+    """Answers `template` with the value of request header `header` (a bearer token without `Bearer `).
+
+    A misbehaving upstream that echoes the caller's key, for testing that recordings never keep it:
+    in a stream, the answer arrives a few characters per event like any other text.
+    """
+    name = header.lower()
+
+    def respond(turn: ChatTurn) -> str | None:
+        value = turn.headers.get(name)
+        if value is None:
+            return None
+        scheme, _, token = value.partition(" ")
+        if token and scheme.lower() == "bearer":
+            value = token
+        return template.format(value=value)
+
+    return respond
 
 
 def keyword_responder(rules: Mapping[str, str]) -> Responder:

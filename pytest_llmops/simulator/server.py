@@ -664,7 +664,7 @@ def _has_key(provider: str, headers: Mapping[str, str], query: Mapping[str, list
     bearer = headers.get("authorization", "")
     has_bearer = bearer.lower().startswith("bearer ") and bool(bearer[7:].strip())
     if provider == "openai":
-        return has_bearer
+        return has_bearer or bool(headers.get("api-key", "").strip())  # api-key: Azure OpenAI's header
     return bool(headers.get("x-api-key", "").strip()) or has_bearer
 
 

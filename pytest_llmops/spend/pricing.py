@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     from genai_prices.data_snapshot import DataSnapshot
     from genai_prices.types import ModelInfo, Provider
 
-__all__ = ["PriceFileError", "PriceTable", "UserPrice", "is_known_model", "price_call", "unknown_models"]
+__all__ = [
+    "PriceFileError",
+    "PriceTable",
+    "UserPrice",
+    "context_window",
+    "is_known_model",
+    "price_call",
+    "unknown_models",
+]
 
 PER_MILLION = 1_000_000
 _PRICE_FIELDS = ("input", "cached_input", "cache_write", "output")
@@ -139,6 +147,13 @@ def is_known_model(model: str, provider: str | None, table: PriceTable | None = 
     if table is not None and table.lookup(model, provider) is not None:
         return True
     return _resolve(provider, model) is not None
+
+
+def context_window(model: str, provider: str | None) -> int | None:
+    """The model's context window in tokens according to genai-prices, or None."""
+    resolved = _resolve(provider, model)
+    window = resolved.info.context_window if resolved is not None else None
+    return window if isinstance(window, int) and window > 0 else None
 
 
 def unknown_models(calls: Iterable[LLMCall], table: PriceTable | None = None) -> list[str]:

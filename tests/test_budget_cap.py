@@ -1,0 +1,107 @@
+"""The session budget is a cap under concurrency: threads and asyncio.gather inside tests, with and without xdist."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_llmops.simulator import ProviderSimulator
+
+CONCURRENT_SUITE = """
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+def ask(client, i):
+    return client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+        max_tokens=40,
+        temperature=0,
+    )
+
+@pytest.mark.llm
+@pytest.mark.parametrize("t", range(4))
+def test_threads(openai_client, t):
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: ask(openai_client, i), range(8)))
+
+@pytest.mark.llm
+@pytest.mark.parametrize("t", range(4))
+def test_gather(async_openai_client, t):
+    async def main():
+        async def one(i):
+            return await async_openai_client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "What is the capital of France?"}],
+                max_tokens=40,
+                temperature=0,
+            )
+        results = await asyncio.gather(*(one(i) for i in range(8)), return_exceptions=True)
+        await async_openai_client.close()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+    asyncio.run(main())
+"""
+
+
+def _one_call_cost(llm_pytester: pytest.Pytester, sim: ProviderSimulator, kind: str) -> float:
+    report = llm_pytester.path / "one.json"
+    llm_pytester.runpytest(
+        "--llm-eval", "--llm-record=all", "-k", f"{kind}[0]", f"--llm-report-json={report}"
+    ).assert_outcomes(passed=1)
+    app = json.loads(report.read_text())["headline"]["app"]
+    assert app["live_calls"] == 8 == len(sim.requests)  # every live call is counted once
+    sim.reset()
+    return float(app["live_cost_usd"]) / 8
+
+
+@pytest.mark.parametrize("kind", ["threads", "gather"])
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_concurrent_calls_never_pass_the_session_budget(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    kind: str,
+    workers: list[str],
+) -> None:
+    llm_pytester.makepyfile(test_c=CONCURRENT_SUITE)
+    one_call = _one_call_cost(llm_pytester, sim, kind)
+    assert one_call > 0
+    budget = 0.0001  # the issue's cap: ~6 calls' real cost, ~2 calls' worst case at max_tokens=40
+    report = llm_pytester.path / "r.json"
+    run = llm_pytester.runpytest_subprocess if workers else llm_pytester.runpytest
+    result = run(
+        "--llm-eval",
+        "--llm-record=rewrite",
+        f"--llm-budget-usd={budget}",
+        f"--llm-report-json={report}",
+        "-k",
+        kind,
+        *workers,
+    )
+    answered = len(sim.requests)
+    app = json.loads(report.read_text())["headline"]["app"]
+    print(
+        f"{kind} {workers}: answered {answered}, report live {app['live_calls']} ${app['live_cost_usd']:.6f}"
+    )
+    assert answered >= 1
+    assert answered * one_call <= budget
+    assert app["live_cost_usd"] <= budget
+    assert app["live_calls"] == answered  # each call the server answered is counted exactly once
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*budget exhausted: live spend $*would pass --llm-budget-usd=0.0001*"])
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
+def test_budgets_that_cannot_cap_are_usage_errors(pytester: pytest.Pytester, value: str) -> None:
+    result = pytester.runpytest("--llm-eval", f"--llm-budget-usd={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--llm-budget-usd" in result.stderr.str()
+    pytester.makeini(f"[pytest]\nllm_budget_usd = {value}\n")
+    result = pytester.runpytest("--llm-eval")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "llm_budget_usd" in result.stderr.str() + result.stdout.str()
