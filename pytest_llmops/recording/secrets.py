@@ -39,7 +39,6 @@ CREDENTIAL_HEADERS = frozenset(
         "anthropic-organization-id",
         "cookie",
         "set-cookie",
-        "x-amz-security-token",
     }
 )
 CREDENTIAL_QUERY_PARAMS = frozenset(
