@@ -323,4 +323,6 @@ def test_the_default_summary_is_short_and_shows_the_answers_behind_a_regression(
     assert "<ins>Lyon " in page and "What is the capital of France?" in page  # the diff, and the input
 
     verbose = run(recorded, "-v")
-    verbose.stdout.fnmatch_lines(["Regressions (1)", "*test_capital*relevance*0.9 -> 0.5*", "Quality", "Tests"])
+    verbose.stdout.fnmatch_lines(
+        ["Regressions (1)", "*test_capital*relevance*0.9 -> 0.5*", "Quality", "Tests"]
+    )
