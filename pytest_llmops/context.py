@@ -8,14 +8,15 @@ app see it too (a contextvar would not reach them).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmops.markers import LLMMarker
 from pytest_llmops.recording.interactions import Interaction
-from pytest_llmops.results.records import RunRecord, TestRecord
+from pytest_llmops.results.records import INPUT_LIMIT, OUTPUT_LIMIT, AnswerRecord, RunRecord, TestRecord
 from pytest_llmops.results.scores import Score
 from pytest_llmops.spend.calls import LLMCall, Role, Source
 
@@ -47,6 +48,8 @@ class TestContext:
     role: Role = "app"
     _pending: list[_Pending] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _answer_run: int | None = None
+    _answer_rank: int = 0
 
     __test__ = False
 
@@ -80,6 +83,39 @@ class TestContext:
     def add_score(self, score: Score) -> None:
         score.run = self.run
         self.record.scores.append(score)
+
+    def observe(
+        self, output: str, inputs: Mapping[str, str] | None = None, expected: str | None = None, rank: int = 2
+    ) -> None:
+        """Keep `output` as the test's answer, with the inputs and expected output it was scored against.
+
+        The report shows it beside the baseline's answer. The answer comes from the first run that
+        observed one (so `repeat` runs do not overwrite it); within that run the source of the highest
+        `rank` wins (3: `checks.record_output`, 2: a check of an answer, 1: a scan such as `safety`,
+        which may be given an input), the first on a tie. Inputs and the expected output are merged from
+        every check of that run, the first value of each name kept.
+        """
+        if not isinstance(output, str):
+            return
+        if self._answer_run is not None and self.run != self._answer_run:
+            return
+        self._answer_run = self.run
+        answer = self.record.answer
+        if answer is None or rank > self._answer_rank:
+            kept = answer
+            answer = self.record.answer = AnswerRecord(
+                output[:OUTPUT_LIMIT],
+                hashlib.sha256(output.encode("utf-8", "surrogatepass")).hexdigest(),
+                len(output),
+            )
+            if kept is not None:
+                answer.inputs, answer.expected = kept.inputs, kept.expected
+            self._answer_rank = rank
+        for name, value in (inputs or {}).items():
+            if isinstance(value, str) and name not in answer.inputs:
+                answer.inputs[name] = value[:INPUT_LIMIT]
+        if answer.expected is None and isinstance(expected, str):
+            answer.expected = expected[:INPUT_LIMIT]
 
     def use_prompt(self, ref: str, sha256: str, metadata: dict[str, Any] | None = None) -> None:
         """Tag the calls that follow with this prompt version."""

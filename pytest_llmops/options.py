@@ -18,6 +18,7 @@ import pytest
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 JUDGE_MODES = ("off", "always", "cascade")
 SCORERS = ("lexical", "semantic")
+TERMINAL_REPORTS = ("short", "full")
 
 IniType = Literal["string", "bool", "args", "linelist"]
 
@@ -301,6 +302,16 @@ OPTIONS: tuple[Option, ...] = (
         "Write the session report as one self-contained HTML file.",
         flag="--llm-report-html",
         metavar="PATH",
+    ),
+    Option(
+        "llm_report_terminal",
+        "Terminal section: short (one screen: headline, regressions with their answers, A/B decisions, "
+        "next step) or full (every table); -v prints full.",
+        flag="--llm-report-terminal",
+        ini="llm_report_terminal",
+        choices=TERMINAL_REPORTS,
+        default="short",
+        metavar="short|full",
     ),
     Option(
         "llm_baseline",

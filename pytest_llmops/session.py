@@ -540,7 +540,7 @@ class LLMOpsSession:
             return
         from pytest_llmops.results import reporting
 
-        reporting.print_summary(terminalreporter, outcome)
+        reporting.print_summary(terminalreporter, outcome, full=self.settings.report_terminal == "full")
 
 
 def provider_hosts() -> frozenset[str]:

@@ -90,6 +90,7 @@ class Settings:
     report_json: Path | None
     report_md: Path | None
     report_html: Path | None
+    report_terminal: str
     baseline: Path
     update_baseline: bool
     fail_on: str | None
@@ -163,6 +164,7 @@ class Settings:
             report_json=cli_path("llm_report_json"),
             report_md=cli_path("llm_report_md"),
             report_html=cli_path("llm_report_html"),
+            report_terminal=r.get("llm_report_terminal"),
             baseline=baseline,
             update_baseline=bool(r.get("llm_update_baseline")),
             fail_on=r.get("llm_fail_on"),

@@ -114,7 +114,9 @@ def recorded(
 def replay(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
     """A replay with the JSON report; the report's comparisons by test name (the part after ::)."""
     path = pytester.path / "report.json"
-    result = pytester.runpytest("--llm-eval", *QUIET, f"--llm-report-json={path}", *args)
+    result = pytester.runpytest(
+        "--llm-eval", *QUIET, f"--llm-report-json={path}", "--llm-report-terminal=full", *args
+    )
     report = json.loads(path.read_text())
     return result, report
 

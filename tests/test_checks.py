@@ -365,9 +365,13 @@ def test_record_score_lower_is_better() -> None:
 class _FakeContext:
     def __init__(self) -> None:
         self.scores: list[Score] = []
+        self.outputs: list[str] = []
 
     def add_score(self, score: Score) -> None:
         self.scores.append(score)
+
+    def observe(self, output: str, inputs: object = None, expected: object = None, rank: int = 2) -> None:
+        self.outputs.append(output)
 
 
 def test_scores_are_recorded_before_the_failure(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -378,6 +382,7 @@ def test_scores_are_recorded_before_the_failure(monkeypatch: pytest.MonkeyPatch)
         checks.relevance("What is the capital of France?", "Bananas are yellow.", threshold=4)
     assert [s.name for s in fake.scores] == ["custom_metric", "relevance"]
     assert fake.scores[1].passed is False and fake.scores[1].threshold == 4.0
+    assert fake.outputs == ["Bananas are yellow."]  # the answer the report shows
 
 
 def test_registry_runs_plugin_checks_like_builtins(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ SUITE = textwrap.dedent(
     """
     import os
     import pytest
-    from pytest_llmops import context
+    from pytest_llmops import checks, context
     from pytest_llmops.results.scores import Score
 
     QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
@@ -31,7 +31,9 @@ SUITE = textwrap.dedent(
 
     @pytest.mark.llm
     def test_capital(openai_client):
-        openai_client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION)
+        reply = openai_client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION)
+        answer = os.environ.get("ANSWER", reply.choices[0].message.content)
+        checks.record_output(answer, inputs={"question": QUESTION[0]["content"]}, expected="Paris")
         score("relevance", float(os.environ.get("RELEVANCE", "0.9")), threshold=0.5, passed=True)
 
     @pytest.mark.llm
@@ -97,6 +99,7 @@ def test_replay_prints_the_section_and_writes_every_report(
         f"--llm-report-md={out / 'r.md'}",
         f"--llm-report-html={out / 'r.html'}",
         f"--junitxml={out / 'junit.xml'}",
+        "--llm-report-terminal=full",
     )
     result.assert_outcomes(passed=TESTS)
     assert result.ret == pytest.ExitCode.OK
@@ -131,7 +134,8 @@ def test_replay_prints_the_section_and_writes_every_report(
     assert "## LLM evaluation" in (out / "r.md").read_text()
     page = (out / "r.html").read_text()
     assert page.startswith("<!doctype html>") and "<svg" in page
-    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert page.count("<script") == 1  # the per-test view's filters, inline
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
 
     cases = {c.get("name"): c for c in ET.parse(out / "junit.xml").getroot().iter("testcase")}
     props = {p.get("name"): p.get("value") or "" for p in cases["test_capital"].iter("property")}
@@ -163,7 +167,7 @@ def test_accepted_baseline_then_a_score_drop_fails_the_session(
     same.stdout.fnmatch_lines(["Next: Every test is within its gates of the baseline; nothing to do."])
 
     monkeypatch.setenv("RELEVANCE", "0.5")
-    dropped = run(recorded)
+    dropped = run(recorded, "--llm-report-terminal=full")
     dropped.assert_outcomes(passed=TESTS)  # every test passed, yet the session fails on the regression
     assert dropped.ret == pytest.ExitCode.TESTS_FAILED
     dropped.stdout.fnmatch_lines(
@@ -187,7 +191,7 @@ def test_judge_change_is_not_comparable_new_and_unused_tests(
 ) -> None:
     run(recorded, "--llm-update-baseline")
     monkeypatch.setenv("JUDGE", "anthropic:claude-sonnet-4-5")
-    result = run(recorded)
+    result = run(recorded, "-v")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
         [
@@ -201,7 +205,7 @@ def test_judge_change_is_not_comparable_new_and_unused_tests(
     data = json.loads(path.read_text())
     data["tests"]["test_app.py::test_gone"] = data["tests"].pop("test_app.py::test_no_calls")
     path.write_text(json.dumps(data))
-    full = run(recorded)
+    full = run(recorded, "-o", "llm_report_terminal=full")
     full.stdout.fnmatch_lines(
         [
             "New tests, not in the baseline (1)",
@@ -272,7 +276,7 @@ def test_the_same_report_and_decisions_with_and_without_xdist(
     reports = {}
     for name, args in {"none": ["-p", "no:xdist"], "n0": ["-n", "0"], "n2": ["-n", "2"]}.items():
         path = recorded.path / f"{name}.json"
-        result = run(recorded, *args, f"--llm-report-json={path}")
+        result = run(recorded, *args, f"--llm-report-json={path}", "--llm-report-terminal=full")
         result.assert_outcomes(passed=TESTS - 1, failed=1)
         assert result.ret == pytest.ExitCode.TESTS_FAILED
         result.stdout.fnmatch_lines(
@@ -283,3 +287,42 @@ def test_the_same_report_and_decisions_with_and_without_xdist(
     assert strip_timings(reports["n0"]) == strip_timings(reports["none"])
     assert strip_timings(reports["n2"]) == strip_timings(reports["none"])
     assert [r["metric"] for r in reports["n2"]["regressions"]] == ["relevance", "pass_rate"]
+
+
+def test_the_default_summary_is_short_and_shows_the_answers_behind_a_regression(
+    recorded: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(recorded, "--llm-update-baseline")
+    data = json.loads((recorded.path / ".llm-baseline.json").read_text())
+    kept = data["tests"]["test_app.py::test_capital"]["answer"]
+    assert kept["call"] == "cassettes/test_app/test_capital.yaml#0" and kept["chars"] == len(kept["output"])
+    assert "answer" not in data["tests"]["test_app.py::test_no_calls"]
+
+    monkeypatch.setenv("RELEVANCE", "0.5")
+    monkeypatch.setenv("ANSWER", "Lyon is the capital of France.")
+    out = recorded.path / "r.html"
+    result = run(recorded, f"--llm-report-html={out}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    first_line = kept["output"].splitlines()[0]
+    result.stdout.fnmatch_lines(
+        [
+            "*= LLM evaluation =*",
+            "4 llm tests: 4 passed · pass rate 100%",
+            "Regressions: 1 metric in 1 test",
+            "  test_app.py::test_capital: relevance 0.9 -> 0.5",
+            f"    before: {first_line[:60]}*",
+            "    now:    Lyon is the capital of France.",
+            "LLM gates failed: 1 regression against the baseline",
+            "Every table: -v or --llm-report-terminal=full; every answer: --llm-report-html.",
+            "Next: Investigate the regressions above.*",
+        ]
+    )
+    section = result.stdout.str().split("LLM evaluation", 1)[1]
+    assert "Quality" not in section and "By model" not in section
+    page = out.read_text()
+    assert "<ins>Lyon " in page and "What is the capital of France?" in page  # the diff, and the input
+
+    verbose = run(recorded, "-v")
+    verbose.stdout.fnmatch_lines(
+        ["Regressions (1)", "*test_capital*relevance*0.9 -> 0.5*", "Quality", "Tests"]
+    )

@@ -9,6 +9,7 @@ and, given a threshold, fails the test with a message that says why.
     checks.citations(answer, sources, check_support=True)
     checks.safety(answer)                                    # fails on PII, secrets, injection, toxicity
     checks.record_score("latency_s", 1.2, threshold=2.0, higher_is_better=False)
+    checks.record_output(answer, inputs={"question": question})   # the answer the report shows
     checks.run("toxicity", answer, threshold=0.2)            # a check registered by a plugin
 
 Who scores is configured once (`--llm-judge`, `llm_judge_mode`, `llm_scorer`;
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from pytest_llmops.checks.answers import completeness, conciseness, correctness, relevance
     from pytest_llmops.checks.citation_check import citations
     from pytest_llmops.checks.core import CheckFailed
-    from pytest_llmops.checks.custom import record_score
+    from pytest_llmops.checks.custom import record_output, record_score
     from pytest_llmops.checks.grounding_check import grounding
     from pytest_llmops.checks.judge import JudgeError
     from pytest_llmops.checks.registry import REGISTRY, CheckRegistry
@@ -49,6 +50,7 @@ __all__ = [
     "configure",
     "correctness",
     "grounding",
+    "record_output",
     "record_score",
     "relevance",
     "run",
@@ -64,6 +66,7 @@ _LAZY = {
     "relevance": "answers",
     "citations": "citation_check",
     "CheckFailed": "core",
+    "record_output": "custom",
     "record_score": "custom",
     "grounding": "grounding_check",
     "JudgeError": "judge",

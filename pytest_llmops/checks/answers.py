@@ -51,6 +51,7 @@ def relevance(
     """
     __tracebackhide__ = True
     limit = core.check_threshold(name, threshold, 1.0, 5.0)
+    core.observe(answer, {"question": question})
 
     def local(scorer: LocalScorer) -> Assessment:
         unit = scorer.relevance(question, answer)
@@ -87,6 +88,7 @@ def correctness(
     """
     __tracebackhide__ = True
     limit = core.check_threshold(name, threshold, 0.0, 1.0)
+    core.observe(answer, expected=expected)
 
     def local(scorer: LocalScorer) -> Assessment:
         value = scorer.similarity(answer, expected)
@@ -149,6 +151,7 @@ def completeness(
     points = [p for p in (key_points or []) if p and p.strip()]
     items = points or question_parts(question)
     kind = "key points" if points else "parts of the question"
+    core.observe(answer, {"question": question, "key_points": "\n".join(f"- {p}" for p in points) or None})
 
     def local(scorer: LocalScorer) -> Assessment:
         if points:
@@ -223,6 +226,7 @@ def conciseness(
     for label, bound in (("max_words", max_words), ("max_tokens", max_tokens)):
         if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int) or bound < 1):
             raise ValueError(f"conciseness: {label} must be a whole number >= 1, got {bound!r}")
+    core.observe(answer, expected=reference)
     words = len([w for w in answer.split() if re.search(r"\w", w)])
     tokens = math.ceil(len(answer) / 4)
     parts: list[tuple[str, float, int, int]] = []  # label, value, length, allowed

@@ -110,6 +110,7 @@ def citations(
     regex = compile_pattern(pattern)
     if isinstance(sources, str):
         raise TypeError("citations: sources must be a mapping id -> text or a list of ids, not one string")
+    core.observe(answer, {"sources": ", ".join(str(s) for s in sources)})
     texts: dict[str, str] = {}
     if isinstance(sources, Mapping):
         known = {_normal(k): str(k) for k in sources}

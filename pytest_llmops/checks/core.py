@@ -18,7 +18,7 @@ traceback (`__tracebackhide__`), so it points at the test's line.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,30 @@ def record(score: Score) -> None:
     ctx = context.current()
     if ctx is not None:
         ctx.add_score(score)
+
+
+def as_text(value: Any) -> str:
+    """An input as the report shows it: a text as is, chunks one per paragraph, id -> text as "[id] text"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return "\n\n".join(f"[{k}] {v}" for k, v in value.items())
+    if isinstance(value, Sequence):
+        return "\n\n".join(str(v) for v in value)
+    return str(value)
+
+
+def observe(
+    output: str, inputs: Mapping[str, Any] | None = None, expected: str | None = None, rank: int = 2
+) -> None:
+    """Tell the running llm test which text was scored, and against what, so the report can show the
+    answer beside the baseline's (see `TestContext.observe`); nothing outside an llm test."""
+    from pytest_llmops import context
+
+    ctx = context.current()
+    if ctx is not None:
+        texts = {k: as_text(v) for k, v in (inputs or {}).items() if v is not None}
+        ctx.observe(output, texts, expected, rank)
 
 
 def conclude(score: Score, reason: str = "", evidence: Sequence[str] = ()) -> Score:

@@ -42,3 +42,18 @@ def record_score(
         details=core.jsonable(dict(details or {})),
     )
     return core.conclude(score, str(score.details.get("reason", "")))
+
+
+def record_output(
+    output: str, *, inputs: Mapping[str, Any] | None = None, expected: str | None = None
+) -> None:
+    """Show `output` as the running test's answer in the report, beside the baseline's answer.
+
+    Checks do this on their own with the text they score (the first answer check's text wins); call it
+    when no check sees the answer (only `record_score`), or to show another text. `inputs` (name ->
+    text, a list, or id -> text) and `expected` are shown with it. Texts are cut at 2,000 characters
+    (inputs at 1,000); outside an llm test it does nothing.
+    """
+    if not isinstance(output, str):
+        raise TypeError(f"record_output: output must be a string, got {type(output).__name__}")
+    core.observe(output, inputs, expected, rank=3)

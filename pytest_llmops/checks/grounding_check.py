@@ -71,6 +71,7 @@ def grounding(
     """Share of the answer's sentences supported by `context` (a text, a list of chunks, or id -> text)."""
     __tracebackhide__ = True
     limit = core.check_threshold(name, threshold, 0.0, 1.0)
+    core.observe(answer, {"context": context})
     chunks = context_chunks(context)
     claims = claims_of(answer)
     texts = [strip_citations(c.text) for c in claims]

@@ -48,6 +48,7 @@ def safety(
     __tracebackhide__ = True
     from pytest_llmops.safety import scan
 
+    core.observe(text, rank=1)  # a scan may be given an input: any answer check's text wins over it
     selected = list(kinds) if kinds is not None and not isinstance(kinds, str) else kinds
     findings = scan(text, kinds=selected)
     listed: list[dict[str, Any]] = [

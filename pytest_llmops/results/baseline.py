@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pytest_llmops.recording.secrets import Scrubber
 from pytest_llmops.results.gates import BUILTIN_METRICS, Gate, GateSet
-from pytest_llmops.results.records import TestRecord
+from pytest_llmops.results.records import OUTPUT_LIMIT, TestRecord
 from pytest_llmops.results.scores import Score
 from pytest_llmops.spend.calls import LLMCall
 
@@ -34,6 +34,7 @@ __all__ = [
     "JUDGE_KEYS",
     "UPDATE_COMMAND",
     "Baseline",
+    "BaselineAnswer",
     "BaselineDiff",
     "BaselineError",
     "MetricComparison",
@@ -313,21 +314,72 @@ def measure(record: TestRecord) -> dict[str, MetricEntry]:
 
 
 @dataclass(slots=True)
+class BaselineAnswer:
+    """The accepted answer of a test, kept so a regression can show what the model said before.
+
+    `output` is the text the test's checks scored, cut at `OUTPUT_LIMIT` characters; `sha256` and
+    `chars` are of the whole text; `call` points at the recording that produced it
+    ("cassette path#interaction index"), where the full response is.
+    """
+
+    output: str
+    sha256: str
+    chars: int
+    call: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"output": self.output, "sha256": self.sha256, "chars": self.chars}
+        if self.call:
+            out["call"] = self.call
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> BaselineAnswer:
+        if not isinstance(data, dict):
+            raise ValueError(f"{where} is not an object")
+        output, sha, chars, call = data.get("output"), data.get("sha256"), data.get("chars"), data.get("call")
+        if not isinstance(output, str) or not isinstance(sha, str):
+            raise ValueError(f"{where}: output and sha256 must be strings")
+        if not isinstance(chars, int) or isinstance(chars, bool) or chars < len(output):
+            raise ValueError(f"{where}.chars is {chars!r}, not the length of the whole output")
+        if call is not None and not isinstance(call, str):
+            raise ValueError(f"{where}.call is {call!r}, not a string")
+        return cls(output, sha, chars, call)
+
+    @classmethod
+    def of(cls, record: TestRecord) -> BaselineAnswer | None:
+        answer = record.answer
+        if answer is None:
+            return None
+        call = None
+        runs = [c for c in record.calls if c.role == "app" and c.cassette and c.index is not None]
+        if runs:
+            first = min(int(c.extra.get("run", 0)) for c in runs)
+            last = [c for c in runs if int(c.extra.get("run", 0)) == first][-1]
+            call = f"{last.cassette}#{last.index}"
+        return cls(answer.output[:OUTPUT_LIMIT], answer.sha256, answer.chars, call)
+
+
+@dataclass(slots=True)
 class TestEntry:
     metrics: dict[str, MetricEntry]
     outcome: str = "passed"
     prompts: dict[str, str] = field(default_factory=dict)
     models: list[str] = field(default_factory=list)
+    answer: BaselineAnswer | None = None
 
     __test__ = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
             "outcome": self.outcome,
             "prompts": dict(self.prompts),
             "models": list(self.models),
         }
+        if self.answer is not None:
+            out["answer"] = self.answer.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> TestEntry:
@@ -340,11 +392,13 @@ class TestEntry:
         models = data.get("models", [])
         if not isinstance(prompts, dict) or not isinstance(models, list):
             raise ValueError(f"{where}: prompts must be an object and models a list")
+        answer = data.get("answer")
         return cls(
             {str(k): MetricEntry.from_dict(v, f"{where}.metrics.{k}") for k, v in metrics.items()},
             str(data.get("outcome", "passed")),
             {str(k): str(v) for k, v in prompts.items()},
             [str(m) for m in models],
+            None if answer is None else BaselineAnswer.from_dict(answer, f"{where}.answer"),
         )
 
 
@@ -482,7 +536,9 @@ def build(
     for record in records:
         metrics = measured.get(record.nodeid) or {}
         if metrics:
-            tests[record.nodeid] = TestEntry(metrics, record.outcome, dict(record.prompts), _models(record))
+            tests[record.nodeid] = TestEntry(
+                metrics, record.outcome, dict(record.prompts), _models(record), BaselineAnswer.of(record)
+            )
     merged = dict(meta)
     if previous is not None and not full_run:
         old = previous.meta
@@ -541,6 +597,7 @@ class BaselineDiff:
     unused: list[str] = field(default_factory=list)
     missing_metrics: list[tuple[str, str]] = field(default_factory=list)
     prompt_changes: list[tuple[str, str]] = field(default_factory=list)
+    answers: dict[str, BaselineAnswer] = field(default_factory=dict)  # of the compared tests that have one
 
     def with_status(self, *statuses: Status) -> list[MetricComparison]:
         return [
@@ -680,6 +737,8 @@ def compare(
             if ref in entry.prompts and entry.prompts[ref] != sha:
                 diff.prompt_changes.append((record.nodeid, ref))
         diff.comparisons[record.nodeid] = rows
+        if entry.answer is not None:
+            diff.answers[record.nodeid] = entry.answer
     diff.new_tests.sort()
     if full_run:
         diff.unused = sorted(set(baseline.tests) - seen)

@@ -31,6 +31,48 @@ class CassetteInfo:
     written: bool = False
 
 
+OUTPUT_LIMIT = 2000
+"""Characters of a test's output kept in its record (and baseline); `AnswerRecord.sha256` covers it all."""
+INPUT_LIMIT = 1000
+"""Characters kept of each input (question, context, ...) and of the expected output."""
+
+
+@dataclass(slots=True)
+class AnswerRecord:
+    """What the test's model said, and to what: the text its checks scored, the inputs and the expected
+    output they were given. Long texts are cut (`OUTPUT_LIMIT`, `INPUT_LIMIT`); `sha256` and `chars` are
+    of the whole output, so a change beyond the cut still shows."""
+
+    output: str
+    sha256: str
+    chars: int
+    inputs: dict[str, str] = field(default_factory=dict)
+    expected: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.chars > len(self.output)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "sha256": self.sha256,
+            "chars": self.chars,
+            "inputs": dict(self.inputs),
+            "expected": self.expected,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnswerRecord:
+        return cls(
+            str(data["output"]),
+            str(data["sha256"]),
+            int(data["chars"]),
+            {str(k): str(v) for k, v in (data.get("inputs") or {}).items()},
+            None if data.get("expected") is None else str(data["expected"]),
+        )
+
+
 @dataclass(slots=True)
 class TestRecord:
     nodeid: str
@@ -52,6 +94,7 @@ class TestRecord:
     tags: list[str] = field(default_factory=list)
     judge: dict[str, Any] | None = None
     prompt_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    answer: AnswerRecord | None = None
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -61,6 +104,7 @@ class TestRecord:
         data["scores"] = [s.to_dict() for s in self.scores]
         data["runs"] = [asdict(r) for r in self.runs]
         data["cassette"] = asdict(self.cassette) if self.cassette is not None else None
+        data["answer"] = self.answer.to_dict() if self.answer is not None else None
         return data
 
     @classmethod
@@ -72,6 +116,7 @@ class TestRecord:
         kwargs["runs"] = [RunRecord(**r) for r in data.get("runs", [])]
         if data.get("cassette"):
             kwargs["cassette"] = CassetteInfo(**data["cassette"])
+        kwargs["answer"] = AnswerRecord.from_dict(data["answer"]) if data.get("answer") else None
         return cls(**kwargs)
 
     @property
@@ -80,5 +125,5 @@ class TestRecord:
 
 
 _SIMPLE_FIELDS = tuple(
-    f.name for f in fields(TestRecord) if f.name not in ("calls", "scores", "runs", "cassette")
+    f.name for f in fields(TestRecord) if f.name not in ("calls", "scores", "runs", "cassette", "answer")
 )

@@ -234,14 +234,19 @@ def _finish(
     return outcome
 
 
-def print_summary(terminalreporter: Any, outcome: Outcome | None, verbose: bool | None = None) -> None:
-    """The "LLM evaluation" section. Never raises: a failure to print is itself printed, in one line."""
+def print_summary(
+    terminalreporter: Any, outcome: Outcome | None, verbose: bool | None = None, *, full: bool = False
+) -> None:
+    """The "LLM evaluation" section: the one-screen summary, or every table with `full` or -v (which also
+    lifts the row limits). Never raises: a failure to print is itself printed, in one line."""
     try:
         if outcome is None:
             return
         if verbose is None:
             verbose = getattr(terminalreporter, "verbosity", 0) > 0
-        from pytest_llmops.results.report.terminal import lines
+        from pytest_llmops.results.report import terminal, terminal_summary
+
+        printer = terminal.lines if full or verbose else terminal_summary.lines
 
         terminalreporter.write_sep("=", "LLM evaluation")
         extra: list[tuple[str, dict[str, bool]]] = [
@@ -252,7 +257,7 @@ def print_summary(terminalreporter: Any, outcome: Outcome | None, verbose: bool 
             for text, markup in extra:
                 terminalreporter.write_line(redact(text), **markup)
             return
-        for text, markup in lines(outcome.report, bool(verbose), extra=extra):
+        for text, markup in printer(outcome.report, bool(verbose), extra=extra):
             terminalreporter.write_line(redact(text), **markup)
     except Exception as exc:
         with contextlib.suppress(Exception):

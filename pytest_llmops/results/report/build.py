@@ -40,6 +40,7 @@ from pytest_llmops.results.report.model import (
     TestRow,
     Verdict,
 )
+from pytest_llmops.results.report.why import regression_views
 from pytest_llmops.spend.calls import LLMCall
 
 __all__ = ["MESSAGE_LIMIT", "NO_PROMPT", "build"]
@@ -427,6 +428,9 @@ def build(
                 record.variant,
                 record.duration_s,
                 list(record.tags),
+                record.answer,
+                diff.answers.get(nodeid) if diff else None,
+                record,
             )
         )
         if record.outcome in ("failed", "error"):
@@ -465,6 +469,7 @@ def build(
         tests=tests,
         distributions=distributions,
         next_steps=[],
+        regressed_tests=regression_views(ordered, diff, _message),
         timings=dict(timings or {}),
     )
     if any(measured.values()) or options.update_baseline:

@@ -1,8 +1,10 @@
-"""`--llm-report-html`: one self-contained HTML file, tables and inline SVG plots, no scripts, no network.
+"""`--llm-report-html`: one self-contained HTML file, tables and inline SVG plots, no network.
 
 Plots: the distribution of each score over the tests, cost and tokens by
 prompt version and by model, and the latency histogram of the app's calls.
-Every text from the run is escaped; the file is readable offline forever.
+The answers behind the regressions and the per-test view come from
+`html_tests` (its filters are the file's only script, inline). Every text
+from the run is escaped; the file is readable offline forever.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pytest_llmops.results.baseline import MetricComparison
+from pytest_llmops.results.report import html_tests
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import Histogram
 from pytest_llmops.results.report.model import GroupSummary, Report
@@ -290,7 +293,7 @@ def render(report: Report) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>LLM evaluation</title>",
-        f"<style>{CSS}</style></head><body>",
+        f"<style>{CSS}{html_tests.CSS}</style></head><body>",
         "<h1>LLM evaluation</h1>",
     ]
     meta = report.meta
@@ -363,7 +366,14 @@ def render(report: Report) -> str:
 
     if report.regressions:
         out.append(f"<h2>Regressions ({len(report.regressions)})</h2>")
-        out.append(_comparisons(report.regressions))
+        if report.regressed_tests:  # the answers behind them, the table folded
+            out.append(
+                f"<details><summary>Every regressed metric as a table ({len(report.regressions):,})</summary>"
+                f"{_comparisons(report.regressions)}</details>"
+            )
+            out.append(html_tests.regressions_section(report))
+        else:
+            out.append(_comparisons(report.regressions))
     if report.failures:
         out.append(f"<h2>Failures ({len(report.failures)})</h2>")
         out.append(
@@ -503,39 +513,12 @@ def render(report: Report) -> str:
             "<ul>" + "".join(f"<li><code>{_e(n)}</code></li>" for n in report.unused) + "</ul>",
         )
 
-    if report.tests:
-        rows = []
-        classes = []
-        for t in report.tests:
-            scores = ", ".join(
-                f"{k} {fmt.metric(k, c.value)}" + (f" ({fmt.delta(k, c.delta)})" if c.delta else "")
-                for k, c in t.cells().items()
-            )
-            rows.append(
-                [
-                    _code(t.nodeid),
-                    _pill(t.outcome, STATUS_KIND.get(t.outcome, "")),
-                    _pill(t.status, STATUS_KIND.get(t.status, "")),
-                    f"{t.passed}/{t.runs}" if t.runs > 1 else "",
-                    t.calls,
-                    f"{t.input_tokens:,} / {t.output_tokens:,}",
-                    fmt.usd(t.cost_usd),
-                    scores,
-                ]
-            )
-            classes.append("regressed" if t.status == "regressed" else "")
-        details(
-            f"All tests ({len(report.tests):,})",
-            _table(
-                ["test", "outcome", "baseline", "runs", "calls", "tokens in / out", "cost", "metrics"],
-                rows,
-                numeric=(3, 4, 5, 6),
-                row_class=classes,
-            ),
-        )
+    out.append(html_tests.tests_section(report))
 
     out.append(
         '<div class="next">' + "".join(f"<p><b>Next:</b> {_e(s)}</p>" for s in report.next_steps) + "</div>"
     )
+    if report.tests:
+        out.append(f"<script>{html_tests.SCRIPT}</script>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

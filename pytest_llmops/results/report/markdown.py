@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pytest_llmops.results.baseline import MetricComparison
+from pytest_llmops.results.report import markdown_why
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.model import GroupSummary, Report
 
@@ -140,6 +141,7 @@ def render(report: Report) -> str:
     if report.regressions:
         out += ["", f"### Regressions ({len(report.regressions)})", ""]
         out += _table(headers, _comparison_rows(report.regressions), right=(2, 3, 4))
+        out += markdown_why.render(report)
 
     if report.quality:
         out += ["", "### Quality", ""]

@@ -14,8 +14,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from pytest_llmops.results.baseline import MetricComparison, MetricEntry
+from pytest_llmops.results.baseline import BaselineAnswer, MetricComparison, MetricEntry
+from pytest_llmops.results.records import AnswerRecord, TestRecord
 from pytest_llmops.results.report.figures import Bounds, CallFigures, Histogram
+from pytest_llmops.results.report.why import RegressionView
 
 __all__ = [
     "FORMAT",
@@ -29,6 +31,7 @@ __all__ = [
     "MeanCI",
     "MetricCell",
     "MetricSummary",
+    "RegressionView",
     "RepeatRow",
     "Report",
     "ReportOptions",
@@ -167,6 +170,9 @@ class TestRow:
     variant: str | None
     duration_s: float
     tags: list[str] = field(default_factory=list)
+    answer: AnswerRecord | None = None
+    baseline_answer: BaselineAnswer | None = None
+    record: TestRecord | None = None  # scores and calls for the per-test view (HTML); not in the JSON row
 
     __test__ = False
 
@@ -218,6 +224,8 @@ class TestRow:
             "models": self.models,
             "variant": self.variant,
             "tags": self.tags,
+            "answer": None if self.answer is None else self.answer.to_dict(),
+            "baseline_answer": None if self.baseline_answer is None else self.baseline_answer.to_dict(),
             "timings": {"duration_s": self.duration_s},
         }
 
@@ -300,6 +308,7 @@ class Report:
     distributions: dict[str, Histogram]
     next_steps: list[str]
     comparisons: list[Table] = field(default_factory=list)
+    regressed_tests: list[RegressionView] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=dict)
 
     def json_fields(self) -> Iterator[tuple[str, Any]]:
@@ -320,7 +329,9 @@ class Report:
 
 # -- JSON ----------------------------------------------------------------------------------------------
 
-_LONG_LISTS = frozenset({"regressions", "not_significant", "not_comparable", "failures", "repeats"})
+_LONG_LISTS = frozenset(
+    {"regressions", "not_significant", "not_comparable", "failures", "repeats", "regressed_tests"}
+)
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _DERIVED: dict[type, tuple[str, ...]] = {
     CallFigures: ("cost_usd", "total_tokens"),

@@ -1,0 +1,193 @@
+"""The default "LLM evaluation" section: one screen, not every table.
+
+Headline, then the regressions (the first few tests, each with the metrics
+that moved and the first lines of the baseline's answer and of this run's),
+failures in one line each, the A/B decisions, what else the baseline
+comparison found in one line, and the next step. `-v` or
+`--llm-report-terminal=full` prints every table (`terminal.lines`); the
+report files have every answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from pytest_llmops.results.report import numbers as fmt
+from pytest_llmops.results.report.model import Report
+from pytest_llmops.results.report.terminal import _headline as headline_lines
+from pytest_llmops.results.report.why import RegressionView
+
+__all__ = [
+    "ANSWER_LINES",
+    "ANSWER_WIDTH",
+    "SHOWN_FAILURES",
+    "SHOWN_REGRESSIONS",
+    "answer_lines",
+    "from_first_difference",
+    "lines",
+]
+
+Line = tuple[str, dict[str, bool]]
+SHOWN_REGRESSIONS = 3
+"""Regressed tests shown with their answers; the rest are counted."""
+SHOWN_FAILURES = 3
+ANSWER_LINES = 2
+"""Lines of each answer shown."""
+ANSWER_WIDTH = 110
+CONTEXT_WORDS = 6
+"""Unchanged words shown before the first difference; the answers' common start before them is skipped."""
+_WORDS = re.compile(r"\S+\s*|\s+")
+PLAIN: dict[str, bool] = {}
+BOLD = {"bold": True}
+RED = {"red": True, "bold": True}
+YELLOW = {"yellow": True}
+GREEN = {"green": True}
+FULL_HINT = "-v or --llm-report-terminal=full"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def answer_lines(text: str | None, limit: int = ANSWER_LINES, width: int = ANSWER_WIDTH) -> list[str]:
+    """The first `limit` non-blank lines of an answer, each cut to `width`; "…" marks what was left out."""
+    if text is None:
+        return ["(not kept)"]
+    rows = [" ".join(row.split()) for row in text.splitlines()]
+    rows = [row for row in rows if row]
+    if not rows:
+        return ["(empty)"]
+    shown = [_cut(row, width) for row in rows[:limit]]
+    if len(rows) > limit and not shown[-1].endswith("…"):
+        shown[-1] += " …"
+    return shown
+
+
+def from_first_difference(before: str, now: str) -> tuple[str, str]:
+    """Both answers from a few words before their first difference, "…" marking the skipped common start,
+    so the first lines shown are the ones that differ."""
+    old, new = _WORDS.findall(before), _WORDS.findall(now)
+    same = 0
+    for a, b in zip(old, new, strict=False):
+        if a.strip() != b.strip():
+            break
+        same += 1
+    start = max(0, same - CONTEXT_WORDS)
+    if start == 0:
+        return before, now
+    return "…" + "".join(old[start:]), "…" + "".join(new[start:])
+
+
+def _moves(view: RegressionView) -> str:
+    return ", ".join(
+        f"{c.metric} {fmt.metric(c.metric, c.baseline)} -> {fmt.metric(c.metric, c.current)}"
+        for c in view.regressed
+    )
+
+
+def _regression(view: RegressionView) -> Iterator[Line]:
+    yield f"  {view.nodeid}: {_moves(view)}", PLAIN
+    judged = [s for s in view.scores if s.judged and s.reason and s.status == "regressed"]
+    if view.before is None and view.now is None:
+        yield "    (no answer kept: the test's checks scored no text)", PLAIN
+        return
+    if view.answer_changed is False:
+        yield (
+            "    same answer as the baseline: " + answer_lines(view.now.output if view.now else None, 1)[0],
+            PLAIN,
+        )
+    else:
+        old = view.before.output if view.before else None
+        new = view.now.output if view.now else None
+        if old is not None and new is not None:
+            old, new = from_first_difference(old, new)
+        before, now = answer_lines(old), answer_lines(new)
+        for label, rows in (("before:", before), ("now:   ", now)):
+            for i, row in enumerate(rows):
+                yield f"    {label if i == 0 else ' ' * len(label)} {row}", PLAIN
+    for score in judged[:1]:
+        yield f"    judge on {score.name}: {_cut(score.reason or '', ANSWER_WIDTH)}", PLAIN
+
+
+def _regressions(report: Report) -> Iterator[Line]:
+    views = report.regressed_tests
+    if not report.regressions:
+        return
+    yield "", PLAIN
+    yield (
+        f"Regressions: {_plural(len(report.regressions), 'metric', 'metrics')} in "
+        f"{_plural(len(views), 'test', 'tests')}",
+        RED,
+    )
+    for view in views[:SHOWN_REGRESSIONS]:
+        yield from _regression(view)
+    rest = len(views) - SHOWN_REGRESSIONS
+    if rest > 0:
+        yield f"  ... and {_plural(rest, 'more test', 'more tests')} ({FULL_HINT} lists them all)", PLAIN
+
+
+def _failures(report: Report) -> Iterator[Line]:
+    failures = report.failures
+    if not failures:
+        return
+    yield "", PLAIN
+    yield f"Failures: {len(failures):,}", RED
+    for failure in failures[:SHOWN_FAILURES]:
+        first = (failure.message or "").strip().splitlines()
+        yield _cut(f"  {failure.nodeid}: {first[0] if first else failure.outcome}", ANSWER_WIDTH + 20), PLAIN
+    if len(failures) > SHOWN_FAILURES:
+        yield f"  ... and {len(failures) - SHOWN_FAILURES:,} more (pytest's summary above lists them)", PLAIN
+
+
+def _decisions(report: Report) -> Iterator[Line]:
+    for table in report.comparisons:
+        yield "", PLAIN
+        yield table.title, BOLD
+        if table.data.get("kind") == "ab_comparison" and table.notes:
+            yield f"  {table.notes[0]}", PLAIN
+        else:
+            yield f"  {_plural(len(table.rows), 'row', 'rows')} ({FULL_HINT} prints the table)", PLAIN
+
+
+def _others(report: Report) -> Iterator[Line]:
+    parts = []
+    for items, one, many in (
+        (report.not_comparable, "score not comparable (the judge changed)", "scores not comparable"),
+        (report.not_significant, "move not significant", "moves not significant"),
+        (report.new_tests, "new test", "new tests"),
+        (report.unused, "unused baseline entry", "unused baseline entries"),
+        (report.flaky, "flaky test", "flaky tests"),
+    ):
+        if items:
+            parts.append(_plural(len(items), one, many))
+    if parts:
+        yield "", PLAIN
+        yield "Also: " + " · ".join(parts) + f" ({FULL_HINT} lists them)", YELLOW
+
+
+def lines(report: Report, verbose: bool = False, extra: Sequence[Line] = ()) -> Iterator[Line]:
+    """The short section; same signature as `terminal.lines` (`verbose` is unused: -v prints that one)."""
+    if report.headline.tests == 0:
+        yield "no llm tests ran (tests marked @pytest.mark.llm)", PLAIN
+        yield from extra
+        return
+    yield from headline_lines(report)
+    if report.baseline.update_error:
+        yield f"baseline not written: {report.baseline.update_error}", RED
+    yield from _regressions(report)
+    yield from _failures(report)
+    yield from _decisions(report)
+    yield from _others(report)
+    if report.verdict.reasons:
+        yield "", PLAIN
+        yield "LLM gates failed: " + "; ".join(report.verdict.reasons), RED
+    yield "", PLAIN
+    yield from extra
+    yield f"Every table: {FULL_HINT}; every answer: --llm-report-html.", PLAIN
+    for step in report.next_steps:
+        yield f"Next: {step}", GREEN if step.startswith("Every test") else BOLD
