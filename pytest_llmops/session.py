@@ -102,6 +102,7 @@ class LLMOpsSession:
             band=s.judge_band,
             cassette_only=True,
         )
+        settings.use_prompts(lambda spec: self.prompt_registry().get(spec))
         registry.load_from_hook(self.config.hook)
 
     def stop(self) -> None:

@@ -63,6 +63,7 @@ RUBRICS: dict[str, Rubric] = {
     "completeness": Rubric("completeness", list_key="missing"),
     "grounding": Rubric("grounding", list_key="unsupported"),
     "citation_support": Rubric("citation_support", list_key="unsupported"),
+    "custom_criteria": Rubric("custom_criteria"),
 }
 
 
@@ -165,13 +166,16 @@ def _client(provider: str, base_url: str | None, judge: str) -> Any:
 # -- asking -----------------------------------------------------------------------------------------
 
 
-def _tag_safe(values: Mapping[str, str]) -> dict[str, str]:
+def tag_safe(values: Mapping[str, str]) -> dict[str, str]:
     """Values with closing tags defused, so an answer cannot close its <answer> tag and speak to the judge."""
     return {k: re.sub(r"</\s*([A-Za-z_]+)\s*>", r"< /\1>", v) for k, v in values.items()}
 
 
-def ask(rubric_name: str, variables: Mapping[str, str]) -> JudgeOutcome:
-    """Grade with the configured judge; raises JudgeError when none is configured or no verdict comes."""
+def ask(rubric_name: str, variables: Mapping[str, str], tagged: frozenset[str] = frozenset()) -> JudgeOutcome:
+    """Grade with the configured judge; raises JudgeError when none is configured or no verdict comes.
+
+    `tagged` names variables that hold their own tags, already made safe by the caller.
+    """
     config = _settings.current()
     if config.judge is None:
         raise JudgeError(
@@ -179,7 +183,8 @@ def ask(rubric_name: str, variables: Mapping[str, str]) -> JudgeOutcome:
         )
     rubric = RUBRICS[rubric_name]
     prompt = rubric_prompt(rubric_name)
-    messages = prompt.messages(**_tag_safe(variables))
+    safe = tag_safe({k: v for k, v in variables.items() if k not in tagged})
+    messages = prompt.messages(**safe, **{k: v for k, v in variables.items() if k in tagged})
     provider, model = config.judge_provider or "", config.judge_model or ""
     from pytest_llmops import context
 

@@ -103,7 +103,33 @@ def on_configure(listener: Callable[[], None]) -> None:
 
 def reset() -> None:
     """Back to the defaults (the plugin calls this when its session stops)."""
+    global _prompt_loader
+    _prompt_loader = None
     configure()
+
+
+_prompt_loader: Callable[[str], Any] | None = None
+
+
+def use_prompts(loader: Callable[[str], Any] | None) -> None:
+    """Where `"prompt:name@version"` criteria are looked up (the session passes its `llm_prompts_dir`)."""
+    global _prompt_loader
+    _prompt_loader = loader
+
+
+def load_prompt(spec: str) -> Any:
+    """The prompt `spec` names; a ValueError saying where prompts come from when there is none."""
+    if _prompt_loader is None:
+        raise ValueError(
+            f"prompt {spec!r}: no prompts folder is known here; run inside pytest (prompts come from "
+            "llm_prompts_dir) or pass the Prompt itself: PromptRegistry.load(folder).get(ref)"
+        )
+    from pytest_llmops.prompts import PromptError
+
+    try:
+        return _prompt_loader(spec)
+    except PromptError as exc:
+        raise ValueError(f"prompt {spec!r}: {exc}") from None
 
 
 def current() -> CheckSettings:
