@@ -41,6 +41,15 @@ def _rate(value: Any) -> str | None:
     return None if ok else "a number between 0 and 1"
 
 
+PASS_MODES = ("all", "any")
+
+
+def _pass_mode(value: Any) -> str | None:
+    return (
+        None if value in PASS_MODES else "'all' (pass^k: every run passes) or 'any' (pass@k: one run passes)"
+    )
+
+
 def _record_mode(value: Any) -> str | None:
     return (
         None if value in {m.value for m in RecordMode} else f"one of {', '.join(m.value for m in RecordMode)}"
@@ -107,6 +116,12 @@ KEYWORDS: tuple[Keyword, ...] = (
     ),
     Keyword("min_pass_rate", "With repeat: pass when at least this share of runs pass (default 1.0).", _rate),
     Keyword(
+        "pass_mode",
+        "With repeat: 'all' (pass^k, the default: every run must pass) or 'any' (pass@k: one passing run "
+        "is enough). Not together with min_pass_rate.",
+        _pass_mode,
+    ),
+    Keyword(
         "variants",
         "Variants to compare (A/B): a dict of name -> config, or names from llm_variants.",
         _variants,
@@ -149,4 +164,9 @@ def merge(markers: Iterable[pytest.Mark], where: str) -> LLMMarker:
             if problem:
                 raise MarkerError(f"{where}: @pytest.mark.llm({key}={value!r}) must be {problem}")
             merged.setdefault(key, value)
+    if "pass_mode" in merged and "min_pass_rate" in merged:
+        raise MarkerError(
+            f"{where}: @pytest.mark.llm takes pass_mode or min_pass_rate, not both: pass_mode='all' is "
+            "min_pass_rate=1.0, and pass_mode='any' needs one passing run of the repeat"
+        )
     return LLMMarker(merged)
