@@ -74,11 +74,23 @@ def _str_list(value: Any) -> str | None:
     return "a list of strings"
 
 
-def _judge(value: Any) -> str | None:
+JUDGE_PROVIDERS = ("openai", "anthropic", "azure", "gemini", "bedrock", "litellm")
+"""Providers an LLM judge can be (`checks/judge_clients.py` says how each is called)."""
+
+
+def judge_problem(value: Any) -> str | None:
+    """What is wrong with a `provider:model` judge spec, or None."""
     provider, sep, model = value.partition(":") if isinstance(value, str) else ("", "", "")
-    if sep and provider in ("openai", "anthropic") and model:
+    if sep and provider in JUDGE_PROVIDERS and model:
         return None
-    return "provider:model, e.g. 'openai:gpt-4o-mini' or 'anthropic:claude-haiku-4-5'"
+    return (
+        "provider:model with provider one of " + ", ".join(JUDGE_PROVIDERS) + ", e.g. 'openai:gpt-4o-mini', "
+        "'anthropic:claude-haiku-4-5', 'azure:<deployment>', 'gemini:gemini-2.0-flash'"
+    )
+
+
+def _judge(value: Any) -> str | None:
+    return judge_problem(value)
 
 
 @dataclass(frozen=True)

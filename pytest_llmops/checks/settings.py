@@ -52,12 +52,11 @@ _settings = CheckSettings()
 
 def _validated(settings: CheckSettings) -> CheckSettings:
     if settings.judge is not None:
-        provider, sep, model = settings.judge.partition(":")
-        if not sep or provider not in ("openai", "anthropic") or not model:
-            raise ValueError(
-                f"judge {settings.judge!r} is not provider:model; "
-                "use e.g. openai:gpt-4o-mini or anthropic:claude-haiku-4-5"
-            )
+        from pytest_llmops.markers import judge_problem
+
+        problem = judge_problem(settings.judge)
+        if problem:
+            raise ValueError(f"judge {settings.judge!r} is not {problem}")
     if settings.mode not in JUDGE_MODES:
         raise ValueError(f"judge mode {settings.mode!r} is not one of {', '.join(JUDGE_MODES)}")
     if settings.scorer not in SCORERS:

@@ -32,7 +32,13 @@ CREDENTIAL_HEADERS = frozenset(
 CREDENTIAL_QUERY_PARAMS = frozenset(
     {"key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature", "code"}
 )
-SECRET_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+SECRET_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+)
 REPLAY_PLACEHOLDER_KEY = "llmops-replay-placeholder"
 REDACTED = "REDACTED"
 

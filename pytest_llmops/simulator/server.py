@@ -17,6 +17,7 @@ import contextlib
 import gzip
 import json
 import logging
+import re
 import socket
 import sys
 import threading
@@ -321,6 +322,15 @@ class ProviderSimulator:
     def _dispatch(self, ctx: CallContext, record: SimRequest) -> Reply:
         provider, path, method = record.provider, record.path, record.method
         module: Any = openai_api if provider == "openai" else anthropic_api
+        azure = _AZURE_PATH.match(path) if provider == "openai" else None
+        if azure is not None:
+            # Azure OpenAI: /openai/deployments/{deployment}/chat/completions?api-version=..., the model
+            # is the deployment, the key comes in an `api-key` header.
+            if not record.query.get("api-version"):
+                raise ApiError(404, "404", "Resource not found (Azure OpenAI needs the api-version query)")
+            path = "/v1" + azure.group(2)
+            if isinstance(record.json, dict):
+                record.json = {"model": azure.group(1), **record.json}
         if self.require_auth and not _has_key(provider, record.headers):
             raise module.missing_key_error()
         fault = self._take_fault(path)
@@ -584,11 +594,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
 
+_AZURE_PATH = re.compile(r"^/openai/deployments/([^/]+)(/.+)$")
+
+
 def _has_key(provider: str, headers: Mapping[str, str]) -> bool:
     bearer = headers.get("authorization", "")
     has_bearer = bearer.lower().startswith("bearer ") and bool(bearer[7:].strip())
     if provider == "openai":
-        return has_bearer
+        return has_bearer or bool(headers.get("api-key", "").strip())
     return bool(headers.get("x-api-key", "").strip()) or has_bearer
 
 
