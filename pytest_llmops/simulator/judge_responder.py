@@ -165,8 +165,8 @@ def _citation_support(sources: str, claims: str) -> str:
 
 # -- custom criteria (checks.rubric) --------------------------------------------------------------------
 # A mechanical reader of criteria: each sentence or evaluation step is one requirement, met when the
-# output holds most of its key words (numbers exactly), or, for a negative one ("never mentions X"),
-# when it does not. Conversations get the three shipped conversation rubrics' own tests.
+# output holds half its key words (numbers exactly), or, for a negative one ("never mentions X"),
+# when it does not hold them all. Conversations get the three shipped conversation rubrics' own tests.
 
 _RUBRIC_NAME = re.compile(r"^\s*Rubric name:\s*(\S+)", re.M)
 _NEGATIVE = re.compile(r"\b(?:not|never|no|without|avoid|avoids|nor)\b|n't\b", re.I)
@@ -196,9 +196,13 @@ def _requirements(criteria: str, steps: str) -> list[str]:
 
 
 def _met(requirement: str, output: str) -> bool:
+    """A positive requirement is met when the output holds half its key words and all its numbers; a
+    negative one ("never says the order was cancelled") is broken only when the output holds all of them."""
     words = [w for w in content_words(requirement) if w not in _CRITERIA_FILLER]
-    present = _recall(words, content_words(output)) >= 0.5 and not (numbers(requirement) - numbers(output))
-    return not present if _NEGATIVE.search(requirement) else present
+    recall = _recall(words, content_words(output))
+    if _NEGATIVE.search(requirement):
+        return recall < 1.0
+    return recall >= 0.5 and not (numbers(requirement) - numbers(output))
 
 
 def _custom(system: str, text: str) -> str:
