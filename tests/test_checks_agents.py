@@ -525,3 +525,41 @@ def test_embedding_similarity_tells_paraphrase_from_unrelated() -> None:
         "Refunds take five business days.", "Our office is in Berlin.", method="embedding"
     )
     assert close.value > far.value + 0.2 and close.scorer == "semantic"
+
+
+# -- the simulator in multi-turn agent conversations -------------------------------------------------
+
+
+def test_simulator_takes_a_tool_argument_from_an_earlier_turn(oai: openai.OpenAI) -> None:
+    history = [
+        {"role": "user", "content": "Hi, my order number is A-1042."},
+        {"role": "assistant", "content": "Thanks! How can I help?"},
+        {"role": "user", "content": "Can you check the order status?"},
+    ]
+    reply = oai.chat.completions.create(model="gpt-4o-mini", messages=history, tools=CHAT_TOOLS)
+    assert (
+        checks.tool_calls(reply, [{"name": "order_status", "arguments": {"order_id": "A-1042"}}]).value == 1.0
+    )
+
+
+def test_simulator_recalls_what_the_user_said_earlier(
+    oai: openai.OpenAI, claude: anthropic.Anthropic
+) -> None:
+    history = [
+        {"role": "user", "content": "Hi, I'm Dana. My order number is A-1042."},
+        {"role": "assistant", "content": "Hello! How can I help you today?"},
+        {"role": "user", "content": "What was my order number again?"},
+    ]
+    chat = oai.chat.completions.create(model="gpt-4o-mini", messages=history)
+    assert chat.choices[0].message.content == "You told me earlier: your order number is A-1042."
+    message = claude.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=history)
+    assert "A-1042" in message.content[0].text
+    single = oai.chat.completions.create(model="gpt-4o-mini", messages=history[-1:])
+    assert "A-1042" not in (single.choices[0].message.content or "")  # nothing said before: nothing recalled
+
+
+def test_recorded_tool_calls_survive_the_report_round_trip() -> None:
+    [call] = recorded("simonw__llm/tests__cassettes__test_openai_responses__test_responses_tool_use.yaml")[:1]
+    again = LLMCall.from_dict(call.to_dict())
+    assert again.tool_calls == call.tool_calls and again.tool_calls[0]["name"] == "multiply"
+    assert "tool_calls" not in LLMCall("openai", "chat.completions").to_dict()  # kept small when empty

@@ -46,6 +46,26 @@ def test_agent_looks_up_then_answers():
     checks.rubric("states_status", answer, criteria="The reply gives the status shipped.", threshold=0.75)
 
 
+ORDER_SCHEMA = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
+
+
+@pytest.mark.llm
+def test_streamed_tool_calls_are_read_from_the_recorded_stream():
+    from anthropic import Anthropic
+
+    question = [{"role": "user", "content": "What is the order status of A-1042?"}]
+    stream = OpenAI().chat.completions.create(model="gpt-4o-mini", messages=question, tools=TOOLS, stream=True)
+    for _ in stream:
+        pass
+    with Anthropic().messages.stream(
+        model="claude-haiku-4-5", max_tokens=200, messages=question,
+        tools=[{"name": "order_status", "input_schema": ORDER_SCHEMA}],
+    ) as events:
+        events.get_final_message()
+    expected = {"name": "order_status", "arguments": {"order_id": "A-1042"}}
+    checks.tool_calls(None, [expected, expected], ordered=True)
+
+
 @pytest.mark.llm(dataset="conversations.yaml")
 def test_conversation(llm_conversation):
     client = OpenAI()
@@ -84,18 +104,20 @@ def test_agent_and_conversation_record_then_replay_offline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", judge_sim.openai_base_url)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", judge_sim.anthropic_base_url)
     pytester.makeini("[pytest]\nllm_judge = openai:gpt-4o-mini\n")
     pytester.makepyfile(test_agent=AGENT_SUITE)
     (pytester.path / "conversations.yaml").write_text(CONVERSATIONS)
-    pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=2)
+    pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=3)
     recorded = len(judge_sim.requests)
-    assert recorded == 2 + 1 + 2 + 1  # tool call and answer, rubric; two turns, one conversation rubric
+    # tool call and answer, rubric; two streams; two turns, one conversation rubric
+    assert recorded == 2 + 1 + 2 + 2 + 1
 
     for name in with_keys:
         monkeypatch.delenv(name)
     report = pytester.path / "r.json"
     replay = pytester.runpytest("--llm-eval", f"--llm-report-json={report}")
-    replay.assert_outcomes(passed=2)
+    replay.assert_outcomes(passed=3)
     assert len(judge_sim.requests) == recorded  # offline
 
     monkeypatch.setenv("FORBID", "order_*")
