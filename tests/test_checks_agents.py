@@ -251,6 +251,18 @@ def test_tool_calls_ordered_counts_the_longest_in_order_run() -> None:
                 for n in ("Alice", "Bob", "Charlie", "Daisy")
             ],
         ),
+        (
+            "pydantic__pydantic-ai/tests__models__cassettes__test_openai_responses__test_openai_responses_stream.yaml",
+            [{"name": "get_capital", "arguments": {"country": "France"}}],
+        ),
+        (
+            "Mirascope__mirascope/typescript__tests__e2e__output__cassettes__tools__openai_completions__"
+            "streams-tool-calls-and-resumes-with-results.har",
+            [
+                {"name": "secret_retrieval_tool", "arguments": {"password": "mellon"}},
+                {"name": "secret_retrieval_tool", "arguments": {"password": "radiance"}},
+            ],
+        ),
     ],
 )
 def test_tool_calls_read_from_real_recordings(cassette: str, expected: list[dict[str, Any]]) -> None:
