@@ -41,6 +41,15 @@ def _rate(value: Any) -> str | None:
     return None if ok else "a number between 0 and 1"
 
 
+PASS_MODES = ("all", "any")
+
+
+def _pass_mode(value: Any) -> str | None:
+    return (
+        None if value in PASS_MODES else "'all' (pass^k: every run passes) or 'any' (pass@k: one run passes)"
+    )
+
+
 def _record_mode(value: Any) -> str | None:
     return (
         None if value in {m.value for m in RecordMode} else f"one of {', '.join(m.value for m in RecordMode)}"
@@ -65,11 +74,23 @@ def _str_list(value: Any) -> str | None:
     return "a list of strings"
 
 
-def _judge(value: Any) -> str | None:
+JUDGE_PROVIDERS = ("openai", "anthropic", "azure", "gemini", "bedrock", "litellm")
+"""Providers an LLM judge can be (`checks/judge_clients.py` says how each is called)."""
+
+
+def judge_problem(value: Any) -> str | None:
+    """What is wrong with a `provider:model` judge spec, or None."""
     provider, sep, model = value.partition(":") if isinstance(value, str) else ("", "", "")
-    if sep and provider in ("openai", "anthropic") and model:
+    if sep and provider in JUDGE_PROVIDERS and model:
         return None
-    return "provider:model, e.g. 'openai:gpt-4o-mini' or 'anthropic:claude-haiku-4-5'"
+    return (
+        "provider:model with provider one of " + ", ".join(JUDGE_PROVIDERS) + ", e.g. 'openai:gpt-4o-mini', "
+        "'anthropic:claude-haiku-4-5', 'azure:<deployment>', 'gemini:gemini-2.0-flash'"
+    )
+
+
+def _judge(value: Any) -> str | None:
+    return judge_problem(value)
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,12 @@ KEYWORDS: tuple[Keyword, ...] = (
         "repeat", "Run the test body N times; replay plays each run's recordings in order.", _positive_int
     ),
     Keyword("min_pass_rate", "With repeat: pass when at least this share of runs pass (default 1.0).", _rate),
+    Keyword(
+        "pass_mode",
+        "With repeat: 'all' (pass^k, the default: every run must pass) or 'any' (pass@k: one passing run "
+        "is enough). Not together with min_pass_rate.",
+        _pass_mode,
+    ),
     Keyword(
         "variants",
         "Variants to compare (A/B): a dict of name -> config, or names from llm_variants.",
@@ -149,4 +176,9 @@ def merge(markers: Iterable[pytest.Mark], where: str) -> LLMMarker:
             if problem:
                 raise MarkerError(f"{where}: @pytest.mark.llm({key}={value!r}) must be {problem}")
             merged.setdefault(key, value)
+    if "pass_mode" in merged and "min_pass_rate" in merged:
+        raise MarkerError(
+            f"{where}: @pytest.mark.llm takes pass_mode or min_pass_rate, not both: pass_mode='all' is "
+            "min_pass_rate=1.0, and pass_mode='any' needs one passing run of the repeat"
+        )
     return LLMMarker(merged)

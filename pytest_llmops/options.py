@@ -63,11 +63,11 @@ def probability(text: str) -> float:
 
 
 def judge_spec(text: str) -> str:
-    provider, sep, model = text.partition(":")
-    if not sep or provider not in ("openai", "anthropic") or not model:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not provider:model; use e.g. openai:gpt-4o-mini or anthropic:claude-haiku-4-5"
-        )
+    from pytest_llmops.markers import judge_problem
+
+    problem = judge_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {problem}")
     return text
 
 
@@ -258,7 +258,8 @@ OPTIONS: tuple[Option, ...] = (
     # Checks and judges
     Option(
         "llm_judge",
-        "LLM judge as provider:model (e.g. openai:gpt-4o-mini); unset: local scorers only.",
+        "LLM judge as provider:model: openai, anthropic, azure (deployment), gemini, bedrock or litellm, "
+        "e.g. openai:gpt-4o-mini; unset: local scorers only.",
         flag="--llm-judge",
         ini="llm_judge",
         type=judge_spec,

@@ -88,7 +88,53 @@ def _expand(session: LLMOpsSession, metafunc: pytest.Metafunc, marker: LLMMarker
             cases = load(dataset_path(Path(str(definition.path)), dataset))
         except DatasetError as exc:
             raise _collect_error(f"{where}: {exc}") from None
+        _check_conversations(cases, where)
         _parametrize(metafunc, CASE, list(cases), [c.id for c in cases])
+
+
+def _check_conversations(cases: Any, where: str) -> None:
+    """Malformed `conversation` rows fail at collection, naming the file and row."""
+    if not any("conversation" in case for case in cases):
+        return
+    from pytest_llmops.experiments.conversations import ConversationError, parse
+
+    for case in cases:
+        if "conversation" in case:
+            try:
+                parse(case["conversation"], _case_where(case))
+            except ConversationError as exc:
+                raise _collect_error(f"{where}: {exc}") from None
+
+
+def _case_where(case: Any) -> str:
+    return f"{case.source}, case {case.id}" + (f" (line {case.line})" if case.line else "")
+
+
+def resolve_conversation(request: pytest.FixtureRequest) -> Any:
+    """`play(reply, turns=None, system=None)`: the row's conversation (or `turns`) played against `reply`."""
+    from pytest_llmops.experiments.conversations import ConversationError, parse, play
+
+    callspec = getattr(request.node, "callspec", None)
+    case = request.getfixturevalue(CASE) if callspec is not None and CASE in callspec.params else None
+    nodeid = request.node.nodeid
+
+    def run(reply: Any, turns: Any = None, system: str | None = None) -> Any:
+        __tracebackhide__ = True
+        raw = turns if turns is not None else (case.get("conversation") if case is not None else None)
+        if raw is None:
+            where = f"the dataset row {case.id}" if case is not None else "this test"
+            pytest.fail(
+                f"{nodeid}: llm_conversation has no conversation: {where} has no 'conversation' field; give the "
+                "dataset rows one (a list of `user:` turns), or pass turns=[{'user': ...}, ...]",
+                pytrace=False,
+            )
+        try:
+            parsed = parse(raw, _case_where(case) if case is not None and turns is None else nodeid)
+        except ConversationError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        return play(parsed, reply, system=system)
+
+    return run
 
 
 def dataset_path(test_file: Path, spec: str) -> Path:

@@ -105,6 +105,15 @@ def llm_case(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
+def llm_conversation(request: pytest.FixtureRequest) -> Any:
+    """Plays the dataset row's `conversation` turn by turn: `llm_conversation(reply)` -> Conversation,
+    where `reply(history)` is your app's answer to the messages so far."""
+    from pytest_llmops.parametrize import resolve_conversation
+
+    return resolve_conversation(request)
+
+
+@pytest.fixture
 def llm_variant(request: pytest.FixtureRequest) -> Any:
     """The variant config of this test case (`variants=` on the marker)."""
     from pytest_llmops.parametrize import resolve_variant

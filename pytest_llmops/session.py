@@ -114,6 +114,7 @@ class LLMOpsSession:
             band=s.judge_band,
             cassette_only=True,
         )
+        settings.use_prompts(lambda spec: self.prompt_registry().get(spec))
         registry.load_from_hook(self.config.hook)
 
     def stop(self) -> None:
@@ -358,6 +359,7 @@ class LLMOpsSession:
         record = TestRecord(nodeid=item.nodeid, base_nodeid=item.nodeid.split("[")[0])
         record.tags = list(marker.get("tags") or [])
         record.min_pass_rate = marker.get("min_pass_rate")
+        record.pass_mode = marker.get("pass_mode")
         params: dict[str, str] = item.stash.get(PARAMS, {})
         record.params = dict(params)
         path = cassette_path(
@@ -429,7 +431,9 @@ class LLMOpsSession:
 
         marker = item.stash[MARKER]
         count = marker.get("repeat") or self.settings.repeat or 1
-        result = yield from run_repeated(item, ctx, count, marker.get("min_pass_rate"))
+        result = yield from run_repeated(
+            item, ctx, count, marker.get("min_pass_rate"), marker.get("pass_mode")
+        )
         cassette = item.stash.get(CASSETTE, None)
         if cassette is not None:
             try:

@@ -288,6 +288,23 @@ def test_a_rise_is_tested_for_significance_too() -> None:
     assert compare(base, now).comparisons["t.py::test_a"]["cost_usd"].status == "not significant"
 
 
+def test_changed_rubric_criteria_make_the_score_not_comparable_never_a_regression() -> None:
+    judged = {
+        "judge": "openai:gpt-4o-mini",
+        "judge_prompt": "custom_criteria@1.0.0",
+        "rubric_sha256": "a" * 64,
+    }
+    base = accept(record(scores={"tone": [0.9]}, details=judged))
+    saved = base.tests["t.py::test_a"].metrics["tone"].judge
+    assert saved is not None and saved["rubric_sha256"] == "a" * 64  # the hash is in the baseline file
+    same = compare(base, record(scores={"tone": [0.2]}, details=judged))
+    assert same.comparisons["t.py::test_a"]["tone"].status == "regressed"
+    changed = compare(base, record(scores={"tone": [0.2]}, details={**judged, "rubric_sha256": "b" * 64}))
+    item = changed.comparisons["t.py::test_a"]["tone"]
+    assert item.status == "not comparable" and item.note.startswith("rubric criteria changed")
+    assert changed.regressions == []
+
+
 def test_a_changed_judge_makes_its_scores_not_comparable() -> None:
     judged = {"judge": "openai:gpt-4o-mini", "judge_prompt": "rel@1.0.0"}
     base = accept(record(details=judged))

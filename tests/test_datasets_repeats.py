@@ -216,3 +216,59 @@ def test_named_variants_come_from_the_variants_file(llm_pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(
         ["*test_v.py::test_unknown: unknown variant(s) [[]'huge'[]]; defined: small, big*"]
     )
+
+
+PASS_MODE_SUITE = """
+import os, pytest
+
+RUNS = []
+
+@pytest.mark.llm(repeat=3, pass_mode=os.environ["PASS_MODE"])
+def test_sometimes():
+    RUNS.append(1)
+    assert len(RUNS) == int(os.environ["PASSING_RUN"]), "not this run"
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "passing_run", "outcome", "message"),
+    [
+        ("any", "2", "passed", None),
+        ("any", "9", "failed", "*1/3*0/3 runs passed, pass_mode='any' (pass@k) needs at least one*"),
+        ("all", "2", "failed", "*LLM repeat: 1/3 runs passed, pass^k needs every run to pass*"),
+    ],
+)
+def test_pass_mode_any_is_pass_at_k_and_all_is_pass_hat_k(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    passing_run: str,
+    outcome: str,
+    message: str | None,
+) -> None:
+    monkeypatch.setenv("PASS_MODE", mode)
+    monkeypatch.setenv("PASSING_RUN", passing_run)
+    pytester.makepyfile(test_pm=PASS_MODE_SUITE)
+    report = pytester.path / "r.json"
+    result = pytester.runpytest("--llm-eval", f"--llm-report-json={report}")
+    result.assert_outcomes(**{outcome: 1})
+    if message:
+        result.stdout.fnmatch_lines([message.replace("*1/3*", "*")])
+    [row] = json.loads(report.read_text())["repeats"]
+    assert row["pass_at_k"] == (passing_run == "2") and row["pass_all_k"] is False
+    assert row["rule"] == ("pass@k" if mode == "any" else "pass^k")
+    result.stdout.fnmatch_lines(["*pass@k (one of k runs passed): *; pass^k (all k passed): 0/1*"])
+
+
+def test_pass_mode_and_min_pass_rate_together_are_a_collection_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_both="""
+        import pytest
+
+        @pytest.mark.llm(repeat=3, pass_mode="any", min_pass_rate=0.5)
+        def test_both():
+            pass
+        """
+    )
+    result = pytester.runpytest("--llm-eval")
+    result.stdout.fnmatch_lines(["*takes pass_mode or min_pass_rate, not both*"])

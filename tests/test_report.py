@@ -201,7 +201,13 @@ def test_repeats_give_wilson_intervals_and_list_flaky_tests() -> None:
     )
     assert row.metrics["relevance"].ci95 is not None and row.metrics["relevance"].n == 5
     assert rep.flaky == ["t.py::test_flaky"]
-    assert "  flaky (0 < pass rate < 1): 1" in text_of(rep)
+    assert (row.pass_at_k, row.pass_all_k, row.rule) == (True, False, ">= 60%")
+    assert (rep.repeats[1].pass_all_k, rep.repeats[1].rule) == (True, "pass^k")
+    text = text_of(rep)
+    assert "  flaky (0 < pass rate < 1): 1" in text
+    assert "  pass@k (one of k runs passed): 2/2 tests; pass^k (all k passed): 1/2" in text
+    data = rep.to_dict()["repeats"][0]
+    assert (data["pass_at_k"], data["pass_all_k"], data["rule"]) == (True, False, ">= 60%")
 
 
 def test_quality_compares_with_the_baseline_over_the_tests_in_both() -> None:

@@ -12,6 +12,13 @@ and, given a threshold, fails the test with a message that says why.
     checks.record_output(answer, inputs={"question": question})   # the answer the report shows
     checks.run("toxicity", answer, threshold=0.2)            # a check registered by a plugin
 
+    checks.json_output(reply, schema=OrderReply)              # valid JSON, share of valid fields
+    checks.tool_calls(response, [{"name": "lookup_order", "arguments": {"order_id": "A-1042"}}])
+    checks.trajectory(must_call=["search"], forbid=["delete_*"], max_steps=6)
+    checks.rubric("tone", answer, criteria="Polite, apologizes, offers a next step.", threshold=0.75)
+    checks.similarity(answer, reference, method="rouge_l", threshold=0.5)
+    checks.knowledge_retention(conversation, threshold=0.75)
+
 Who scores is configured once (`--llm-judge`, `llm_judge_mode`, `llm_scorer`;
 see `settings.configure`): a local scorer (lexical by default, semantic with
 the `semantic` extra), an LLM judge, or both in cascade (`cascade`).
@@ -28,13 +35,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_llmops.checks.answers import completeness, conciseness, correctness, relevance
     from pytest_llmops.checks.citation_check import citations
+    from pytest_llmops.checks.conversation_checks import (
+        conversation_relevance,
+        knowledge_retention,
+        role_adherence,
+        transcript,
+    )
     from pytest_llmops.checks.core import CheckFailed
     from pytest_llmops.checks.custom import record_output, record_score
     from pytest_llmops.checks.grounding_check import grounding
     from pytest_llmops.checks.judge import JudgeError
     from pytest_llmops.checks.registry import REGISTRY, CheckRegistry
+    from pytest_llmops.checks.rubric_check import rubric
     from pytest_llmops.checks.safety_check import safety
     from pytest_llmops.checks.settings import CheckSettings, configure
+    from pytest_llmops.checks.similarity_check import similarity
+    from pytest_llmops.checks.structured import json_output
+    from pytest_llmops.checks.tools import tool_calls
+    from pytest_llmops.checks.trajectory_check import trajectory
     from pytest_llmops.results.scores import Score
 
 __all__ = [
@@ -48,13 +66,22 @@ __all__ = [
     "completeness",
     "conciseness",
     "configure",
+    "conversation_relevance",
     "correctness",
     "grounding",
+    "json_output",
+    "knowledge_retention",
     "record_output",
     "record_score",
     "relevance",
+    "role_adherence",
+    "rubric",
     "run",
     "safety",
+    "similarity",
+    "tool_calls",
+    "trajectory",
+    "transcript",
 ]
 
 # Loaded on first access: the plugin session imports `checks.settings` in every --llm-eval run, and
@@ -75,6 +102,15 @@ _LAZY = {
     "safety": "safety_check",
     "CheckSettings": "settings",
     "configure": "settings",
+    "json_output": "structured",
+    "tool_calls": "tools",
+    "trajectory": "trajectory_check",
+    "rubric": "rubric_check",
+    "similarity": "similarity_check",
+    "knowledge_retention": "conversation_checks",
+    "role_adherence": "conversation_checks",
+    "conversation_relevance": "conversation_checks",
+    "transcript": "conversation_checks",
 }
 
 

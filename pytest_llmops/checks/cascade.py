@@ -67,12 +67,15 @@ def band_contains(unit_value: float) -> bool:
 
 
 def judged(
-    rubric: str, variables: dict[str, str], value: Callable[[Verdict], float]
+    rubric: str,
+    variables: dict[str, str],
+    value: Callable[[Verdict], float],
+    tagged: frozenset[str] = frozenset(),
 ) -> tuple[Assessment, Verdict]:
     """Ask the judge with `rubric`; the Assessment carries its reason, details and cost."""
     from pytest_llmops.checks.judge import ask
 
-    outcome = ask(rubric, variables)
+    outcome = ask(rubric, variables, tagged)
     verdict = outcome.verdict
     result = Assessment(
         value=value(verdict),

@@ -1,4 +1,5 @@
-"""LLM-as-judge: ask an OpenAI or Anthropic model to grade with a versioned rubric.
+"""LLM-as-judge: ask a model (OpenAI, Anthropic, Azure OpenAI, Gemini, Bedrock, LiteLLM) to grade with a
+versioned rubric. How each provider's client is made and asked: `judge_clients`.
 
 Calls go through the real SDK, so inside an llm test they pass the plugin's
 transport: recorded into the test's cassette and replayed from it like the
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "judge_prompts"
 REMINDER = "judge_format_reminder"
-KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
-BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
-_REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5)", re.I)
-"""OpenAI models that reject `temperature` and `max_tokens` (they take max_completion_tokens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +60,7 @@ RUBRICS: dict[str, Rubric] = {
     "completeness": Rubric("completeness", list_key="missing"),
     "grounding": Rubric("grounding", list_key="unsupported"),
     "citation_support": Rubric("citation_support", list_key="unsupported"),
+    "custom_criteria": Rubric("custom_criteria"),
 }
 
 
@@ -136,28 +134,26 @@ _settings.on_configure(forget_clients)
 
 
 def _client(provider: str, base_url: str | None, judge: str) -> Any:
-    env = KEY_ENV[provider]
-    key = os.environ.get(env)
-    if not key:
+    from pytest_llmops.checks import judge_clients
+
+    spec = judge_clients.PROVIDERS[provider]
+    try:
+        key = judge_clients.key_for(provider)
+    except judge_clients.MissingCredentials as exc:
         raise JudgeError(
-            f"the judge {judge} needs {env} in the environment to call {provider}; set it, or replay the "
+            f"the judge {judge} needs {exc} in the environment to call {provider}; set it, or replay the "
             f"judge's calls from a cassette inside an llm test (the plugin sets a placeholder key in "
-            f"replay), "
-            f"or unset llm_judge to use the local scorers"
-        )
-    effective_url = base_url or os.environ.get(BASE_URL_ENV[provider]) or None
-    cache_key = (provider, effective_url, key)
+            f"replay), or unset llm_judge to use the local scorers"
+        ) from None
+    effective_url = base_url or (os.environ.get(spec.base_url_env) if spec.base_url_env else None) or None
+    cache_key = (provider, effective_url, key or "")
     with _clients_lock:
         client = _clients.get(cache_key)
         if client is None:
-            if provider == "openai":
-                import openai
-
-                client = openai.OpenAI(api_key=key, base_url=effective_url)
-            else:
-                import anthropic
-
-                client = anthropic.Anthropic(api_key=key, base_url=effective_url)
+            try:
+                client = judge_clients.make_client(provider, key, effective_url)
+            except (judge_clients.MissingPackage, judge_clients.MissingCredentials) as exc:
+                raise JudgeError(f"the judge {judge}: {exc}") from None
             _clients[cache_key] = client
         return client
 
@@ -165,13 +161,16 @@ def _client(provider: str, base_url: str | None, judge: str) -> Any:
 # -- asking -----------------------------------------------------------------------------------------
 
 
-def _tag_safe(values: Mapping[str, str]) -> dict[str, str]:
+def tag_safe(values: Mapping[str, str]) -> dict[str, str]:
     """Values with closing tags defused, so an answer cannot close its <answer> tag and speak to the judge."""
     return {k: re.sub(r"</\s*([A-Za-z_]+)\s*>", r"< /\1>", v) for k, v in values.items()}
 
 
-def ask(rubric_name: str, variables: Mapping[str, str]) -> JudgeOutcome:
-    """Grade with the configured judge; raises JudgeError when none is configured or no verdict comes."""
+def ask(rubric_name: str, variables: Mapping[str, str], tagged: frozenset[str] = frozenset()) -> JudgeOutcome:
+    """Grade with the configured judge; raises JudgeError when none is configured or no verdict comes.
+
+    `tagged` names variables that hold their own tags, already made safe by the caller.
+    """
     config = _settings.current()
     if config.judge is None:
         raise JudgeError(
@@ -179,7 +178,8 @@ def ask(rubric_name: str, variables: Mapping[str, str]) -> JudgeOutcome:
         )
     rubric = RUBRICS[rubric_name]
     prompt = rubric_prompt(rubric_name)
-    messages = prompt.messages(**_tag_safe(variables))
+    safe = tag_safe({k: v for k, v in variables.items() if k not in tagged})
+    messages = prompt.messages(**safe, **{k: v for k, v in variables.items() if k in tagged})
     provider, model = config.judge_provider or "", config.judge_model or ""
     from pytest_llmops import context
 
@@ -250,42 +250,23 @@ def _send(
     judge: str,
     sent: list[Any],
 ) -> str:
-    temperature = params.get("temperature", 0)
-    max_tokens = int(params.get("max_tokens", 400))
+    from pytest_llmops.checks.judge_clients import SDK_MODULES, request
+
+    send, text = request(provider, model, params, messages)
     try:
-        if provider == "openai":
-            kwargs: dict[str, Any] = {"model": model, "messages": messages}
-            if _REASONING_MODEL.match(model):
-                kwargs["max_completion_tokens"] = max_tokens * 4  # room for hidden reasoning
-            else:
-                kwargs["temperature"] = temperature
-                kwargs["max_tokens"] = max_tokens
-            response = client.chat.completions.create(**kwargs)
-            sent.append(response)
-            choice = response.choices[0] if response.choices else None
-            return (choice.message.content or "") if choice is not None else ""
-        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-        turns = [m for m in messages if m["role"] != "system"]
-        # Sent as a body field: newer SDKs dropped the `temperature` keyword, the API still takes it.
-        response = client.messages.create(
-            model=model,
-            max_tokens=max_tokens,
-            system=system,
-            messages=turns,
-            extra_body={"temperature": temperature},
-        )
+        response = send(client)
         sent.append(response)
-        return "".join(getattr(block, "text", "") for block in response.content if block.type == "text")
+        return text(response)
     except Exception as exc:
-        if type(exc).__module__.split(".")[0] not in ("openai", "anthropic", "httpx", "httpx2"):
+        if type(exc).__module__.split(".")[0] not in SDK_MODULES:
             raise
         raise JudgeError(f"the judge {judge} request failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _price_responses(provider: str, model: str, responses: list[Any]) -> float | None:
     """Cost of judge calls made outside an llm test, from the usage the responses report."""
-    if not responses:
-        return None
+    if not responses or provider not in ("openai", "anthropic", "azure"):
+        return None  # other SDKs' usage objects differ; inside an llm test the recording prices them
     from pytest_llmops.spend import pricing
     from pytest_llmops.spend.calls import LLMCall
 
@@ -294,14 +275,14 @@ def _price_responses(provider: str, model: str, responses: list[Any]) -> float |
         usage = getattr(response, "usage", None)
         if usage is None:
             return None
-        if provider == "openai":
+        if provider in ("openai", "azure"):
             tokens_in, tokens_out = usage.prompt_tokens, usage.completion_tokens
             endpoint = "chat.completions"
         else:
             tokens_in, tokens_out = usage.input_tokens, usage.output_tokens
             endpoint = "messages"
         call = LLMCall(
-            provider=provider,
+            provider="openai" if provider == "azure" else provider,
             endpoint=endpoint,
             model=getattr(response, "model", None) or model,
             request_model=model,

@@ -34,6 +34,14 @@ BUILTINS: dict[str, str] = {
     "citations": "pytest_llmops.checks.citation_check:citations",
     "grounding": "pytest_llmops.checks.grounding_check:grounding",
     "safety": "pytest_llmops.checks.safety_check:safety",
+    "json_output": "pytest_llmops.checks.structured:json_output",
+    "tool_calls": "pytest_llmops.checks.tools:tool_calls",
+    "trajectory": "pytest_llmops.checks.trajectory_check:trajectory",
+    "rubric": "pytest_llmops.checks.rubric_check:rubric",
+    "similarity": "pytest_llmops.checks.similarity_check:similarity",
+    "knowledge_retention": "pytest_llmops.checks.conversation_checks:knowledge_retention",
+    "role_adherence": "pytest_llmops.checks.conversation_checks:role_adherence",
+    "conversation_relevance": "pytest_llmops.checks.conversation_checks:conversation_relevance",
 }
 
 

@@ -52,12 +52,11 @@ _settings = CheckSettings()
 
 def _validated(settings: CheckSettings) -> CheckSettings:
     if settings.judge is not None:
-        provider, sep, model = settings.judge.partition(":")
-        if not sep or provider not in ("openai", "anthropic") or not model:
-            raise ValueError(
-                f"judge {settings.judge!r} is not provider:model; "
-                "use e.g. openai:gpt-4o-mini or anthropic:claude-haiku-4-5"
-            )
+        from pytest_llmops.markers import judge_problem
+
+        problem = judge_problem(settings.judge)
+        if problem:
+            raise ValueError(f"judge {settings.judge!r} is not {problem}")
     if settings.mode not in JUDGE_MODES:
         raise ValueError(f"judge mode {settings.mode!r} is not one of {', '.join(JUDGE_MODES)}")
     if settings.scorer not in SCORERS:
@@ -103,7 +102,33 @@ def on_configure(listener: Callable[[], None]) -> None:
 
 def reset() -> None:
     """Back to the defaults (the plugin calls this when its session stops)."""
+    global _prompt_loader
+    _prompt_loader = None
     configure()
+
+
+_prompt_loader: Callable[[str], Any] | None = None
+
+
+def use_prompts(loader: Callable[[str], Any] | None) -> None:
+    """Where `"prompt:name@version"` criteria are looked up (the session passes its `llm_prompts_dir`)."""
+    global _prompt_loader
+    _prompt_loader = loader
+
+
+def load_prompt(spec: str) -> Any:
+    """The prompt `spec` names; a ValueError saying where prompts come from when there is none."""
+    if _prompt_loader is None:
+        raise ValueError(
+            f"prompt {spec!r}: no prompts folder is known here; run inside pytest (prompts come from "
+            "llm_prompts_dir) or pass the Prompt itself: PromptRegistry.load(folder).get(ref)"
+        )
+    from pytest_llmops.prompts import PromptError
+
+    try:
+        return _prompt_loader(spec)
+    except PromptError as exc:
+        raise ValueError(f"prompt {spec!r}: {exc}") from None
 
 
 def current() -> CheckSettings:

@@ -53,7 +53,9 @@ __all__ = [
 
 FORMAT = 1
 UPDATE_COMMAND = "pytest --llm-eval --llm-update-baseline"
-JUDGE_KEYS = ("judge", "judge_prompt", "judge_prompt_sha256")
+JUDGE_KEYS = ("judge", "judge_prompt", "judge_prompt_sha256", "rubric_sha256")
+"""What makes two judged values comparable: the same judge, judge prompt, and (for `checks.rubric`) the
+same criteria."""
 UNMEASURED_OUTCOMES = frozenset({"skipped", "xfailed"})
 
 Status = Literal["same", "better", "worse", "regressed", "not significant", "not comparable"]
@@ -161,16 +163,17 @@ def judge_of(details: dict[str, Any], scorer: str) -> dict[str, str] | None:
     Memoized: a session has a handful of judges and many thousands of scores. Treat the result as
     read-only (it is shared)."""
     if details:
-        judge, prompt, sha, escalated = (
+        judge, prompt, sha, rubric, escalated = (
             details.get("judge"),
             details.get("judge_prompt"),
             details.get("judge_prompt_sha256"),
+            details.get("rubric_sha256"),
             details.get("escalated"),
         )
     else:
-        judge = prompt = sha = escalated = None
+        judge = prompt = sha = rubric = escalated = None
     from_scorer = scorer[len("judge:") :] if scorer.startswith("judge:") else None
-    key = (judge, prompt, sha, from_scorer, escalated)
+    key = (judge, prompt, sha, rubric, from_scorer, escalated)
     memo = True
     try:
         return _IDENTITIES[key]
@@ -178,7 +181,9 @@ def judge_of(details: dict[str, Any], scorer: str) -> dict[str, str] | None:
         pass
     except TypeError:  # an unhashable value in the details: work it out without the memo
         memo = False
-    identity = {k: str(v) for k, v in zip(JUDGE_KEYS, (judge, prompt, sha), strict=True) if v is not None}
+    identity = {
+        k: str(v) for k, v in zip(JUDGE_KEYS, (judge, prompt, sha, rubric), strict=True) if v is not None
+    }
     if "judge" not in identity and from_scorer is not None:
         identity["judge"] = from_scorer
     if not identity and escalated is False:
@@ -627,6 +632,10 @@ def _judge_difference(base: dict[str, str] | None, now: dict[str, str] | None) -
         )
     for key in JUDGE_KEYS:
         if key in base and key in now and base[key] != now[key]:
+            if key == "rubric_sha256":
+                return (
+                    f"rubric criteria changed (sha256 {base[key][:12]} in the baseline, {now[key][:12]} now)"
+                )
             return f"{key.replace('_', ' ')} {base[key]} in the baseline, {now[key]} now"
     return None
 

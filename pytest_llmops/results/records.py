@@ -91,6 +91,8 @@ class TestRecord:
     cassette: CassetteInfo | None = None
     budget: dict[str, Any] = field(default_factory=dict)
     min_pass_rate: float | None = None
+    pass_mode: str | None = None
+    """With repeat: "all" (pass^k) or "any" (pass@k), as the marker said; None when it did not."""
     tags: list[str] = field(default_factory=list)
     judge: dict[str, Any] | None = None
     prompt_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -144,7 +144,8 @@ class Engine:
 
         tool = choose_tool(turn, tools, choice)
         if tool is not None:
-            arguments = structured.tool_arguments(tool.parameters, _plain_question(turn))
+            earlier = [text for role, text in reversed(turn.messages[:-1]) if role == "user"]
+            arguments = structured.tool_arguments(tool.parameters, _plain_question(turn), "\n".join(earlier))
             completion.tool_calls.append(ToolCall(tool.name, arguments))
             completion.finish = "tool_calls"
             return completion

@@ -93,6 +93,8 @@ def judge_responder(turn: ChatTurn) -> str | None:
         return _grounding(_section(text, "context") or "", _section(text, "answer_sentences") or "")
     if name == "citation_support":
         return _citation_support(_section(text, "sources") or "", _section(text, "claims") or "")
+    if name == "custom_criteria":
+        return _custom(turn.system, text)
     return _reply(3, f"unknown rubric {name}")
 
 
@@ -159,3 +161,106 @@ def _citation_support(sources: str, claims: str) -> str:
     share = 1 - len(bad) / len(items) if items else 1.0
     reason = f"{len(items) - len(bad)} of {len(items)} claims are supported by the sources they cite."
     return _reply(_five(share), reason, unsupported=bad)
+
+
+# -- custom criteria (checks.rubric) --------------------------------------------------------------------
+# A mechanical reader of criteria: each sentence or evaluation step is one requirement, met when the
+# output holds half its key words (numbers exactly), or, for a negative one ("never mentions X"),
+# when it does not hold them all. Conversations get the three shipped conversation rubrics' own tests.
+
+_RUBRIC_NAME = re.compile(r"^\s*Rubric name:\s*(\S+)", re.M)
+_NEGATIVE = re.compile(r"\b(?:not|never|no|without|avoid|avoids|nor)\b|n't\b", re.I)
+_CRITERIA_FILLER = frozenset(
+    """reply replies response responses output answer answers assistant assistants user users customer
+    customers message messages mention mentions mentioned state states stated include includes included
+    say says said contain contains should must clearly every each check checks whether give gives given
+    keep keeps""".split()  # noqa: SIM905
+)
+_TURN = re.compile(
+    r"^\[(\d+)\]\s+(user|assistant|system|tool):\s?(.*?)(?=^\[\d+\]\s+(?:user|assistant|system|tool):|\Z)",
+    re.M | re.S,
+)
+_FACT = re.compile(r"\b(?=[\w-]*\d)[A-Za-z0-9][\w-]*\b")
+_ASKS_AGAIN = re.compile(r"\b(?:what(?:'s| is| was)|could you|can you|please)\b[^?]*\byour\b[^?]*\?", re.I)
+_BREAKS_ROLE = re.compile(
+    r"\bas an ai\b|\bi am an ai\b|\bi'm an ai\b|\blanguage model\b|\bi am chatgpt\b|\bpretend(?:ing)? to be\b",
+    re.I,
+)
+
+
+def _requirements(criteria: str, steps: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?;])\s+|\n+", criteria)
+    if steps and not steps.startswith("(none"):
+        parts += [re.sub(r"^\s*\d+\.\s*", "", line) for line in steps.splitlines()]
+    return [p.strip() for p in parts if [w for w in content_words(p) if w not in _CRITERIA_FILLER]]
+
+
+def _met(requirement: str, output: str) -> bool:
+    """A positive requirement is met when the output holds half its key words and all its numbers; a
+    negative one ("never says the order was cancelled") is broken only when the output holds all of them."""
+    words = [w for w in content_words(requirement) if w not in _CRITERIA_FILLER]
+    recall = _recall(words, content_words(output))
+    if _NEGATIVE.search(requirement):
+        return recall < 1.0
+    return recall >= 0.5 and not (numbers(requirement) - numbers(output))
+
+
+def _custom(system: str, text: str) -> str:
+    found = _RUBRIC_NAME.search(system)
+    name = found.group(1) if found else ""
+    output = _section(text, "output") or ""
+    turns = [(m.group(2), m.group(3).strip()) for m in _TURN.finditer(output)]
+    if turns and name == "knowledge_retention":
+        return _retention(turns)
+    if turns and name == "role_adherence":
+        return _role(turns, _input(text, "role"))
+    if turns and name == "conversation_relevance":
+        users = [t for r, t in turns if r == "user"]
+        replies = [t for r, t in turns if r == "assistant"]
+        return _relevance(users[-1] if users else "", replies[-1] if replies else "")
+    requirements = _requirements(_section(system, "criteria") or "", _section(system, "steps") or "")
+    if not requirements:
+        return _reply(3, "The criteria state nothing checkable.")
+    missed = [r for r in requirements if not _met(r, output)]
+    share = 1 - len(missed) / len(requirements)
+    reason = f"{len(requirements) - len(missed)} of {len(requirements)} criteria met"
+    if missed:
+        reason += "; missed: " + "; ".join(m.rstrip(".") for m in missed[:3])
+    return _reply(_five(share), reason + ".")
+
+
+def _retention(turns: list[tuple[str, str]]) -> str:
+    told: set[str] = set()
+    lapses: list[str] = []
+    for index, (role, text) in enumerate(turns, 1):
+        if role == "user":
+            told |= set(_FACT.findall(text))
+            continue
+        if role != "assistant" or not told:
+            continue
+        if _ASKS_AGAIN.search(text):
+            lapses.append(f"turn {index} asks again for something the user already gave")
+        invented = [f for f in _FACT.findall(text) if f not in told and any(_same_shape(f, t) for t in told)]
+        if invented:
+            lapses.append(f"turn {index} states {invented[0]} where the user said {sorted(told)[0]}")
+    if lapses:
+        return _reply(1 if len(lapses) > 1 else 2, "; ".join(lapses) + ".")
+    return _reply(5, "The assistant keeps everything the user said earlier.")
+
+
+def _input(text: str, name: str) -> str:
+    m = re.search(rf'<input name="{re.escape(name)}">\s*\n?(.*?)\n?\s*</input>', text, re.S)
+    return m.group(1).strip() if m else ""
+
+
+def _same_shape(a: str, b: str) -> bool:
+    return re.sub(r"\d", "0", a) == re.sub(r"\d", "0", b)
+
+
+def _role(turns: list[tuple[str, str]], role: str) -> str:
+    replies = [(i, t) for i, (r, t) in enumerate(turns, 1) if r == "assistant"]
+    broken = [i for i, t in replies if _BREAKS_ROLE.search(t)]
+    if broken:
+        share = 1 - len(broken) / len(replies)
+        return _reply(min(2, _five(share)), f"turn {broken[0]} breaks the role of {role or 'the assistant'}.")
+    return _reply(5, f"Every reply stays in the role of {role or 'the assistant'}.")

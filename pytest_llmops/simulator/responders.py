@@ -453,10 +453,44 @@ def extractive_responder(turn: ChatTurn) -> str:
             parts = [f"{s} [Source: {src}]" if cite else s for s, src in chosen]
             opener = _OPENERS[turn.variant(len(_OPENERS))]
             return _join_opener(opener, " ".join(parts))
+    recalled = recall_earlier(turn)
+    if recalled is not None:
+        return recalled
     fallback = fallback_phrase(prompt)
     if fallback is not None and (passages or not turn.tool_results):
         return fallback
     return generic_responder(turn)
+
+
+_RECALL_CUE = re.compile(r"\b(?:my|remind|again|earlier|before|i said|i told|i mentioned)\b", re.I)
+_PERSON = {"i": "you", "my": "your", "me": "you", "mine": "yours", "i'm": "you're", "i am": "you are"}
+
+
+def recall_earlier(turn: ChatTurn) -> str | None:
+    """In a conversation, a question about what the user said before gets that back, in the second person.
+
+    Only when the last user message asks about the user's own earlier words ("what was my order number
+    again?"), no tool result is pending, and an earlier user sentence shares a content word with it.
+    """
+    users = [text for role, text in turn.messages if role == "user"]
+    if len(users) < 2 or turn.tool_results or not _RECALL_CUE.search(turn.question):
+        return None
+    wanted = set(content_words(turn.question))
+    best: tuple[int, str] | None = None
+    for text in users[:-1]:
+        for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+            overlap = len(wanted & set(content_words(sentence)))
+            if overlap and (best is None or overlap >= best[0]):
+                best = (overlap, sentence.strip())
+    if best is None:
+        return None
+    words = re.sub(
+        r"\b(I'm|I am|I|my|me|mine)\b",
+        lambda m: _PERSON.get(m.group(1).lower(), m.group(1)),
+        best[1],
+        flags=re.I,
+    )
+    return f"You told me earlier: {words[0].lower() + words[1:] if words[:2] != words[:2].upper() else words}"
 
 
 def _select_sentences(

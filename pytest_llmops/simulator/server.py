@@ -18,6 +18,7 @@ import contextlib
 import gzip
 import json
 import logging
+import re
 import socket
 import sys
 import threading

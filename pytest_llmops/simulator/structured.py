@@ -40,6 +40,7 @@ class _Hints:
     numbers: Iterator[float]
     answer_used: bool = False
     root: Mapping[str, Any] = field(default_factory=dict)
+    history: str = ""
 
 
 def json_answer(answer: str, question: str, schema: Mapping[str, Any] | None) -> str:
@@ -54,18 +55,25 @@ def json_answer(answer: str, question: str, schema: Mapping[str, Any] | None) ->
     return json.dumps(fill(schema, answer=answer, question=question), ensure_ascii=False)
 
 
-def tool_arguments(parameters: Mapping[str, Any] | None, question: str) -> str:
-    """JSON arguments for a call to a tool whose parameters are `parameters`."""
+def tool_arguments(parameters: Mapping[str, Any] | None, question: str, history: str = "") -> str:
+    """JSON arguments for a call to a tool whose parameters are `parameters`.
+
+    `history` is what the user said in earlier turns, latest first: an id the
+    question does not repeat ("where is it now?") is taken from there, as a
+    model reading the conversation would.
+    """
     if not parameters:
         return "{}"
-    value = fill(parameters, answer="", question=question, required_only=True)
+    value = fill(parameters, answer="", question=question, required_only=True, history=history)
     return json.dumps(value if isinstance(value, dict) else {}, ensure_ascii=False)
 
 
-def fill(schema: Mapping[str, Any], *, answer: str, question: str, required_only: bool = False) -> Any:
+def fill(
+    schema: Mapping[str, Any], *, answer: str, question: str, required_only: bool = False, history: str = ""
+) -> Any:
     """A value valid against `schema`, carrying `answer` and the question's numbers where they fit."""
     numbers = iter([float(n) for n in _NUMBER.findall(question)])
-    hints = _Hints(answer=answer, question=question, numbers=numbers, root=schema)
+    hints = _Hints(answer=answer, question=question, numbers=numbers, root=schema, history=history)
     return _value(schema, hints, name="", required_only=required_only, depth=0)
 
 
@@ -193,8 +201,8 @@ def _string(schema: Mapping[str, Any], hints: _Hints, name: str) -> str:
         value = hints.question.strip() or "query"
     elif lowered in _REASON_FIELDS:
         value = "Derived from the information given in the conversation."
-    elif lowered in ("id", "identifier") or lowered.endswith("_id"):
-        value = "item-1"
+    elif lowered in ("id", "identifier", "number") or lowered.endswith(("_id", "_number")):
+        value = identifier(hints.question) or identifier(hints.history) or "item-1"
     else:
         names = proper_nouns(hints.question)
         words = content_words(hints.question)
@@ -206,6 +214,15 @@ def _string(schema: Mapping[str, Any], hints: _Hints, name: str) -> str:
     if isinstance(min_length, int) and len(value) < min_length:
         value = value.ljust(min_length, "x")
     return value
+
+
+_IDENTIFIER = re.compile(r"(?<![\w-])(?:#\d{3,}|[A-Za-z]{1,6}-?\d{2,}[\w-]*|\d{4,})(?![\w-])")
+
+
+def identifier(text: str) -> str | None:
+    """The first id-like token of `text` ("A-1042", "ORD123", "#5521", "88213"), without a leading #."""
+    m = _IDENTIFIER.search(text)
+    return m.group(0).lstrip("#") if m else None
 
 
 def proper_nouns(text: str) -> list[str]:

@@ -46,6 +46,8 @@ class LLMCall:
     variant: str | None = None
     cassette: str | None = None
     index: int | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    """Tools the response asked to call, in order: `{"name", "arguments", "id"}` (spend/providers/tool_calls)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -70,6 +72,8 @@ class LLMCall:
         data = {name: getattr(self, name) for name in _FIELDS}
         if not data["extra"]:
             del data["extra"]
+        if not data["tool_calls"]:
+            del data["tool_calls"]
         return data
 
     @classmethod

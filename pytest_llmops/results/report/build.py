@@ -173,6 +173,7 @@ def _repeat_rows(
                 record.min_pass_rate,
                 0 < passed < len(runs),
                 metrics,
+                record.pass_mode,
             )
         )
     return rows

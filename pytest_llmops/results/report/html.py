@@ -466,16 +466,28 @@ def render(report: Report) -> str:
                     f"{r.passed}/{r.runs}",
                     fmt.pct(r.pass_rate),
                     f"{fmt.pct(r.pass_ci95.low)} – {fmt.pct(r.pass_ci95.high)}",
-                    fmt.pct(r.min_pass_rate) if r.min_pass_rate is not None else "",
+                    "yes" if r.pass_at_k else "no",
+                    "yes" if r.pass_all_k else "no",
+                    r.rule,
                     _pill("flaky", "warn") if r.flaky else "",
                     metrics,
                 ]
             )
         out.append(
             _table(
-                ["test", "runs", "pass rate", "95% CI", "min", "", "metric means [95% CI]"],
+                [
+                    "test",
+                    "runs",
+                    "pass rate",
+                    "95% CI",
+                    "pass@k",
+                    "pass^k",
+                    "rule",
+                    "",
+                    "metric means [95% CI]",
+                ],
                 rows,
-                numeric=(1, 2, 3, 4),
+                numeric=(1, 2, 3),
             )
         )
 

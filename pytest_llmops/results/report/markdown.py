@@ -186,12 +186,16 @@ def render(report: Report) -> str:
                 f"{r.passed}/{r.runs}",
                 fmt.pct(r.pass_rate),
                 f"{fmt.pct(r.pass_ci95.low)} – {fmt.pct(r.pass_ci95.high)}",
-                fmt.pct(r.min_pass_rate) if r.min_pass_rate is not None else "",
+                "yes" if r.pass_at_k else "no",
+                "yes" if r.pass_all_k else "no",
+                r.rule,
                 "flaky" if r.flaky else "",
             ]
             for r in report.repeats
         ]
-        out += _table(["test", "runs", "pass rate", "95% CI", "min", ""], rows, right=(1, 2))
+        out += _table(
+            ["test", "runs", "pass rate", "95% CI", "pass@k", "pass^k", "rule", ""], rows, right=(1, 2)
+        )
 
     for t in report.comparisons:
         out += ["", f"### {t.title}", ""]

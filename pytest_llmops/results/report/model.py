@@ -130,6 +130,27 @@ class RepeatRow:
     min_pass_rate: float | None
     flaky: bool
     metrics: dict[str, MeanCI]
+    pass_mode: str | None = None
+    """"all" (pass^k) or "any" (pass@k) when the marker chose one."""
+
+    @property
+    def pass_at_k(self) -> bool:
+        """pass@k: at least one of the k runs passed."""
+        return self.passed > 0
+
+    @property
+    def pass_all_k(self) -> bool:
+        """pass^k: all k runs passed."""
+        return self.passed == self.runs
+
+    @property
+    def rule(self) -> str:
+        """What decided the test: `>= 66%`, `pass@k` or `pass^k`."""
+        if self.pass_mode == "any":
+            return "pass@k"
+        if self.min_pass_rate is not None:
+            return f">= {self.min_pass_rate:.0%}"
+        return "pass^k"
 
 
 @dataclass(slots=True)
@@ -336,6 +357,7 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 _DERIVED: dict[type, tuple[str, ...]] = {
     CallFigures: ("cost_usd", "total_tokens"),
     Headline: ("ran",),
+    RepeatRow: ("pass_at_k", "pass_all_k", "rule"),
 }
 
 

@@ -308,20 +308,26 @@ def lines(report: Report, verbose: bool = False, extra: Sequence[Line] = ()) -> 
                 for k, m in r.metrics.items()
                 if k not in ("cost_usd", "input_tokens", "output_tokens", "latency_p95")
             )
-            floor = f">= {fmt.pct(r.min_pass_rate)}" if r.min_pass_rate is not None else ""
             rows.append(
                 [
                     r.nodeid,
                     f"{r.passed}/{r.runs}",
                     fmt.pct(r.pass_rate),
                     ci,
-                    floor,
+                    "yes" if r.pass_at_k else "no",
+                    "yes" if r.pass_all_k else "no",
+                    r.rule,
                     "flaky" if r.flaky else "",
                     metrics,
                 ]
             )
-        for text in table(["test", "runs", "pass", "95% CI", "min", "", "metric means"], rows, right=(1, 2)):
+        headers = ["test", "runs", "pass", "95% CI", "pass@k", "pass^k", "rule", "", "metric means"]
+        for text in table(headers, rows, right=(1, 2)):
             yield text, PLAIN
+        at_k = sum(1 for r in report.repeats if r.pass_at_k)
+        all_k = sum(1 for r in report.repeats if r.pass_all_k)
+        n = len(report.repeats)
+        yield f"  pass@k (one of k runs passed): {at_k}/{n} tests; pass^k (all k passed): {all_k}/{n}", PLAIN
         more = _more(len(ordered), len(shown), "tests")
         if more:
             yield more, PLAIN

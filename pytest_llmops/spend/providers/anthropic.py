@@ -23,6 +23,7 @@ from pytest_llmops.spend.providers.base import (
     set_model,
     sse_json,
 )
+from pytest_llmops.spend.providers.tool_calls import from_anthropic_body, from_anthropic_stream
 
 PROVIDER = "anthropic"
 
@@ -36,6 +37,7 @@ def parse(interaction: Interaction, kind: str, endpoint: str) -> LLMCall:
         body = body_json(interaction.response.body)
         set_model(call, body.get("model"))
         _set_error(call, body)
+        call.tool_calls = from_anthropic_body(body)
         usage = body.get("usage")
         if isinstance(usage, dict):
             apply_usage(call, usage)
@@ -75,7 +77,9 @@ def _set_error(call: LLMCall, body: JSONDict) -> None:
 
 def _stream(call: LLMCall, interaction: Interaction) -> None:
     usage: JSONDict = {}
+    events: list[JSONDict] = []
     for event, data in sse_json(interaction):
+        events.append(data)
         kind = as_str(data.get("type")) or event
         if kind == "message_start":
             message = as_dict(data.get("message"))
@@ -85,6 +89,7 @@ def _stream(call: LLMCall, interaction: Interaction) -> None:
             _merge(usage, data.get("usage"))
         elif kind == "error":
             _set_error(call, data)
+    call.tool_calls = from_anthropic_stream(events)
     if usage:
         apply_usage(call, usage)
 

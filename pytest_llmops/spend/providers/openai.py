@@ -28,7 +28,7 @@ from typing import Any
 
 from pytest_llmops.recording.interactions import Interaction
 from pytest_llmops.spend.calls import LLMCall
-from pytest_llmops.spend.providers import estimate
+from pytest_llmops.spend.providers import estimate, tool_calls
 from pytest_llmops.spend.providers.base import (
     JSONDict,
     as_dict,
@@ -181,6 +181,7 @@ def _response_level_extras(call: LLMCall, body: JSONDict) -> None:
 
 def _chat_json(call: LLMCall, body: JSONDict) -> None:
     set_model(call, body.get("model"))
+    call.tool_calls = tool_calls.from_chat_body(body)
     _set_error(call, body)
     _response_level_extras(call, body)
     usage = body.get("usage")
@@ -192,7 +193,9 @@ def _chat_stream(call: LLMCall, interaction: Interaction, request: JSONDict) -> 
     usage: JSONDict | None = None
     model: Any = None
     streamed_chars = 0
+    chunks: list[JSONDict] = []
     for _event, chunk in sse_json(interaction):
+        chunks.append(chunk)
         if model is None and as_str(chunk.get("model")):
             model = chunk["model"]
             _response_level_extras(call, chunk)
@@ -206,6 +209,7 @@ def _chat_stream(call: LLMCall, interaction: Interaction, request: JSONDict) -> 
         if isinstance(choices, list):
             streamed_chars += sum(estimate.delta_chars(choice) for choice in choices)
     set_model(call, model)
+    call.tool_calls = tool_calls.from_chat_stream(chunks)
     if usage is not None:
         _apply_usage(call, usage, _CHAT_USAGE)
     elif call.ok and call.error_type is None:
@@ -216,6 +220,7 @@ def _chat_stream(call: LLMCall, interaction: Interaction, request: JSONDict) -> 
 
 def _responses_json(call: LLMCall, body: JSONDict) -> None:
     set_model(call, body.get("model"))
+    call.tool_calls = tool_calls.from_responses_body(body)
     _set_error(call, body)
     _response_level_extras(call, body)
     status = as_str(body.get("status"))
