@@ -352,11 +352,16 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+def argparse_help(text: str) -> str:
+    """`text` as argparse help: argparse %-formats help strings, so a literal % must be %%."""
+    return text.replace("%", "%%")
+
+
 def register(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmops", "LLM evaluation (pytest-llmops)")
     for opt in OPTIONS:
         if opt.flag:
-            kwargs: dict[str, Any] = {"dest": opt.dest, "help": opt.help}
+            kwargs: dict[str, Any] = {"dest": opt.dest, "help": argparse_help(opt.help)}
             if opt.action:
                 kwargs["action"] = opt.action
                 kwargs["default"] = None if opt.ini else False
