@@ -192,7 +192,9 @@ def _judge_identity(details_list: Sequence[tuple[dict[str, Any], str]]) -> dict[
     if len(details_list) == 1:  # the usual case: one value per test
         return judge_of(*details_list[0])
     seen: dict[str, set[str]] = {}
+    stayed_local = False
     for details, scorer in details_list:
+        stayed_local = stayed_local or details.get("escalated") is False
         for key in JUDGE_KEYS:
             value = details.get(key)
             if value is None and key == "judge" and scorer.startswith("judge:"):
@@ -200,7 +202,7 @@ def _judge_identity(details_list: Sequence[tuple[dict[str, Any], str]]) -> dict[
             if value is not None:
                 seen.setdefault(key, set()).add(str(value))
     if not seen:
-        return None
+        return {"cascade": "local"} if stayed_local else None
     return {k: " | ".join(sorted(v)) for k, v in sorted(seen.items())}
 
 
@@ -558,16 +560,24 @@ class BaselineDiff:
 def _judge_difference(base: dict[str, str] | None, now: dict[str, str] | None) -> str | None:
     """Why two judge-produced values cannot be compared, or None.
 
-    A cascade score that stayed local carries {"cascade": "local"}: it shares
-    no key with a judged one, so a cascade that escalated in one run and not
-    in the other is the metric working as configured, and is compared.
+    A side with no "judge" key was scored locally: either no judge was configured (None) or a
+    cascade kept the score local ({"cascade": "local"}). Two local sides are compared, and so
+    is a cascade that escalated in one run and not in the other: that is the configured metric
+    at work. A judged score is not compared with a score from a run that had no judge at all,
+    nor with one from another judge, judge prompt or prompt hash.
     """
-    if not base and not now:
+    base_judge = base.get("judge") if base else None
+    now_judge = now.get("judge") if now else None
+    if base_judge is None and now_judge is None:
         return None
-    if not base or not now:
-        return f"judge {'none' if not base else base.get('judge', '?')} in the baseline, " + (
-            f"{now.get('judge', '?')} now" if now else "none now"
-        )
+    if base_judge is None or now_judge is None:
+        other = base if base_judge is None else now
+        if other and other.get("cascade") == "local":
+            return None
+        if base_judge is None:
+            return f"no judge in the baseline, judge {now_judge} now"
+        return f"judge {base_judge} in the baseline, no judge now"
+    assert base is not None and now is not None
     for key in JUDGE_KEYS:
         if key in base and key in now and base[key] != now[key]:
             return f"{key.replace('_', ' ')} {base[key]} in the baseline, {now[key]} now"
