@@ -298,8 +298,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "llm_update_baseline",
-        "Write the baseline from this run.",
+        "Write the baseline from this run. Refused when a test failed for a reason other than its "
+        "checks (a cassette miss, an error, an exhausted budget, a blocked request).",
         flag="--llm-update-baseline",
+        action="store_true",
+    ),
+    Option(
+        "llm_baseline_include_errors",
+        "With --llm-update-baseline: write the baseline even though some tests failed for reasons other "
+        "than their checks (their pass rate 0 and cost 0 become the baseline).",
+        flag="--llm-baseline-include-errors",
         action="store_true",
     ),
     Option(

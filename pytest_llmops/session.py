@@ -418,6 +418,8 @@ class LLMOpsSession:
             return report
         phases = item.stash.setdefault(PHASES, {})
         phases[report.when] = report
+        if report.failed and ctx is not None and ctx.record.failure is None:
+            ctx.record.failure = failure_kind(call.excinfo.value if call.excinfo else None, report.when)
         if report.when == "teardown" and ctx is not None:
             record = ctx.record
             record.calls = ctx.calls
@@ -492,6 +494,20 @@ def _short(report: pytest.TestReport) -> str | None:
     if text and len(text) > 500:
         text = text[:497] + "..."
     return text
+
+
+def failure_kind(exc: BaseException | None, when: str) -> str:
+    """Why a phase failed: "check" when the test's own checks or asserts said no (a result worth keeping
+    in a baseline), else what stopped it (see `NOT_CHECK_FAILURES`)."""
+    if isinstance(exc, transport.CassetteMiss):
+        return "cassette miss"
+    if isinstance(exc, transport.BudgetExhausted):
+        return "budget exhausted"
+    if isinstance(exc, network.NetworkBlocked):
+        return "network blocked"
+    if when == "call" and isinstance(exc, AssertionError | pytest.fail.Exception):
+        return "check"
+    return "error"
 
 
 def _outcome(phases: dict[str, pytest.TestReport]) -> tuple[str, str | None]:

@@ -92,6 +92,7 @@ class Settings:
     report_html: Path | None
     baseline: Path
     update_baseline: bool
+    baseline_include_errors: bool
     fail_on: str | None
     fail_on_new: bool
     repeat: int | None
@@ -165,6 +166,7 @@ class Settings:
             report_html=cli_path("llm_report_html"),
             baseline=baseline,
             update_baseline=bool(r.get("llm_update_baseline")),
+            baseline_include_errors=bool(r.get("llm_baseline_include_errors")),
             fail_on=r.get("llm_fail_on"),
             fail_on_new=bool(r.get("llm_fail_on_new")),
             repeat=r.get("llm_repeat"),

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("importlinter")
 
-from importlinter.cli import lint_imports  # noqa: E402
+from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "pytest_llmops"

@@ -405,6 +405,7 @@ def settings(tmp_path: Path, **kwargs: Any) -> Settings:
     values: dict[str, Any] = {
         "baseline": tmp_path / ".llm-baseline.json",
         "update_baseline": False,
+        "baseline_include_errors": False,
         "fail_on": None,
         "fail_on_new": False,
         "alpha": 0.05,

@@ -8,7 +8,15 @@ from typing import Any
 from pytest_llmops.results.scores import Score
 from pytest_llmops.spend.calls import LLMCall
 
-REPORT_ATTR = "llmops"  # attribute of the teardown TestReport that carries TestRecord.to_dict()
+REPORT_ATTR = "llmops"
+
+# Failures that say nothing about the answers: a baseline made from them would record pass_rate 0, cost 0.
+NOT_CHECK_FAILURES = (
+    "cassette miss",
+    "budget exhausted",
+    "network blocked",
+    "error",
+)  # attribute of the teardown TestReport that carries TestRecord.to_dict()
 
 
 @dataclass(slots=True)
@@ -52,6 +60,8 @@ class TestRecord:
     tags: list[str] = field(default_factory=list)
     judge: dict[str, Any] | None = None
     prompt_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Why a failed test failed: "check" (its checks or asserts said no), or one of NOT_CHECK_FAILURES.
+    failure: str | None = None
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -73,6 +83,13 @@ class TestRecord:
         if data.get("cassette"):
             kwargs["cassette"] = CassetteInfo(**data["cassette"])
         return cls(**kwargs)
+
+    @property
+    def failed_outside_checks(self) -> str | None:
+        """Why this test failed, when its results are no measure of its answers; None otherwise."""
+        if self.outcome in ("failed", "error") and self.failure in NOT_CHECK_FAILURES:
+            return self.failure
+        return None
 
     @property
     def run_count(self) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pytest_llmops.results.baseline import BaselineDiff, MetricComparison, MetricEntry, judge_of, known
 from pytest_llmops.results.gates import BUILTIN_METRICS
-from pytest_llmops.results.records import TestRecord
+from pytest_llmops.results.records import NOT_CHECK_FAILURES, TestRecord
 from pytest_llmops.results.report.figures import (
     NON_NEGATIVE,
     CallFigures,
@@ -41,6 +41,7 @@ from pytest_llmops.results.report.model import (
     Verdict,
 )
 from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.wording import plural
 
 __all__ = ["MESSAGE_LIMIT", "NO_PROMPT", "build"]
 
@@ -201,7 +202,28 @@ def _test_status(
 
 
 def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+    return plural(n, one, many)
+
+
+def _not_measured(report: Report, shown: int = 5) -> str | None:
+    """The tests that failed for a reason other than their checks, as a next step; None when none did."""
+    bad = [f for f in report.failures if f.reason in NOT_CHECK_FAILURES]
+    if not bad:
+        return None
+    listed = ", ".join(f"{f.nodeid} ({f.reason})" for f in bad[:shown])
+    if len(bad) > shown:
+        listed += f" and {len(bad) - shown} more"
+    them = "it" if len(bad) == 1 else "them"
+    return (
+        f"{plural(len(bad), 'test')} failed for a reason other than {'its' if len(bad) == 1 else 'their'} "
+        f"checks: {listed}. Fix {them} before accepting this run as the baseline"
+        + (
+            " (record a missing cassette with --llm-record=once)"
+            if any(f.reason == "cassette miss" for f in bad)
+            else ""
+        )
+        + "; --llm-update-baseline refuses such a run."
+    )
 
 
 def _verdict(
@@ -234,7 +256,7 @@ def _next_steps(report: Report) -> list[str]:
     if options.update_baseline:
         if baseline.updated:
             steps.append(
-                f"Baseline {baseline.path} updated from this run ({baseline.written_tests} tests); "
+                f"Baseline {baseline.path} updated from this run ({plural(baseline.written_tests, 'test')}); "
                 "review and commit it with your change."
             )
         elif not baseline.update_error:
@@ -242,8 +264,13 @@ def _next_steps(report: Report) -> list[str]:
         return steps
     if baseline.state == "error":
         return [f"Fix {baseline.path}, or regenerate it from a good run: {cmd} (this replaces the file)."]
+    not_measured = _not_measured(report)
     if baseline.state == "missing":
+        if not_measured:
+            return [f"No baseline yet ({baseline.path}). {not_measured}"]
         return [f"No baseline yet ({baseline.path}). Create it from this run: {cmd}"]
+    if not_measured:
+        steps.append(not_measured)
     if report.regressions:
         steps.append(
             "Investigate the regressions above. If the change is intended, accept these results as the new "
@@ -430,7 +457,7 @@ def build(
             )
         )
         if record.outcome in ("failed", "error"):
-            failures.append(Failure(nodeid, record.outcome, message))
+            failures.append(Failure(nodeid, record.outcome, message, record.failure))
 
     distributions: dict[str, Histogram] = {}
     latency = histogram([c.latency_ms for c in app_calls if c.latency_ms is not None], "ms", bins=20)

@@ -227,6 +227,7 @@ class Failure:
     nodeid: str
     outcome: str
     message: str | None
+    reason: str | None = None  # "check", or why the test could not measure its answers (NOT_CHECK_FAILURES)
 
 
 @dataclass(slots=True)
