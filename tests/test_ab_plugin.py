@@ -188,7 +188,10 @@ def test_the_variant_that_cites_ships_in_every_report_with_and_without_xdist(
         "| metric | plain (control) [95% CI] | cited [95% CI] | lift | relative | n | test | p "
         "| p adj (Holm) |" in text
     )
-    assert "| citations (primary) | 0 | 1 | +1 | - | 10 | Wilcoxon signed-rank |" in text
+    # 0/10 and 10/10: Wilson intervals, on the 0-1 scale, not a point at the observed mean
+    assert (
+        "| citations (primary) | 0 [0, 0.278] | 1 [0.722, 1] | +1 | - | 10 | Wilcoxon signed-rank |" in text
+    )
 
     # Under xdist the controller collects nothing: the control still comes from the collection order.
     result, parallel = replay(recorded, "-n", "2")

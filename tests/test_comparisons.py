@@ -102,7 +102,9 @@ def test_paired_scores_and_pass_rates_use_wilcoxon_and_exact_mcnemar() -> None:
 
     relevance = c.metric("relevance")
     assert relevance is not None and relevance.test == "wilcoxon" and relevance.paired
-    expected = stats.compare_samples(a_scores, b_scores, paired=True, kind="continuous", test="wilcoxon")
+    expected = stats.compare_samples(
+        a_scores, b_scores, paired=True, kind="continuous", test="wilcoxon", scale=(0.0, 1.0)
+    )  # scores that do not say their scale but all lie in [0, 1] are taken to be on it
     assert relevance.p_value == stats.wilcoxon_signed_rank(b_scores, a_scores).p_value == expected.p_value
     assert (relevance.mean_control, relevance.mean_treatment) == (expected.mean_a, expected.mean_b)
     assert relevance.ci_control == expected.ci_a and relevance.ci_treatment == expected.ci_b
@@ -132,7 +134,7 @@ def test_variants_without_a_dataset_compare_runs_unpaired_with_welch_and_fisher(
     relevance = c.metric("relevance")
     assert relevance is not None and (relevance.test, relevance.paired) == ("welch", False)
     assert relevance.p_value == stats.welch_t_test(b_runs, a_runs).p_value
-    assert relevance.ci_control == stats.mean_interval(a_runs)
+    assert relevance.ci_control == stats.bounded_mean_interval(a_runs, 0.0, 1.0)
     pass_rate = c.metric("pass_rate")
     assert pass_rate is not None and (pass_rate.test, pass_rate.kind) == ("fisher", "binary")
     assert pass_rate.p_value == stats.fisher_exact([[6, 0], [3, 3]]).p_value

@@ -51,6 +51,7 @@ from pytest_llmops.results.baseline import MetricEntry, measure
 from pytest_llmops.results.gates import BUILTIN_METRICS, parse_gates
 from pytest_llmops.results.records import TestRecord
 from pytest_llmops.results.report import numbers as fmt
+from pytest_llmops.results.report.figures import metric_scale
 from pytest_llmops.stats import Kind, TestName, compare_samples, holm_bonferroni
 
 if TYPE_CHECKING:
@@ -241,8 +242,18 @@ def _measure_metric(
         what = "cases run under both variants" if paired else "runs per variant (set repeat=N)"
         return replace(base, note=f"needs at least {minimum} {what}")
     test = _TESTS[(kind, paired)]
+    scale = metric_scale(name, xs + ys, next((e.scale for e in entries if e.scale is not None), None))
     try:
-        result = compare_samples(xs, ys, paired=paired, kind=kind, alpha=alpha, test=test, power=POWER)
+        result = compare_samples(
+            xs,
+            ys,
+            paired=paired,
+            kind=kind,
+            alpha=alpha,
+            test=test,
+            power=POWER,
+            scale=None if math.isinf(scale[0]) else scale,
+        )
     except (ValueError, ArithmeticError) as exc:  # one odd metric must not take the others with it
         return replace(base, note=f"the {test} test failed: {exc}")
     return MetricResult(

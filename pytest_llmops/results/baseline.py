@@ -81,6 +81,8 @@ class MetricEntry:
     runs: list[float]
     higher_is_better: bool
     judge: dict[str, str] | None = None
+    # The values the metric can take, (low, high), high may be inf; None: unknown. Not stored in the file.
+    scale: tuple[float, float] | None = None
 
     @property
     def count(self) -> int:
@@ -206,6 +208,23 @@ def _judge_identity(details_list: Sequence[tuple[dict[str, Any], str]]) -> dict[
     return {k: " | ".join(sorted(v)) for k, v in sorted(seen.items())}
 
 
+UNIT_SCALE = (0.0, 1.0)
+NON_NEGATIVE_SCALE = (0.0, math.inf)
+
+
+def scale_of(score: Score) -> tuple[float, float] | None:
+    """The scale a score was given on (`details["scale"]`, [low, high]); None when it does not say."""
+    scale = score.details.get("scale") if score.details else None
+    if (
+        isinstance(scale, list | tuple)
+        and len(scale) == 2
+        and all(_is_number(x) for x in scale)
+        and float(scale[0]) < float(scale[1])
+    ):
+        return float(scale[0]), float(scale[1])
+    return None
+
+
 def known(call: LLMCall, attr: str) -> float | None:
     """A call's cost or token count; 0 for a failed call that carries none (errors are not billed),
     None when a successful call's figure is unknown (no usage, or no price)."""
@@ -258,7 +277,11 @@ def measure(record: TestRecord) -> dict[str, MetricEntry]:
         else:
             values = [_mean(per_run[run]) for run in sorted(per_run)]
         out[name] = MetricEntry(
-            _mean(values), values, first[name].higher_is_better, _judge_identity(judged[name])
+            _mean(values),
+            values,
+            first[name].higher_is_better,
+            _judge_identity(judged[name]),
+            scale_of(first[name]),
         )
 
     real_runs = [r for r in record.runs if r.outcome != "skipped"]
@@ -266,7 +289,7 @@ def measure(record: TestRecord) -> dict[str, MetricEntry]:
         passes = [1.0 if r.outcome == "passed" else 0.0 for r in sorted(real_runs, key=lambda r: r.index)]
     else:
         passes = [1.0 if record.outcome == "passed" else 0.0]
-    out["pass_rate"] = MetricEntry(_mean(passes), passes, True)
+    out["pass_rate"] = MetricEntry(_mean(passes), passes, True, scale=UNIT_SCALE)
 
     # Per run: [cost, input tokens, output tokens] sums (None once unknown) and the latencies.
     sums: dict[int, list[float | None]] = {i: [0.0, 0.0, 0.0] for i in run_indexes(record)}
@@ -299,15 +322,17 @@ def measure(record: TestRecord) -> dict[str, MetricEntry]:
         per_run_values = [row[i] for row in ordered]
         if None not in per_run_values:
             known_values = [float(v) for v in per_run_values if v is not None]
-            out[name] = MetricEntry(_mean(known_values), known_values, False)
+            out[name] = MetricEntry(_mean(known_values), known_values, False, scale=NON_NEGATIVE_SCALE)
     if any_latency:
         if len(latencies) == 1:
             p95 = _p95(next(iter(latencies.values())))
-            out["latency_p95"] = MetricEntry(p95, [p95], False)
+            out["latency_p95"] = MetricEntry(p95, [p95], False, scale=NON_NEGATIVE_SCALE)
         else:
             runs_latency = [latencies[run] for run in sorted(latencies)]
             pooled = [x for v in runs_latency for x in v]
-            out["latency_p95"] = MetricEntry(_p95(pooled), [_p95(v) for v in runs_latency], False)
+            out["latency_p95"] = MetricEntry(
+                _p95(pooled), [_p95(v) for v in runs_latency], False, scale=NON_NEGATIVE_SCALE
+            )
     return out
 
 

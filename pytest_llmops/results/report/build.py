@@ -159,7 +159,7 @@ def _repeat_rows(
             continue
         passed = sum(1 for r in runs if r.outcome == "passed")
         metrics = {
-            name: MeanCI(entry.value, entry.count, mean_ci(name, entry.runs))
+            name: MeanCI(entry.value, entry.count, mean_ci(name, entry.runs, entry.scale))
             for name, entry in measured.get(record.nodeid, {}).items()
             if name != "pass_rate"
         }
@@ -307,6 +307,7 @@ def _quality(
     """Each metric over the tests that have it; the baseline and the delta over the tests in both runs."""
     per_metric: dict[str, list[float]] = {}
     directions: dict[str, bool] = {}
+    scales: dict[str, tuple[float, float] | None] = {}
     common: dict[str, tuple[list[float], list[float]]] = {}
     for record in ordered:
         for name, entry in measured.get(record.nodeid, {}).items():
@@ -314,6 +315,7 @@ def _quality(
             if values is None:
                 per_metric[name] = [entry.value]
                 directions[name] = entry.higher_is_better
+                scales[name] = entry.scale
             else:
                 values.append(entry.value)
         rows = diff.comparisons.get(record.nodeid) if diff else None
@@ -338,7 +340,7 @@ def _quality(
             directions[name],
             len(values),
             math.fsum(values) / len(values),
-            mean_ci(name, values),
+            mean_ci(name, values, scales.get(name)),
             regressions=regressed.get(name, 0),
         )
         if name in common:
