@@ -179,7 +179,7 @@ def test_the_variant_that_cites_ships_in_every_report_with_and_without_xdist(
             "*metric*plain (control) [[]95% CI]*cited [[]95% CI]*lift*relative*n*test*p*p adj (Holm)",
             "*citations (primary)*0*1*+1*10*Wilcoxon signed-rank*",
             "*SHIP: cited raises citations 0 -> 1*",
-            "*Paired by case: 10 case(s) ran under both variants.",
+            "*Paired by case: 10 cases ran under both variants.",
         ]
     )
     text = md.read_text()

@@ -53,6 +53,7 @@ from pytest_llmops.results.records import TestRecord
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import metric_scale
 from pytest_llmops.stats import Kind, TestName, compare_samples, holm_bonferroni
+from pytest_llmops.wording import plural
 
 if TYPE_CHECKING:
     from pytest_llmops.results.report.model import Table
@@ -471,7 +472,10 @@ def _compare(
         notes.append(guard_error)
     for arm in (control, treatment):
         if arm.duplicates:
-            notes.append(f"{arm.duplicates} {arm.name} record(s) repeat a case already seen: left out")
+            notes.append(
+                f"{plural(arm.duplicates, arm.name + ' record')} "
+                f"{'repeats' if arm.duplicates == 1 else 'repeat'} a case already seen: left out"
+            )
     primary_result = next((m for m in metrics if m.metric == primary), None)
     decision = _decide(
         primary_result,

@@ -41,7 +41,7 @@ from pytest_llmops.results.report.model import (
     Verdict,
 )
 from pytest_llmops.spend.calls import LLMCall
-from pytest_llmops.wording import plural
+from pytest_llmops.wording import plural, shorten
 
 __all__ = ["MESSAGE_LIMIT", "NO_PROMPT", "build"]
 
@@ -54,7 +54,7 @@ _NO_ROWS: dict[str, MetricComparison] = {}
 def _message(text: str | None) -> str | None:
     if text is None:
         return None
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
+    return shorten(text, MESSAGE_LIMIT)
 
 
 def _declared(
@@ -278,12 +278,14 @@ def _next_steps(report: Report) -> list[str]:
         )
     if report.not_comparable:
         steps.append(
-            f"{len(report.not_comparable)} judge score(s) were not compared because the judge or its prompt "
+            f"{plural(len(report.not_comparable), 'judge score')} "
+            f"{'was' if len(report.not_comparable) == 1 else 'were'} not compared because the judge or its prompt "
             f"changed; accept the new judge's scores as the baseline once reviewed: {cmd}"
         )
     if report.not_significant:
         steps.append(
-            f"{len(report.not_significant)} move(s) beyond a gate were not significant at alpha "
+            f"{plural(len(report.not_significant), 'move')} beyond a gate "
+            f"{'was' if len(report.not_significant) == 1 else 'were'} not significant at alpha "
             f"{options.alpha:g}; more repeats (--llm-repeat N) would tell noise from change."
         )
     if report.new_tests and not report.regressions:
