@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -85,7 +86,7 @@ def test_histogram_axis_ticks_are_distinct_round_and_increasing(values: list[flo
     assert len(ticks) <= 6
     positions = [v for v, _ in ticks]
     assert positions == sorted(positions)
-    steps = {round(b - a, 9) for a, b in zip(positions, positions[1:], strict=False)}
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(positions)}
     assert len(steps) == 1, labels  # evenly spaced
     (step,) = steps
     mantissa = step / 10 ** math.floor(math.log10(step))
