@@ -367,6 +367,7 @@ class LLMOpsSession:
             try:
                 cassette.check_secrets()
             except SecretLeakError as exc:
+                ctx.record.failure = "error"  # not a check: the recording was refused
                 raise pytest.fail.Exception(str(exc), pytrace=False) from None
         breaches = budgets.check(marker, ctx.calls, count)
         ctx.record.budget = {
