@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from pytest_llmops import context
-from pytest_llmops.markers import LLMMarker, MarkerError, merge
+from pytest_llmops.markers import LLMMarker, MarkerError, deprecation_message, merge
 from pytest_llmops.parametrize import item_params
 from pytest_llmops.recording import network, transport
 from pytest_llmops.recording.cassette import Cassette, RecordMode
@@ -189,6 +189,8 @@ class LLMOpsSession:
                 continue
             item.stash[MARKER] = marker
             item.stash[PARAMS] = item_params(item)
+            for old in marker.deprecated:
+                item.warn(pytest.PytestDeprecationWarning(deprecation_message(item.nodeid, old)))
             if not self.settings.eval_enabled:
                 item.add_marker(skip)
 
@@ -372,7 +374,7 @@ class LLMOpsSession:
         breaches = budgets.check(marker, ctx.calls, count)
         ctx.record.budget = {
             k: marker.get(k)
-            for k in ("budget_usd", "max_tokens", "max_latency_ms")
+            for k in ("budget_usd", "budget_tokens", "max_latency_ms")
             if marker.get(k) is not None
         }
         if breaches:
