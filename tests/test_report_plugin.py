@@ -124,7 +124,7 @@ def test_replay_prints_the_section_and_writes_every_report(
     last = [line for line in section if not line.startswith("=")][-1]
     assert last.startswith("Next: ")  # the next step ends the section
     report = json.loads((out / "r.json").read_text())
-    assert report["format"] == 1
+    assert report["format"] == 2
     assert report["headline"]["tests"] == TESTS
     assert report["baseline"]["state"] == "missing"
     assert [t["nodeid"] for t in report["tests"]] == sorted(t["nodeid"] for t in report["tests"])

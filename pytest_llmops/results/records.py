@@ -84,6 +84,30 @@ class TestRecord:
             kwargs["cassette"] = CassetteInfo(**data["cassette"])
         return cls(**kwargs)
 
+    def to_report_dict(self) -> dict[str, Any]:
+        """`to_dict` with the wall-clock durations under "timings", as the JSON report keeps them apart."""
+        data = self.to_dict()
+        runs = [dict(r) for r in data["runs"]]
+        data["timings"] = {
+            "duration_s": data.pop("duration_s"),
+            "runs_duration_s": [r.pop("duration_s") for r in runs],
+        }
+        data["runs"] = runs
+        return data
+
+    @classmethod
+    def from_report_dict(cls, data: dict[str, Any]) -> TestRecord:
+        """The inverse of `to_report_dict` (a record of a JSON report, format 2)."""
+        data = dict(data)
+        timings = data.pop("timings", None) or {}
+        durations = timings.get("runs_duration_s") or []
+        data["runs"] = [
+            {**r, "duration_s": durations[i] if i < len(durations) else 0.0}
+            for i, r in enumerate(data.get("runs", []))
+        ]
+        data["duration_s"] = timings.get("duration_s", 0.0)
+        return cls.from_dict(data)
+
     @property
     def failed_outside_checks(self) -> str | None:
         """Why this test failed, when its results are no measure of its answers; None otherwise."""

@@ -214,6 +214,15 @@ def _finish(
         timings=timings,
     )
     report.comparisons.extend(comparisons)
+    report.records = ordered
+    report.settings = {
+        "fail_on": settings.fail_on,
+        "fail_on_new": settings.fail_on_new,
+        "alpha": settings.alpha,
+        "primary_metric": getattr(settings, "primary_metric", "pass_rate"),
+        "guard_metrics": list(getattr(settings, "guard_metrics", ())),
+        "full_run": full_run,
+    }
     outcome.report = report
 
     renderers: tuple[tuple[str, Path | None, Callable[[Any], str]], ...] = (
