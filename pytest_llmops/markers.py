@@ -115,7 +115,15 @@ KEYWORDS: tuple[Keyword, ...] = (
     ),
     Keyword("budget_usd", "Fail when the test's calls cost more than this (USD).", _positive_number),
     Keyword(
-        "max_tokens", "Fail when the test's calls use more tokens (input + output) than this.", _positive_int
+        "budget_tokens",
+        "Fail when the test's calls use more tokens (input + output) than this (a budget; the prompt "
+        "file's max_tokens caps one generation).",
+        _positive_int,
+    ),
+    Keyword(
+        "max_tokens",
+        "Deprecated name of budget_tokens (it read like the prompt's max_tokens); still works, with a warning.",
+        _positive_int,
     ),
     Keyword(
         "max_latency_ms", "Fail when the slowest call (p95 with repeats) takes longer.", _positive_number
@@ -142,6 +150,7 @@ KEYWORDS: tuple[Keyword, ...] = (
     Keyword("tags", "Free-form labels copied to the JSON report and JUnit properties (llm.tags).", _str_list),
 )
 KNOWN = {k.name: k for k in KEYWORDS}
+RENAMED = {"max_tokens": "budget_tokens"}  # old marker keyword -> its new name
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,7 @@ class LLMMarker:
     """The `llm` markers of one test, merged (the closest marker wins per keyword)."""
 
     kwargs: dict[str, Any] = field(default_factory=dict)
+    deprecated: tuple[str, ...] = ()  # old keywords used (see RENAMED); the session warns about them
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.kwargs.get(name, default)
@@ -161,6 +171,7 @@ class MarkerError(Exception):
 def merge(markers: Iterable[pytest.Mark], where: str) -> LLMMarker:
     """Merge markers given closest first; raise MarkerError naming `where` on bad input."""
     merged: dict[str, Any] = {}
+    deprecated: list[str] = []
     for mark in markers:
         if mark.args:
             raise MarkerError(
@@ -175,10 +186,21 @@ def merge(markers: Iterable[pytest.Mark], where: str) -> LLMMarker:
             problem = KNOWN[key].check(value)
             if problem:
                 raise MarkerError(f"{where}: @pytest.mark.llm({key}={value!r}) must be {problem}")
+            if key in RENAMED:
+                if key not in deprecated:
+                    deprecated.append(key)
+                key = RENAMED[key]
             merged.setdefault(key, value)
     if "pass_mode" in merged and "min_pass_rate" in merged:
         raise MarkerError(
             f"{where}: @pytest.mark.llm takes pass_mode or min_pass_rate, not both: pass_mode='all' is "
             "min_pass_rate=1.0, and pass_mode='any' needs one passing run of the repeat"
         )
-    return LLMMarker(merged)
+    return LLMMarker(merged, tuple(deprecated))
+
+
+def deprecation_message(where: str, old: str) -> str:
+    return (
+        f"{where}: @pytest.mark.llm({old}=...) is deprecated, use {RENAMED[old]}=... (the same limit: the "
+        f"tokens, input + output, the test's calls may use; a prompt file's max_tokens caps one generation)"
+    )

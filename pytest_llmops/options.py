@@ -324,8 +324,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "llm_update_baseline",
-        "Write the baseline from this run.",
+        "Write the baseline from this run. Refused when a test failed for a reason other than its "
+        "checks (a cassette miss, an error, an exhausted budget, a blocked request).",
         flag="--llm-update-baseline",
+        action="store_true",
+    ),
+    Option(
+        "llm_baseline_include_errors",
+        "With --llm-update-baseline: write the baseline even though some tests failed for reasons other "
+        "than their checks (their pass rate 0 and cost 0 become the baseline).",
+        flag="--llm-baseline-include-errors",
         action="store_true",
     ),
     Option(
@@ -378,11 +386,16 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+def argparse_help(text: str) -> str:
+    """`text` as argparse help: argparse %-formats help strings, so a literal % must be %%."""
+    return text.replace("%", "%%")
+
+
 def register(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmops", "LLM evaluation (pytest-llmops)")
     for opt in OPTIONS:
         if opt.flag:
-            kwargs: dict[str, Any] = {"dest": opt.dest, "help": opt.help}
+            kwargs: dict[str, Any] = {"dest": opt.dest, "help": argparse_help(opt.help)}
             if opt.action:
                 kwargs["action"] = opt.action
                 kwargs["default"] = None if opt.ini else False

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from pytest_llmops import context
-from pytest_llmops.markers import LLMMarker, MarkerError, merge
+from pytest_llmops.markers import LLMMarker, MarkerError, deprecation_message, merge
 from pytest_llmops.parametrize import item_params
 from pytest_llmops.recording import network, secrets, transport
 from pytest_llmops.recording.cassette import Cassette, RecordMode
@@ -236,6 +236,8 @@ class LLMOpsSession:
                 continue
             item.stash[MARKER] = marker
             item.stash[PARAMS] = item_params(item)
+            for old in marker.deprecated:
+                item.warn(pytest.PytestDeprecationWarning(deprecation_message(item.nodeid, old)))
             if not self.settings.eval_enabled:
                 item.add_marker(skip)
 
@@ -439,11 +441,12 @@ class LLMOpsSession:
             try:
                 cassette.check_secrets()
             except SecretLeakError as exc:
+                ctx.record.failure = "error"  # not a check: the recording was refused
                 raise pytest.fail.Exception(str(exc), pytrace=False) from None
         breaches = budgets.check(marker, ctx.calls, count)
         ctx.record.budget = {
             k: marker.get(k)
-            for k in ("budget_usd", "max_tokens", "max_latency_ms")
+            for k in ("budget_usd", "budget_tokens", "max_latency_ms")
             if marker.get(k) is not None
         }
         if breaches:
@@ -491,6 +494,8 @@ class LLMOpsSession:
         _redact_report(report)
         phases = item.stash.setdefault(PHASES, {})
         phases[report.when] = report
+        if report.failed and ctx is not None and ctx.record.failure is None:
+            ctx.record.failure = failure_kind(call.excinfo.value if call.excinfo else None, report.when)
         if report.when == "teardown" and ctx is not None:
             record = ctx.record
             record.calls = ctx.calls
@@ -584,6 +589,20 @@ def _short(report: pytest.TestReport) -> str | None:
     if text and len(text) > 500:
         text = text[:497] + "..."
     return text
+
+
+def failure_kind(exc: BaseException | None, when: str) -> str:
+    """Why a phase failed: "check" when the test's own checks or asserts said no (a result worth keeping
+    in a baseline), else what stopped it (see `NOT_CHECK_FAILURES`)."""
+    if isinstance(exc, transport.CassetteMiss):
+        return "cassette miss"
+    if isinstance(exc, transport.BudgetExhausted):
+        return "budget exhausted"
+    if isinstance(exc, network.NetworkBlocked):
+        return "network blocked"
+    if when == "call" and isinstance(exc, AssertionError | pytest.fail.Exception):
+        return "check"
+    return "error"
 
 
 def _outcome(phases: dict[str, pytest.TestReport]) -> tuple[str, str | None]:

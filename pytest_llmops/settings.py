@@ -93,6 +93,7 @@ class Settings:
     report_terminal: str
     baseline: Path
     update_baseline: bool
+    baseline_include_errors: bool
     fail_on: str | None
     fail_on_new: bool
     repeat: int | None
@@ -167,6 +168,7 @@ class Settings:
             report_terminal=r.get("llm_report_terminal"),
             baseline=baseline,
             update_baseline=bool(r.get("llm_update_baseline")),
+            baseline_include_errors=bool(r.get("llm_baseline_include_errors")),
             fail_on=r.get("llm_fail_on"),
             fail_on_new=bool(r.get("llm_fail_on_new")),
             repeat=r.get("llm_repeat"),

@@ -181,7 +181,7 @@ def test_the_variant_that_cites_ships_in_every_report_with_and_without_xdist(
             "*metric*plain (control) [[]95% CI]*cited [[]95% CI]*lift*relative*n*test*p*p adj (Holm)",
             "*citations (primary)*0*1*+1*10*Wilcoxon signed-rank*",
             "*SHIP: cited raises citations 0 -> 1*",
-            "*Paired by case: 10 case(s) ran under both variants.",
+            "*Paired by case: 10 cases ran under both variants.",
         ]
     )
     text = md.read_text()
@@ -190,7 +190,10 @@ def test_the_variant_that_cites_ships_in_every_report_with_and_without_xdist(
         "| metric | plain (control) [95% CI] | cited [95% CI] | lift | relative | n | test | p "
         "| p adj (Holm) |" in text
     )
-    assert "| citations (primary) | 0 | 1 | +1 | - | 10 | Wilcoxon signed-rank |" in text
+    # 0/10 and 10/10: Wilson intervals, on the 0-1 scale, not a point at the observed mean
+    assert (
+        "| citations (primary) | 0 [0, 0.278] | 1 [0.722, 1] | +1 | - | 10 | Wilcoxon signed-rank |" in text
+    )
 
     # Under xdist the controller collects nothing: the control still comes from the collection order.
     result, parallel = replay(recorded, "-n", "2")

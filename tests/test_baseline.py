@@ -318,7 +318,7 @@ def test_a_changed_judge_makes_its_scores_not_comparable() -> None:
     local = compare(base, record(scores={"relevance": [0.9]}))
     assert (
         local.comparisons["t.py::test_a"]["relevance"].note
-        == "judge openai:gpt-4o-mini in the baseline, none now"
+        == "judge openai:gpt-4o-mini in the baseline, no judge now"
     )
     same = compare(base, record(details=judged))
     assert same.comparisons["t.py::test_a"]["relevance"].status == "same"
@@ -358,3 +358,30 @@ def test_a_cascade_that_escalated_in_one_run_only_is_still_compared() -> None:
     assert item.status == "regressed"
     plain_local = compare(base, record(scores={"relevance": [0.1]}))
     assert plain_local.comparisons["t.py::test_a"]["relevance"].status == "not comparable"
+
+
+def test_a_cascade_that_escalated_nothing_compares_with_a_baseline_made_without_a_judge() -> None:
+    """Baseline without a judge, then cascade configured and nothing escalated: same local scorer."""
+    base = accept(record(scores={"relevance": [0.9]}))
+    for runs in (1, 3):
+        now = compare(
+            base, record(runs=runs, scores={"relevance": [0.1] * runs}, details={"escalated": False})
+        )
+        item = now.comparisons["t.py::test_a"]["relevance"]
+        assert item.status == "regressed", (runs, item.note)
+    local_base = accept(record(scores={"relevance": [0.9]}, details={"escalated": False}))
+    assert (
+        compare(local_base, record(scores={"relevance": [0.9]}))
+        .comparisons["t.py::test_a"]["relevance"]
+        .status
+        == "same"
+    )
+
+
+def test_a_judged_score_against_a_baseline_without_any_judge_names_the_judge() -> None:
+    base = accept(record(scores={"relevance": [0.9]}))
+    now = compare(base, record(scores={"relevance": [0.1]}, details={"judge": "openai:gpt-4o-mini"}))
+    item = now.comparisons["t.py::test_a"]["relevance"]
+    assert item.status == "not comparable"
+    assert item.note == "no judge in the baseline, judge openai:gpt-4o-mini now"
+    assert "?" not in item.note

@@ -28,15 +28,19 @@ import pytest
 def test_cost(openai_client):
     ask(openai_client)
 
-@pytest.mark.llm(max_tokens=5)
+@pytest.mark.llm(budget_tokens=5)
 def test_tokens(openai_client):
+    ask(openai_client)
+
+@pytest.mark.llm(max_tokens=5)  # the old name of budget_tokens: still held, with a deprecation warning
+def test_tokens_old_name(openai_client):
     ask(openai_client)
 
 @pytest.mark.llm(max_latency_ms=0.001)
 def test_latency(openai_client):
     ask(openai_client)
 
-@pytest.mark.llm(budget_usd=1.0, max_tokens=100000, max_latency_ms=60000)
+@pytest.mark.llm(budget_usd=1.0, budget_tokens=100000, max_latency_ms=60000)
 def test_within(openai_client, llm_usage, request):
     ask(openai_client)
     ask(openai_client, "And of Spain?")
@@ -53,14 +57,23 @@ def test_within(openai_client, llm_usage, request):
     for name in with_keys:
         monkeypatch.delenv(name)
     result = llm_pytester.runpytest("--llm-eval")
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=1, failed=4, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*PytestDeprecationWarning: test_b.py::test_tokens_old_name: @pytest.mark.llm(max_tokens=...) is "
+            "deprecated, use budget_tokens=...*",
+        ]
+    )
     result.stdout.fnmatch_lines(
         [
             "*LLM budget exceeded: budget_usd: $* > allowed $1e-07*",
             "*#0 openai gpt-4o-mini* /v1/chat/completions: * in / * out, * ms, $0.0000*",
         ]
     )
-    result.stdout.fnmatch_lines(["*LLM budget exceeded: max_tokens: * tokens > allowed 5 tokens*"])
+    for name in ("test_tokens", "test_tokens_old_name"):  # both names hold the limit
+        result.stdout.fnmatch_lines(
+            [f"*_ {name} _*", "LLM budget exceeded: budget_tokens: * tokens > allowed 5 tokens"]
+        )
     result.stdout.fnmatch_lines(["*LLM budget exceeded: max_latency_ms: * ms > allowed 0.001 ms*"])
 
 

@@ -102,7 +102,9 @@ def test_paired_scores_and_pass_rates_use_wilcoxon_and_exact_mcnemar() -> None:
 
     relevance = c.metric("relevance")
     assert relevance is not None and relevance.test == "wilcoxon" and relevance.paired
-    expected = stats.compare_samples(a_scores, b_scores, paired=True, kind="continuous", test="wilcoxon")
+    expected = stats.compare_samples(
+        a_scores, b_scores, paired=True, kind="continuous", test="wilcoxon", scale=(0.0, 1.0)
+    )  # scores that do not say their scale but all lie in [0, 1] are taken to be on it
     assert relevance.p_value == stats.wilcoxon_signed_rank(b_scores, a_scores).p_value == expected.p_value
     assert (relevance.mean_control, relevance.mean_treatment) == (expected.mean_a, expected.mean_b)
     assert relevance.ci_control == expected.ci_a and relevance.ci_treatment == expected.ci_b
@@ -132,7 +134,7 @@ def test_variants_without_a_dataset_compare_runs_unpaired_with_welch_and_fisher(
     relevance = c.metric("relevance")
     assert relevance is not None and (relevance.test, relevance.paired) == ("welch", False)
     assert relevance.p_value == stats.welch_t_test(b_runs, a_runs).p_value
-    assert relevance.ci_control == stats.mean_interval(a_runs)
+    assert relevance.ci_control == stats.bounded_mean_interval(a_runs, 0.0, 1.0)
     pass_rate = c.metric("pass_rate")
     assert pass_rate is not None and (pass_rate.test, pass_rate.kind) == ("fisher", "binary")
     assert pass_rate.p_value == stats.fisher_exact([[6, 0], [3, 3]]).p_value
@@ -187,7 +189,7 @@ def test_a_clear_improvement_within_the_guards_ships() -> None:
     assert p_adj is not None and p_adj < 0.05
     assert c.decision.reason == (
         f"treatment raises pass_rate 50% -> 100% (p={comparisons.format_p(p_adj)}); "
-        "cost_usd +5% within +20%, latency_p95 ±0 within +25%, safety ±0 within -0"
+        "cost_usd +5% within +20%, latency_p95 ±0 within +25%, safety ±0, no drop allowed"
     )
     table = to_table(c)
     assert table.title == f"A/B {BASE}: treatment vs control — SHIP"
@@ -271,7 +273,7 @@ def test_a_safety_drop_blocks_a_ship_under_the_default_guards() -> None:
     for r in records[20:21]:
         r.scores = [Score("safety", 0.0)]
     c = only(compare_variants(records, guard_metrics=comparisons.DEFAULT_GUARDS))
-    assert c.decision.verdict == "INCONCLUSIVE" and "safety -0.05 exceeds -0" in c.decision.reason
+    assert c.decision.verdict == "INCONCLUSIVE" and "safety -0.05, no drop allowed" in c.decision.reason
 
 
 def test_a_guard_metric_unknown_for_one_variant_blocks_and_unmeasured_ones_do_not() -> None:
@@ -300,7 +302,7 @@ def test_cases_in_one_variant_only_and_skipped_tests_are_left_out_and_counted() 
     assert c.metric("pass_rate").n_control == 6  # type: ignore[union-attr]
     note = to_table(c).notes[1]
     assert note == (
-        "Paired by case: 6 case(s) ran under both variants; dropped from the analysis: 1 only in control "
+        "Paired by case: 6 cases ran under both variants; dropped from the analysis: 1 only in control "
         "(q-extra), 2 only in treatment (q-new, q-new2); skipped, so excluded: 1 of control."
     )
 

@@ -19,6 +19,10 @@ A block's handling comes from an HTML comment on the line before its fence:
                                                  output or the previous python block's stdout ("..." matches
                                                  anything; white space is collapsed)
     <!-- docs-test: ci PATH -->                 these commands are the ones the script PATH runs, in order
+    <!-- docs-test: simulator -->               a shell block that starts `python -m pytest_llmops.simulator
+                                                 ... &` and exports *_BASE_URL: the harness starts that very
+                                                 command (on a free port) and the page's later commands talk
+                                                 to it, with the exported variables
     <!-- docs-test: skip REASON -->             not run; the reason is required
 
 Without a directive a block is handled by its language: python is exec'd in the project folder and must
@@ -150,7 +154,7 @@ def commands(block: Block) -> list[Command]:
     return out
 
 
-RUNNABLE = frozenset({"pytest", "pytest-llmops", "cat"})
+RUNNABLE = frozenset({"pytest", "pytest-llmops", "cat", "rm"})
 
 
 @dataclass
@@ -161,6 +165,36 @@ class Project:
     sim: ProviderSimulator
     monkeypatch: pytest.MonkeyPatch
     output: str | None = None
+    stack: contextlib.ExitStack | None = None
+    standalone_url: str | None = None  # the `python -m pytest_llmops.simulator` a page started
+
+    def start_simulator(self, block: Block) -> None:
+        """Start the page's `python -m pytest_llmops.simulator ... &` and apply its exports."""
+        from tests.simulator_process import simulator_process
+
+        found = commands(block)
+        start = found[0].argv
+        assert start[:3] == ["python", "-m", "pytest_llmops.simulator"] and start[-1] == "&", (
+            f"{block.where}: a simulator block starts with `python -m pytest_llmops.simulator ... &`"
+        )
+        args = start[3:-1]
+        port = args[args.index("--port") + 1] if "--port" in args else None
+        if port is not None:  # the page's fixed port may be taken here: any free port, same command
+            args[args.index("--port") + 1] = "0"
+        assert self.stack is not None
+        self.standalone_url = url = self.stack.enter_context(simulator_process(*args))
+        for command in found[1:]:
+            assert command.argv[0] == "export" and len(command.argv) == 2, (
+                f"{block.where}: after the simulator, only `export NAME=VALUE` lines: {command.text!r}"
+            )
+            name, _, value = command.argv[1].partition("=")
+            if port is not None:
+                value = value.replace(f"http://127.0.0.1:{port}", url)
+            assert value.startswith(url), f"{block.where}: {name} does not point at the simulator: {value}"
+            self.monkeypatch.setenv(name, value)
+
+    def cassettes(self) -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in sorted(self.path.rglob("*.yaml")) if "cassettes" in p.parts}
 
     @property
     def path(self) -> Path:
@@ -182,10 +216,18 @@ class Project:
             if program == "cat":
                 self.output = "".join((self.path / a).read_text(encoding="utf-8") for a in args)
                 code = 0
+            elif program == "rm":  # files of the project only
+                for name in args:
+                    target = (self.path / name).resolve()
+                    assert target.is_relative_to(self.path.resolve()) and target.is_file(), (
+                        f"{where}: rm {name}"
+                    )
+                    target.unlink()
+                code, self.output = 0, ""
             elif program == "pytest-llmops":
                 code, self.output = run_cli(args)
             else:
-                before = len(self.sim.requests)
+                before, recorded = len(self.sim.requests), self.cassettes()
                 result = self.pytester.runpytest(*args)
                 code = int(result.ret)
                 self.output = "\n".join([*result.outlines, *result.errlines])
@@ -194,6 +236,8 @@ class Project:
                         f"{where}: {command.text!r} has no API key, so it must replay offline, "
                         f"but it sent {len(self.sim.requests) - before} request(s)"
                     )
+                    # The standalone simulator's requests are not counted here: no cassette may change.
+                    assert self.cassettes() == recorded, f"{where}: {command.text!r} changed a cassette"
         assert code == status, f"{where}: {command.text!r} exited {code}, expected {status}:\n{self.output}"
 
 
@@ -412,6 +456,8 @@ def handle(project: Project, block: Block) -> None:
         check_output(project, block)
     elif action == "ci":
         check_ci(block, words)
+    elif action == "simulator":
+        project.start_simulator(block)
     elif action is not None:
         raise AssertionError(f"{block.where}: unknown directive {action!r}")
     elif block.lang == "python":
@@ -488,7 +534,7 @@ def docs_sim() -> Iterator[ProviderSimulator]:
 @pytest.fixture
 def project(
     pytester: pytest.Pytester, docs_sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Project:
+) -> Iterator[Project]:
     docs_sim.reset()
     for name in (
         "OPENAI_API_KEY",
@@ -508,7 +554,8 @@ def project(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    return Project(pytester, docs_sim, monkeypatch)
+    with contextlib.ExitStack() as stack:
+        yield Project(pytester, docs_sim, monkeypatch, stack=stack)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)

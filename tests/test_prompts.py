@@ -818,3 +818,138 @@ def test_read_lock_errors(tmp_path: Path, text: str, fragment: str, line: int | 
     assert fragment in str(info.value)
     assert info.value.path == path and info.value.line == line
     assert str(info.value).startswith(f"{path}:{line}: " if line else f"{path}: ")
+
+
+# -- provider-ready keyword arguments ----------------------------------------------------------------
+
+SUPPORT = """
+name: support
+version: 1.0.0
+model: {model}
+temperature: 0
+max_tokens: 200
+stop: "END"
+messages:
+  - role: system
+    content: "Answer from the article: {{article}}"
+  - role: user
+    content: "{{question}}"
+"""
+
+
+def test_anthropic_kwargs_split_the_system_message_and_carry_max_tokens(tmp_path: Path) -> None:
+    prompt = load_one(tmp_path, SUPPORT.format(model="claude-haiku-4-5"))
+    kwargs = prompt.anthropic_kwargs(article="Refunds take 5 days.", question="How long?")
+    assert kwargs == {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 200,
+        "system": "Answer from the article: Refunds take 5 days.",
+        "messages": [{"role": "user", "content": "How long?"}],
+        "stop_sequences": ["END"],
+        "extra_body": {"temperature": 0},
+    }
+
+
+def test_openai_kwargs_hold_model_messages_and_parameters(tmp_path: Path) -> None:
+    prompt = load_one(tmp_path, SUPPORT.format(model="gpt-4o-mini"))
+    kwargs = prompt.openai_kwargs(article="A.", question="Q?")
+    assert kwargs == {
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": "Answer from the article: A."},
+            {"role": "user", "content": "Q?"},
+        ],
+        "temperature": 0,
+        "max_tokens": 200,
+        "stop": "END",
+    }
+
+
+def test_provider_kwargs_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
+    no_limit = load_one(tmp_path, 'name: a\nversion: 1.0.0\nmodel: claude-haiku-4-5\ntemplate: "Hi {who}"\n')
+    with pytest.raises(PromptError, match=r"p\.yaml.*Anthropic needs max_tokens.*max_tokens: N"):
+        no_limit.anthropic_kwargs(who="x")
+    seeded = load_one(
+        tmp_path / "s", 'name: s\nversion: 1.0.0\nmodel: m\nseed: 7\nmax_tokens: 5\ntemplate: "Hi"\n'
+    )
+    with pytest.raises(PromptError, match=r"parameter 'seed' is not available in Anthropic's Messages API"):
+        seeded.anthropic_kwargs()
+    top_k = load_one(tmp_path / "k", 'name: b\nversion: 1.0.0\nmodel: m\ntop_k: 5\ntemplate: "Hi"\n')
+    with pytest.raises(PromptError, match=r"'top_k' is not available in OpenAI"):
+        top_k.openai_kwargs()
+    with pytest.raises(PromptError, match="missing variable 'who'"):
+        no_limit.openai_kwargs()
+
+
+def test_openai_function_tools_become_anthropic_tools(tmp_path: Path) -> None:
+    prompt = load_one(
+        tmp_path,
+        textwrap.dedent(
+            """
+            name: t
+            version: 1.0.0
+            model: claude-haiku-4-5
+            max_tokens: 100
+            tools:
+              - type: function
+                function:
+                  name: get_weather
+                  description: Weather of a city
+                  parameters: {type: object, properties: {city: {type: string}}, required: [city]}
+            tool_choice: required
+            template: "Weather in Paris?"
+            """
+        ),
+    )
+    kwargs = prompt.anthropic_kwargs()
+    assert kwargs["tools"] == [
+        {
+            "name": "get_weather",
+            "description": "Weather of a city",
+            "input_schema": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        }
+    ]
+    assert kwargs["tool_choice"] == {"type": "any"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_kwargs_work_with_the_real_sdk(tmp_path: Path, sim: object, stream: bool) -> None:
+    """messages.create(**...) and messages.stream(**...) of the installed anthropic SDK accept them."""
+    import anthropic
+
+    from pytest_llmops.simulator import ProviderSimulator
+
+    assert isinstance(sim, ProviderSimulator)
+    prompt = load_one(tmp_path, SUPPORT.format(model="claude-haiku-4-5"))
+    kwargs = prompt.anthropic_kwargs(
+        article="Refunds take 5 business days.", question="How long do refunds take?"
+    )
+    client = anthropic.Anthropic(base_url=sim.anthropic_base_url, api_key="test-key", max_retries=0)
+    if stream:
+        with client.messages.stream(**kwargs) as events:
+            text = events.get_final_text()
+    else:
+        message = client.messages.create(**kwargs)
+        text = "".join(block.text for block in message.content if block.type == "text")
+    assert text
+    body = sim.requests[-1].json
+    assert body["system"].startswith("Answer from the article") and body["temperature"] == 0
+    assert body["max_tokens"] == 200 and [m["role"] for m in body["messages"]] == ["user"]
+
+
+def test_openai_kwargs_work_with_the_real_sdk(tmp_path: Path, sim: object) -> None:
+    import openai
+
+    from pytest_llmops.simulator import ProviderSimulator
+
+    assert isinstance(sim, ProviderSimulator)
+    prompt = load_one(tmp_path, SUPPORT.format(model="gpt-4o-mini"))
+    client = openai.OpenAI(base_url=sim.openai_base_url, api_key="test-key", max_retries=0)
+    response = client.chat.completions.create(
+        **prompt.openai_kwargs(article="Refunds take 5 days.", question="How long?")
+    )
+    assert response.choices[0].message.content

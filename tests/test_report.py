@@ -19,7 +19,7 @@ from pytest_llmops.results.gates import parse_gates
 from pytest_llmops.results.records import CassetteInfo, RunRecord, TestRecord
 from pytest_llmops.results.report import html, json_report, markdown, terminal
 from pytest_llmops.results.report.build import build
-from pytest_llmops.results.report.figures import call_figures, histogram, mean_ci
+from pytest_llmops.results.report.figures import call_figures, histogram, mean_ci, wilson_ci
 from pytest_llmops.results.report.junit import junit_properties
 from pytest_llmops.results.report.model import BaselineInfo, Report, ReportOptions, Table
 from pytest_llmops.results.scores import Score
@@ -117,19 +117,51 @@ def test_histograms_use_tenths_for_scores_and_round_edges_otherwise() -> None:
     assert histogram([], "ms") is None
 
 
-def test_mean_ci_is_the_student_t_interval_clipped_to_the_metric_range() -> None:
+def test_mean_ci_stays_on_the_metric_scale() -> None:
     values = [0.61, 0.72, 0.55, 0.93, 0.8, 0.67]
-    interval = mean_interval(values)
-    bounds = mean_ci("relevance", values)
-    assert bounds is not None
-    assert bounds.low == pytest.approx(interval.low) and bounds.high == pytest.approx(interval.high)
-    wide = mean_ci("relevance", [0.0, 1.0, 1.0])
-    assert wide is not None and wide.low == 0.0 and wide.high == 1.0
+    bounds = mean_ci("completeness", values, (0.0, 1.0))
+    t = mean_interval(values)
+    assert bounds is not None and 0 < bounds.low < 0.72 < bounds.high < 1
+    assert abs((bounds.high - bounds.low) - (t.high - t.low)) < 0.05  # about the t interval mid-scale
+    # The issue's figures: a t interval gave completeness 0.9 [0.622, 1.18] and relevance 4.6 [3.49, 5.71].
+    high_completeness = mean_ci("completeness", [1.0, 1.0, 0.7], (0.0, 1.0))
+    assert high_completeness is not None and 0 <= high_completeness.low < 0.9 < high_completeness.high <= 1
+    relevance = mean_ci("relevance", [5.0, 5.0, 5.0, 3.0, 5.0], (1.0, 5.0))
+    assert relevance is not None and 1 <= relevance.low < 4.6 < relevance.high <= 5
+    all_top = mean_ci("relevance", [5.0, 5.0, 5.0], (1.0, 5.0))  # Wilson at the end of the scale
+    assert all_top is not None and all_top.high == 5.0 and 1 < all_top.low < 5
+    rates = mean_ci("pass_rate", [1.0, 0.0, 1.0, 1.0])
+    w = wilson_ci(3, 4)
+    assert rates is not None and (rates.low, rates.high) == pytest.approx((w.low, w.high))
+    cost = mean_ci("cost_usd", [0.0, 0.0, 0.001])
+    assert cost is not None and cost.low == 0.0 and cost.high > 0.001
     assert mean_ci("latency_p95", [1.0, 900.0]) is not None and mean_ci("x", [0.5]) is None
+    # A metric that does not say: [0, 1] when its values lie there, >= 0 when none is negative.
+    guessed = mean_ci("my_score", [0.0, 1.0, 1.0])
+    assert guessed is not None and guessed.low >= 0 and guessed.high <= 1
+    counts = mean_ci("my_count", [0.0, 3.0, 40.0])
+    assert counts is not None and counts.low == 0.0
+    free = mean_ci("delta", [-2.0, 1.0, 3.0])
+    t = mean_interval([-2.0, 1.0, 3.0])
+    assert free is not None and (free.low, free.high) == pytest.approx((t.low, t.high))
     many = [(i % 17) / 16 for i in range(1500)]
-    big, exact = mean_ci("score", many), mean_interval(many)
-    assert big is not None and big.low == pytest.approx(exact.low, abs=1e-9)
-    assert big.high == pytest.approx(exact.high, abs=1e-9)
+    big = mean_ci("score", many, (0.0, 1.0))
+    exact = mean_interval(many)
+    assert big is not None and big.low == pytest.approx(exact.low, abs=2e-3)
+    assert big.high == pytest.approx(exact.high, abs=2e-3)
+
+
+def test_the_report_intervals_use_each_check_scale() -> None:
+    """Scores from checks carry their scale; every interval in the report stays on it."""
+    recs = [record(f"t.py::test_{i}") for i in range(4)]
+    for rec, value in zip(recs, [5.0, 5.0, 4.0, 4.0], strict=True):
+        rec.scores = [Score("relevance", value, details={"scale": [1, 5]})]
+    recs[0].outcome = "failed"
+    rep = make(recs)
+    by_name = {q.name: q for q in rep.quality}
+    for name, (low, high) in {"relevance": (1, 5), "pass_rate": (0, 1)}.items():
+        ci = by_name[name].ci95
+        assert ci is not None and low <= ci.low <= ci.high <= high, (name, ci)
 
 
 # -- the model -----------------------------------------------------------------------------------------
@@ -320,7 +352,7 @@ def test_json_is_the_whole_model_and_timings_are_the_only_wall_clock_fields() ->
     second = make(recs)
     second.timings = {"duration_s": 12.0}
     a, b = json.loads(json_report.render(first)), json.loads(json_report.render(second))
-    assert a["format"] == 1 and a != b
+    assert a["format"] == 2 and a != b
 
     def strip(data: Any) -> Any:
         if isinstance(data, dict):
@@ -355,6 +387,8 @@ def test_json_is_the_whole_model_and_timings_are_the_only_wall_clock_fields() ->
         "comparisons",
         "regressed_tests",
         "timings",
+        "settings",
+        "records",
     }
     assert a["headline"]["app"]["cost_usd"] == pytest.approx(0.0006)
 
@@ -413,6 +447,7 @@ def settings(tmp_path: Path, **kwargs: Any) -> Settings:
     values: dict[str, Any] = {
         "baseline": tmp_path / ".llm-baseline.json",
         "update_baseline": False,
+        "baseline_include_errors": False,
         "fail_on": None,
         "fail_on_new": False,
         "alpha": 0.05,

@@ -127,7 +127,7 @@ def test_replay_prints_the_section_and_writes_every_report(
     last = [line for line in section if not line.startswith("=")][-1]
     assert last.startswith("Next: ")  # the next step ends the section
     report = json.loads((out / "r.json").read_text())
-    assert report["format"] == 1
+    assert report["format"] == 2
     assert report["headline"]["tests"] == TESTS
     assert report["baseline"]["state"] == "missing"
     assert [t["nodeid"] for t in report["tests"]] == sorted(t["nodeid"] for t in report["tests"])
@@ -326,3 +326,54 @@ def test_the_default_summary_is_short_and_shows_the_answers_behind_a_regression(
     verbose.stdout.fnmatch_lines(
         ["Regressions (1)", "*test_capital*relevance*0.9 -> 0.5*", "Quality", "Tests"]
     )
+
+
+MISSING_CASSETTE = textwrap.dedent(
+    """
+    import pytest
+
+    @pytest.mark.llm
+    def test_unrecorded(openai_client):
+        openai_client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "never recorded"}])
+    """
+)
+
+
+def test_a_run_with_cassette_misses_is_not_offered_as_the_baseline(
+    recorded: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded.makepyfile(test_new=MISSING_CASSETTE)
+    monkeypatch.setenv("FAIL_NO_CALLS", "1")  # a check failure is a result, and may be baselined
+    result = run(recorded)
+    result.assert_outcomes(passed=TESTS - 1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "Next: No baseline yet (.llm-baseline.json). 1 test failed for a reason other than its checks: "
+            "test_new.py::test_unrecorded (cassette miss). Fix it before accepting this run as the baseline*"
+        ]
+    )
+    assert "Create it from this run" not in result.stdout.str()
+
+    refused = run(recorded, "--llm-update-baseline")
+    assert refused.ret == pytest.ExitCode.TESTS_FAILED
+    assert not (recorded.path / ".llm-baseline.json").exists()
+    refused.stdout.fnmatch_lines(
+        [
+            "*the baseline was not written: 1 test failed for a reason other than its checks, so this run "
+            "does not measure its answers: test_new.py::test_unrecorded (cassette miss)*"
+            "--llm-baseline-include-errors*"
+        ]
+    )
+
+    forced = run(recorded, "--llm-update-baseline", "--llm-baseline-include-errors")
+    data = json.loads((recorded.path / ".llm-baseline.json").read_text())
+    assert "test_new.py::test_unrecorded" in data["tests"]
+    forced.stdout.fnmatch_lines(["*Baseline .llm-baseline.json updated from this run (5 tests)*"])
+
+    (recorded.path / ".llm-baseline.json").unlink()
+    (recorded.path / "test_new.py").unlink()
+    checked = run(recorded, "--llm-update-baseline")  # only a check failed: its pass rate 0 is real
+    assert (recorded.path / ".llm-baseline.json").exists(), checked.stdout.str()
+    data = json.loads((recorded.path / ".llm-baseline.json").read_text())
+    assert data["tests"]["test_app.py::test_no_calls"]["metrics"]["pass_rate"]["value"] == 0

@@ -944,3 +944,49 @@ def test_token_rules() -> None:
     assert tokenize("internationalization") == ["inte", "rnat", "iona", "liza", "tion"]
     assert tokenize("1234567") == ["123", "456", "7"]
     assert count_tokens("") == 0
+
+
+def test_the_standalone_simulator_answers_the_llm_judge(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m pytest_llmops.simulator` as the judge's provider, `--llm-judge-mode=always`: usable
+    scores, recorded, then replayed with no simulator and no key."""
+    from tests.simulator_process import simulator_process
+
+    llm_pytester.makeini("[pytest]\nllm_judge = openai:gpt-4o-mini\n")
+    llm_pytester.makepyfile(
+        test_judged="""
+        import pytest
+        from pytest_llmops import checks
+
+        Q = "How long do refunds take?"
+
+        @pytest.mark.llm
+        def test_judged():
+            good = checks.relevance(Q, "Refunds are processed within 5 business days.")
+            assert good.scorer == "judge:openai:gpt-4o-mini" and good.value == 5.0
+            bad = checks.relevance(Q, "Our office is closed on Sundays.", threshold=1)
+            assert bad.value <= 2.0
+            assert checks.correctness("Refunds take 5 days.", "Refunds take 5 business days.").value > 0.5
+        """
+    )
+    with simulator_process("--port", "0") as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url + "/v1")
+        recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-judge-mode=always")
+    recorded.assert_outcomes(passed=1)
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    llm_pytester.runpytest("--llm-eval", "--llm-judge-mode=always").assert_outcomes(passed=1)
+
+
+def test_the_default_responder_answers_judge_rubrics_and_passes_everything_else(
+    sim: ProviderSimulator,
+) -> None:
+    from pytest_llmops.checks.judge import judge_prompts
+
+    messages = judge_prompts().get("relevance").messages(question="What is 2+2?", answer="4")
+    client = openai.OpenAI(base_url=sim.openai_base_url, api_key=KEY, max_retries=0)
+    verdict = client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
+    assert json.loads(verdict.choices[0].message.content or "")["score"] in range(1, 6)
+    plain = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+    assert "score" not in (plain.choices[0].message.content or "")

@@ -727,3 +727,67 @@ def test_import_loads_nothing_heavy() -> None:
 def test_distributions_module_exports() -> None:
     assert D.t_two_sided_p(0.0, 5) == 1.0
     assert D.t_two_sided_p(2.0, 10) == pytest.approx(2 * S.t_sf(2.0, 10), rel=1e-14)
+
+
+# -- bounded_mean_interval ------------------------------------------------------------------------
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=5), min_size=2, max_size=40),
+    st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
+def test_bounded_mean_interval_never_leaves_the_scale(values: list[int], confidence: float) -> None:
+    from pytest_llmops.stats import bounded_mean_interval
+
+    interval = bounded_mean_interval([float(v) for v in values], 1.0, 5.0, confidence)
+    assert 1.0 <= interval.low <= interval.estimate <= interval.high <= 5.0
+
+
+def test_bounded_mean_interval_is_wilson_for_rates_and_cut_at_zero_without_a_top() -> None:
+    from pytest_llmops.stats import bounded_mean_interval
+
+    rate = bounded_mean_interval([1, 1, 0, 1, 1], 0.0, 1.0)
+    wilson = S.wilson_interval(4, 5)
+    assert (rate.low, rate.high, rate.method) == (wilson.low, wilson.high, "Wilson score")
+    top = bounded_mean_interval([5, 5, 5], 1.0, 5.0)  # every value at the top of 1-5: Wilson 3/3
+    assert top.high == 5.0 and top.low == pytest.approx(1 + 4 * S.wilson_interval(3, 3).low)
+    cost = bounded_mean_interval([0.0, 0.0, 0.003], 0.0)
+    assert cost.low == 0.0 and cost.high > 0.003
+    with pytest.raises(ValueError, match="outside the scale"):
+        bounded_mean_interval([0.5, 1.5], 0.0, 1.0)
+    with pytest.raises(ValueError, match="finite low below high"):
+        bounded_mean_interval([0.5, 0.7], 1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [
+        (0.02, 0.03, 0.10, 0.35, 0.50),  # mean 4.28, near the top
+        (0.00, 0.00, 0.05, 0.15, 0.80),  # mean 4.75, often every value at 5
+        (0.20, 0.20, 0.20, 0.20, 0.20),  # mean 3, mid-scale
+        (0.50, 0.30, 0.10, 0.05, 0.05),  # mean 1.85, near the bottom
+    ],
+)
+@pytest.mark.parametrize("n", [3, 10, 30])
+def test_bounded_mean_interval_covers_the_true_mean(probs: tuple[float, ...], n: int) -> None:
+    """95% intervals on 1-5 judge scores cover the true mean about 95% of the time (never below 90%)."""
+    from pytest_llmops.stats import bounded_mean_interval
+
+    rng = random.Random(1234 + n)
+    mean = sum((i + 1) * p for i, p in enumerate(probs))
+    trials = 500
+    covered = 0
+    for _ in range(trials):
+        values = [float(v) for v in rng.choices([1, 2, 3, 4, 5], probs, k=n)]
+        covered += bounded_mean_interval(values, 1.0, 5.0).contains(mean)
+    assert 0.90 <= covered / trials <= 1.0
+
+
+def test_compare_samples_keeps_the_means_on_the_scale() -> None:
+    control, treatment = [5.0, 5.0, 4.0, 5.0], [4.0, 5.0, 5.0, 5.0]
+    plain = S.compare_samples(control, treatment, paired=False)
+    assert plain.ci_a.high > 5  # the t interval runs past the top of a 1-5 scale
+    scaled = S.compare_samples(control, treatment, paired=False, scale=(1.0, 5.0))
+    for ci in (scaled.ci_a, scaled.ci_b):
+        assert 1.0 <= ci.low <= ci.high <= 5.0
+    assert -4.0 <= scaled.lift_ci.low <= scaled.lift_ci.high <= 4.0

@@ -15,7 +15,7 @@ from supportbot import configured_prompt
     prompt=configured_prompt(),
     dataset="../data/golden.yaml",
     budget_usd=0.0005,
-    max_tokens=1200,
+    budget_tokens=1200,
     max_latency_ms=1500,
     tags=["golden"],
 )

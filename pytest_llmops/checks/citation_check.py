@@ -276,4 +276,5 @@ def _score(name: str, result: Assessment, threshold: float | None, passed: bool 
     )
     if result.reason:
         score.details.setdefault("reason", result.reason)
+    score.details.setdefault("scale", [0, 1])
     return score

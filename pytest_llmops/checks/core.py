@@ -192,4 +192,5 @@ def finish(name: str, result: Assessment, threshold: float | None, *, higher_is_
     )
     if result.reason:
         score.details.setdefault("reason", result.reason)
+    score.details.setdefault("scale", [0, 1])  # the built-in checks score 0-1, relevance (1-5) says so
     return conclude(score, result.reason, result.evidence)

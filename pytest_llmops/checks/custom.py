@@ -17,12 +17,15 @@ def record_score(
     higher_is_better: bool = True,
     *,
     details: Mapping[str, Any] | None = None,
+    scale: tuple[float, float] | None = None,
 ) -> Score:
     """Record `value` as score `name` of the running test; with a threshold, fail the test when it misses.
 
     `higher_is_better=False` for metrics such as latency or error counts: the
     value then passes when it is <= the threshold, and the baseline treats a
-    rise as a regression.
+    rise as a regression. `scale=(low, high)` says which values the score can
+    take (default: inferred from the values); the report's confidence intervals
+    stay on it.
     """
     __tracebackhide__ = True
     if not isinstance(name, str) or not name.strip():
@@ -33,6 +36,16 @@ def record_score(
         isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold)
     ):
         raise ValueError(f"record_score({name!r}): threshold must be a finite number, got {threshold!r}")
+    if scale is not None:
+        try:
+            low, high = (float(x) for x in scale)
+        except (TypeError, ValueError):
+            raise ValueError(f"record_score({name!r}): scale must be (low, high), got {scale!r}") from None
+        if not low < high or not low <= value <= high:
+            raise ValueError(
+                f"record_score({name!r}): value {value!r} must lie on the scale (low, high) = {scale!r}, low < high"
+            )
+        details = {**(details or {}), "scale": [low, high]}
     score = Score(
         name=name,
         value=float(value),

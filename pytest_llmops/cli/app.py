@@ -1,4 +1,4 @@
-"""The `pytest-llmops` console script: `inspect` cassettes, manage `prompts`.
+"""The `pytest-llmops` console script: `inspect` cassettes, manage `prompts`, `merge` shard reports.
 
 Each subcommand lives in the module that owns its subject and exposes
 `register(subparsers)`; the parser it adds carries `func(args) -> int`.
@@ -13,15 +13,17 @@ from collections.abc import Sequence
 
 def build_parser() -> argparse.ArgumentParser:
     from pytest_llmops.cli import inspect as inspect_cmd
+    from pytest_llmops.cli import merge as merge_cmd
     from pytest_llmops.cli import prompts as prompts_cli
 
     parser = argparse.ArgumentParser(
         prog="pytest-llmops",
-        description="Tools around pytest-llmops cassettes and prompt files.",
+        description="Tools around pytest-llmops cassettes, prompt files and reports.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inspect_cmd.register(sub)
     prompts_cli.register(sub)
+    merge_cmd.register(sub)
     return parser
 
 

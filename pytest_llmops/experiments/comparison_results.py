@@ -84,11 +84,15 @@ class GuardCheck:
 
     @property
     def text(self) -> str:
-        """E.g. "cost_usd +8% within +20%", "safety -0.1 exceeds -0", "cost_usd unknown for treatment"."""
+        """E.g. "cost_usd +8% within +20%", "safety -0.1, no drop allowed", "safety ±0, no drop allowed",
+        "cost_usd unknown for treatment"."""
         if not self.measured:
             return f"{self.metric} not measured"
         if self.missing is not None:
             return f"{self.metric} unknown for {self.missing}"
+        if self.gate.amount == 0 and self.gate.direction is not None:
+            allowed = "no rise allowed" if self.gate.direction == "up" else "no drop allowed"
+            return f"{self.metric} {self.change}, {allowed}"
         limit = self.gate.text.split(":", 1)[1]
         return f"{self.metric} {self.change} {'exceeds' if self.exceeded else 'within'} {limit}"
 

@@ -9,6 +9,7 @@ from pytest_llmops.experiments.comparison_results import ABComparison, MetricRes
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.model import Table
 from pytest_llmops.stats import Interval, TestName
+from pytest_llmops.wording import plural
 
 __all__ = ["TEST_NAMES", "error_table", "to_table"]
 
@@ -128,7 +129,7 @@ def _list(ids: tuple[str, ...], limit: int = 5) -> str:
 
 def _design_note(c: ABComparison) -> str:
     if c.design == "paired":
-        text = f"Paired by case: {c.n_control} case(s) ran under both variants"
+        text = f"Paired by case: {plural(c.n_control, 'case')} ran under both variants"
         dropped = [
             f"{len(ids)} only in {name} ({_list(ids)})"
             for name, ids in ((c.control, c.only_control), (c.treatment, c.only_treatment))
@@ -138,7 +139,7 @@ def _design_note(c: ABComparison) -> str:
             text += "; dropped from the analysis: " + ", ".join(dropped)
     else:
         text = (
-            f"Unpaired over runs: {c.control} {c.n_control} run(s), {c.treatment} {c.n_treatment} run(s) "
+            f"Unpaired over runs: {c.control} {plural(c.n_control, 'run')}, {c.treatment} {plural(c.n_treatment, 'run')} "
             "(no shared cases; each run is an independent sample)"
         )
     if c.skipped:
@@ -157,7 +158,7 @@ def _tests_note(c: ABComparison) -> str | None:
     confidence = f"{(1 - c.alpha) * 100:g}%"
     text = (
         f"Tests (two-sided) — {used}. The primary metric {c.primary_metric} is tested alone at alpha; "
-        f"p adj: Holm over the {sum(m.metric != c.primary_metric for m in tested)} secondary metric(s). "
+        f"p adj: Holm over the {plural(sum(m.metric != c.primary_metric for m in tested), 'secondary metric')}. "
         f"Intervals: {confidence}."
     )
     if any(m.metric == "pass_rate" and m.kind == "continuous" and m.paired for m in tested):

@@ -51,7 +51,9 @@ from pytest_llmops.results.baseline import MetricEntry, measure
 from pytest_llmops.results.gates import BUILTIN_METRICS, parse_gates
 from pytest_llmops.results.records import TestRecord
 from pytest_llmops.results.report import numbers as fmt
+from pytest_llmops.results.report.figures import metric_scale
 from pytest_llmops.stats import Kind, TestName, compare_samples, holm_bonferroni
+from pytest_llmops.wording import plural
 
 if TYPE_CHECKING:
     from pytest_llmops.results.report.model import Table
@@ -241,8 +243,18 @@ def _measure_metric(
         what = "cases run under both variants" if paired else "runs per variant (set repeat=N)"
         return replace(base, note=f"needs at least {minimum} {what}")
     test = _TESTS[(kind, paired)]
+    scale = metric_scale(name, xs + ys, next((e.scale for e in entries if e.scale is not None), None))
     try:
-        result = compare_samples(xs, ys, paired=paired, kind=kind, alpha=alpha, test=test, power=POWER)
+        result = compare_samples(
+            xs,
+            ys,
+            paired=paired,
+            kind=kind,
+            alpha=alpha,
+            test=test,
+            power=POWER,
+            scale=None if math.isinf(scale[0]) else scale,
+        )
     except (ValueError, ArithmeticError) as exc:  # one odd metric must not take the others with it
         return replace(base, note=f"the {test} test failed: {exc}")
     return MetricResult(
@@ -460,7 +472,10 @@ def _compare(
         notes.append(guard_error)
     for arm in (control, treatment):
         if arm.duplicates:
-            notes.append(f"{arm.duplicates} {arm.name} record(s) repeat a case already seen: left out")
+            notes.append(
+                f"{plural(arm.duplicates, arm.name + ' record')} "
+                f"{'repeats' if arm.duplicates == 1 else 'repeat'} a case already seen: left out"
+            )
     primary_result = next((m for m in metrics if m.metric == primary), None)
     decision = _decide(
         primary_result,

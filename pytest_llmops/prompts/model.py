@@ -116,6 +116,91 @@ class Prompt:
             for m, t in zip(self.message_templates, self._compiled, strict=True)
         ]
 
+    def openai_kwargs(self, /, **values: object) -> dict[str, Any]:
+        """Keyword arguments for `OpenAI().chat.completions.create(**...)`: `model`, `messages` and the
+        prompt's other parameters. `stop_sequences` becomes `stop`; `top_k`, which OpenAI lacks, is an
+        error naming the file."""
+        params = self.parameters
+        self._refuse(params, {"top_k"}, "OpenAI's Chat Completions API")
+        if "stop_sequences" in params and "stop" not in params:
+            params["stop"] = params.pop("stop_sequences")
+        self._require_model(params)
+        return {"model": params.pop("model"), "messages": self.messages(**values), **params}
+
+    def anthropic_kwargs(self, /, **values: object) -> dict[str, Any]:
+        """Keyword arguments for `Anthropic().messages.create(**...)` (and `.stream(**...)`).
+
+        System (and developer) messages become `system`; `max_tokens` comes from the prompt file
+        (or `max_completion_tokens` / `max_output_tokens`) and is required; `stop` becomes
+        `stop_sequences`; OpenAI-style function `tools` and `tool_choice` are converted. The sampling
+        parameters (`temperature`, `top_p`, `top_k`) travel in `extra_body`, which every version of the
+        anthropic SDK accepts (recent ones have no keyword for them). A parameter Anthropic does not
+        have (`seed`, `n`, `response_format`, ...) is an error naming the file.
+        """
+        params = self.parameters
+        self._refuse(
+            params,
+            {"seed", "n", "frequency_penalty", "presence_penalty", "response_format", "reasoning_effort"},
+            "Anthropic's Messages API",
+        )
+        self._require_model(params)
+        out: dict[str, Any] = {"model": params.pop("model")}
+        limits = [
+            params.pop(k) for k in ("max_tokens", "max_completion_tokens", "max_output_tokens") if k in params
+        ]
+        if not limits:
+            raise PromptError(
+                "Anthropic needs max_tokens, and this prompt sets none: add `max_tokens: N` to the prompt "
+                'file, or pass {**prompt.anthropic_kwargs(...), "max_tokens": N}',
+                path=self.path,
+                line=self.line,
+                ref=self.ref,
+            )
+        out["max_tokens"] = limits[0]
+        system: list[str] = []
+        chat: list[dict[str, str]] = []
+        for message in self.messages(**values):
+            if message["role"] in ("system", "developer"):
+                system.append(message["content"])
+            else:
+                chat.append(message)
+        if system:
+            out["system"] = "\n\n".join(system)
+        out["messages"] = chat
+        stop = params.pop("stop", None)
+        if stop is not None and "stop_sequences" not in params:
+            params["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        if "tools" in params:
+            params["tools"] = [_anthropic_tool(t) for t in params["tools"]]
+        if "tool_choice" in params:
+            params["tool_choice"] = _anthropic_tool_choice(params["tool_choice"])
+        sampling = {k: params.pop(k) for k in ("temperature", "top_p", "top_k") if k in params}
+        out.update(params)
+        if sampling:
+            out["extra_body"] = sampling
+        return out
+
+    def _require_model(self, params: Mapping[str, Any]) -> None:
+        if not isinstance(params.get("model"), str):
+            raise PromptError(
+                "the prompt names no model: add `model: ...` to the prompt file",
+                path=self.path,
+                line=self.line,
+                ref=self.ref,
+            )
+
+    def _refuse(self, params: Mapping[str, Any], unsupported: set[str], api: str) -> None:
+        found = sorted(unsupported & params.keys())
+        if found:
+            raise PromptError(
+                f"{_plural('parameter', found)} {_names(found)} {'is' if len(found) == 1 else 'are'} not "
+                f"available in {api}; remove {'it' if len(found) == 1 else 'them'} from the prompt file, or keep "
+                "a version of the prompt for that provider",
+                path=self.path,
+                line=self.line,
+                ref=self.ref,
+            )
+
     def _check_variables(self, values: Mapping[str, object]) -> None:
         missing = sorted(self.variables - values.keys())
         extra = sorted(values.keys() - self.variables)
@@ -143,6 +228,35 @@ class Prompt:
 
     def __hash__(self) -> int:
         return hash((self.name, self.version, self.sha256))
+
+
+def _anthropic_tool(tool: Any) -> Any:
+    """An OpenAI function tool ({"type": "function", "function": {...}}) as an Anthropic tool; others as given."""
+    if (
+        isinstance(tool, Mapping)
+        and tool.get("type") == "function"
+        and isinstance(tool.get("function"), Mapping)
+    ):
+        function = tool["function"]
+        converted = {
+            "name": function.get("name"),
+            "input_schema": function.get("parameters") or {"type": "object"},
+        }
+        if function.get("description"):
+            converted["description"] = function["description"]
+        return converted
+    return tool
+
+
+def _anthropic_tool_choice(choice: Any) -> Any:
+    """OpenAI's "auto" / "required" / "none" / {"type": "function", ...} in Anthropic's form."""
+    if choice in ("auto", "none"):
+        return {"type": choice}
+    if choice == "required":
+        return {"type": "any"}
+    if isinstance(choice, Mapping) and choice.get("type") == "function":
+        return {"type": "tool", "name": (choice.get("function") or {}).get("name")}
+    return choice
 
 
 def _plural(word: str, items: list[str]) -> str:

@@ -84,6 +84,8 @@ class MetricEntry:
     runs: list[float]
     higher_is_better: bool
     judge: dict[str, str] | None = None
+    # The values the metric can take, (low, high), high may be inf; None: unknown. Not stored in the file.
+    scale: tuple[float, float] | None = None
 
     @property
     def count(self) -> int:
@@ -198,7 +200,9 @@ def _judge_identity(details_list: Sequence[tuple[dict[str, Any], str]]) -> dict[
     if len(details_list) == 1:  # the usual case: one value per test
         return judge_of(*details_list[0])
     seen: dict[str, set[str]] = {}
+    stayed_local = False
     for details, scorer in details_list:
+        stayed_local = stayed_local or details.get("escalated") is False
         for key in JUDGE_KEYS:
             value = details.get(key)
             if value is None and key == "judge" and scorer.startswith("judge:"):
@@ -206,8 +210,25 @@ def _judge_identity(details_list: Sequence[tuple[dict[str, Any], str]]) -> dict[
             if value is not None:
                 seen.setdefault(key, set()).add(str(value))
     if not seen:
-        return None
+        return {"cascade": "local"} if stayed_local else None
     return {k: " | ".join(sorted(v)) for k, v in sorted(seen.items())}
+
+
+UNIT_SCALE = (0.0, 1.0)
+NON_NEGATIVE_SCALE = (0.0, math.inf)
+
+
+def scale_of(score: Score) -> tuple[float, float] | None:
+    """The scale a score was given on (`details["scale"]`, [low, high]); None when it does not say."""
+    scale = score.details.get("scale") if score.details else None
+    if (
+        isinstance(scale, list | tuple)
+        and len(scale) == 2
+        and all(_is_number(x) for x in scale)
+        and float(scale[0]) < float(scale[1])
+    ):
+        return float(scale[0]), float(scale[1])
+    return None
 
 
 def known(call: LLMCall, attr: str) -> float | None:
@@ -262,7 +283,11 @@ def measure(record: TestRecord) -> dict[str, MetricEntry]:
         else:
             values = [_mean(per_run[run]) for run in sorted(per_run)]
         out[name] = MetricEntry(
-            _mean(values), values, first[name].higher_is_better, _judge_identity(judged[name])
+            _mean(values),
+            values,
+            first[name].higher_is_better,
+            _judge_identity(judged[name]),
+            scale_of(first[name]),
         )
 
     real_runs = [r for r in record.runs if r.outcome != "skipped"]
@@ -270,7 +295,7 @@ def measure(record: TestRecord) -> dict[str, MetricEntry]:
         passes = [1.0 if r.outcome == "passed" else 0.0 for r in sorted(real_runs, key=lambda r: r.index)]
     else:
         passes = [1.0 if record.outcome == "passed" else 0.0]
-    out["pass_rate"] = MetricEntry(_mean(passes), passes, True)
+    out["pass_rate"] = MetricEntry(_mean(passes), passes, True, scale=UNIT_SCALE)
 
     # Per run: [cost, input tokens, output tokens] sums (None once unknown) and the latencies.
     sums: dict[int, list[float | None]] = {i: [0.0, 0.0, 0.0] for i in run_indexes(record)}
@@ -303,15 +328,17 @@ def measure(record: TestRecord) -> dict[str, MetricEntry]:
         per_run_values = [row[i] for row in ordered]
         if None not in per_run_values:
             known_values = [float(v) for v in per_run_values if v is not None]
-            out[name] = MetricEntry(_mean(known_values), known_values, False)
+            out[name] = MetricEntry(_mean(known_values), known_values, False, scale=NON_NEGATIVE_SCALE)
     if any_latency:
         if len(latencies) == 1:
             p95 = _p95(next(iter(latencies.values())))
-            out["latency_p95"] = MetricEntry(p95, [p95], False)
+            out["latency_p95"] = MetricEntry(p95, [p95], False, scale=NON_NEGATIVE_SCALE)
         else:
             runs_latency = [latencies[run] for run in sorted(latencies)]
             pooled = [x for v in runs_latency for x in v]
-            out["latency_p95"] = MetricEntry(_p95(pooled), [_p95(v) for v in runs_latency], False)
+            out["latency_p95"] = MetricEntry(
+                _p95(pooled), [_p95(v) for v in runs_latency], False, scale=NON_NEGATIVE_SCALE
+            )
     return out
 
 
@@ -620,16 +647,24 @@ class BaselineDiff:
 def _judge_difference(base: dict[str, str] | None, now: dict[str, str] | None) -> str | None:
     """Why two judge-produced values cannot be compared, or None.
 
-    A cascade score that stayed local carries {"cascade": "local"}: it shares
-    no key with a judged one, so a cascade that escalated in one run and not
-    in the other is the metric working as configured, and is compared.
+    A side with no "judge" key was scored locally: either no judge was configured (None) or a
+    cascade kept the score local ({"cascade": "local"}). Two local sides are compared, and so
+    is a cascade that escalated in one run and not in the other: that is the configured metric
+    at work. A judged score is not compared with a score from a run that had no judge at all,
+    nor with one from another judge, judge prompt or prompt hash.
     """
-    if not base and not now:
+    base_judge = base.get("judge") if base else None
+    now_judge = now.get("judge") if now else None
+    if base_judge is None and now_judge is None:
         return None
-    if not base or not now:
-        return f"judge {'none' if not base else base.get('judge', '?')} in the baseline, " + (
-            f"{now.get('judge', '?')} now" if now else "none now"
-        )
+    if base_judge is None or now_judge is None:
+        other = base if base_judge is None else now
+        if other and other.get("cascade") == "local":
+            return None
+        if base_judge is None:
+            return f"no judge in the baseline, judge {now_judge} now"
+        return f"judge {base_judge} in the baseline, no judge now"
+    assert base is not None and now is not None
     for key in JUDGE_KEYS:
         if key in base and key in now and base[key] != now[key]:
             if key == "rubric_sha256":

@@ -8,7 +8,15 @@ from typing import Any
 from pytest_llmops.results.scores import Score
 from pytest_llmops.spend.calls import LLMCall
 
-REPORT_ATTR = "llmops"  # attribute of the teardown TestReport that carries TestRecord.to_dict()
+REPORT_ATTR = "llmops"
+
+# Failures that say nothing about the answers: a baseline made from them would record pass_rate 0, cost 0.
+NOT_CHECK_FAILURES = (
+    "cassette miss",
+    "budget exhausted",
+    "network blocked",
+    "error",
+)  # attribute of the teardown TestReport that carries TestRecord.to_dict()
 
 
 @dataclass(slots=True)
@@ -97,6 +105,8 @@ class TestRecord:
     judge: dict[str, Any] | None = None
     prompt_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     answer: AnswerRecord | None = None
+    # Why a failed test failed: "check" (its checks or asserts said no), or one of NOT_CHECK_FAILURES.
+    failure: str | None = None
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -120,6 +130,37 @@ class TestRecord:
             kwargs["cassette"] = CassetteInfo(**data["cassette"])
         kwargs["answer"] = AnswerRecord.from_dict(data["answer"]) if data.get("answer") else None
         return cls(**kwargs)
+
+    def to_report_dict(self) -> dict[str, Any]:
+        """`to_dict` with the wall-clock durations under "timings", as the JSON report keeps them apart."""
+        data = self.to_dict()
+        runs = [dict(r) for r in data["runs"]]
+        data["timings"] = {
+            "duration_s": data.pop("duration_s"),
+            "runs_duration_s": [r.pop("duration_s") for r in runs],
+        }
+        data["runs"] = runs
+        return data
+
+    @classmethod
+    def from_report_dict(cls, data: dict[str, Any]) -> TestRecord:
+        """The inverse of `to_report_dict` (a record of a JSON report, format 2)."""
+        data = dict(data)
+        timings = data.pop("timings", None) or {}
+        durations = timings.get("runs_duration_s") or []
+        data["runs"] = [
+            {**r, "duration_s": durations[i] if i < len(durations) else 0.0}
+            for i, r in enumerate(data.get("runs", []))
+        ]
+        data["duration_s"] = timings.get("duration_s", 0.0)
+        return cls.from_dict(data)
+
+    @property
+    def failed_outside_checks(self) -> str | None:
+        """Why this test failed, when its results are no measure of its answers; None otherwise."""
+        if self.outcome in ("failed", "error") and self.failure in NOT_CHECK_FAILURES:
+            return self.failure
+        return None
 
     @property
     def run_count(self) -> int:

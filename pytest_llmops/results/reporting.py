@@ -23,6 +23,7 @@ import pytest
 from pytest_llmops.recording.secrets import SecretLeakError, redact
 from pytest_llmops.results import baseline as baseline_file
 from pytest_llmops.results.records import TestRecord
+from pytest_llmops.wording import plural
 
 if TYPE_CHECKING:
     from pytest_llmops.recording.secrets import Scrubber
@@ -49,6 +50,8 @@ class Settings(Protocol):
     def baseline(self) -> Path: ...
     @property
     def update_baseline(self) -> bool: ...
+    @property
+    def baseline_include_errors(self) -> bool: ...
     @property
     def fail_on(self) -> str | None: ...
     @property
@@ -177,7 +180,10 @@ def _finish(
         )
 
     run_meta = baseline_file.run_meta(ordered, baseline_file.git_commit(settings.rootdir))
-    if settings.update_baseline and any(measured.values()):  # a run with no llm test never empties it
+    refused = None if settings.baseline_include_errors else refusal(ordered)
+    if settings.update_baseline and refused:
+        info.update_error = refused
+    elif settings.update_baseline and any(measured.values()):  # a run with no llm test never empties it
         accepted = baseline_file.build(ordered, measured, previous=previous, full_run=full_run, meta=run_meta)
         try:
             baseline_file.write(settings.baseline, accepted, settings.scrubber)
@@ -208,6 +214,15 @@ def _finish(
         timings=timings,
     )
     report.comparisons.extend(comparisons)
+    report.records = ordered
+    report.settings = {
+        "fail_on": settings.fail_on,
+        "fail_on_new": settings.fail_on_new,
+        "alpha": settings.alpha,
+        "primary_metric": getattr(settings, "primary_metric", "pass_rate"),
+        "guard_metrics": list(getattr(settings, "guard_metrics", ())),
+        "full_run": full_run,
+    }
     outcome.report = report
 
     renderers: tuple[tuple[str, Path | None, Callable[[Any], str]], ...] = (
@@ -232,6 +247,25 @@ def _finish(
     elif report.verdict.failed or outcome.errors:
         outcome.exit_status = pytest.ExitCode.TESTS_FAILED
     return outcome
+
+
+INCLUDE_ERRORS_FLAG = "--llm-baseline-include-errors"
+
+
+def refusal(records: Sequence[TestRecord], shown: int = 5) -> str | None:
+    """Why this run must not become the baseline, naming the tests (None: it may)."""
+    bad = [(r.nodeid, why) for r in records if (why := r.failed_outside_checks)]
+    if not bad:
+        return None
+    listed = ", ".join(f"{nodeid} ({why})" for nodeid, why in bad[:shown])
+    if len(bad) > shown:
+        listed += f" and {len(bad) - shown} more"
+    return (
+        f"{plural(len(bad), 'test')} failed for a reason other than its checks, so this run does not "
+        f"measure {'its' if len(bad) == 1 else 'their'} answers: {listed}. Fix "
+        f"{'it' if len(bad) == 1 else 'them'} and run again, or write the baseline anyway with "
+        f"{INCLUDE_ERRORS_FLAG}"
+    )
 
 
 def print_summary(

@@ -27,8 +27,10 @@ def _non_negative(value: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pytest_llmops.simulator",
-        description="Local OpenAI, Anthropic, Gemini, Bedrock and Azure OpenAI API simulator (127.0.0.1 only); "
-        "prints its URL first.",
+        description=(
+            "Local OpenAI, Anthropic, Gemini, Bedrock and Azure OpenAI API simulator (127.0.0.1 only) that "
+            "also answers pytest-llmops' LLM judge rubrics; prints its URL first."
+        ),
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: 0, any free port)")
     parser.add_argument("--latency-ms", type=_non_negative, default=0.0, help="total time of a JSON response")

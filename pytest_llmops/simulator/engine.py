@@ -109,7 +109,14 @@ class Engine:
         self.bedrock_cache.clear()
 
     def answer(self, turn: ChatTurn) -> str:
-        text = self.responder(turn) if self.responder is not None else None
+        """The responder's answer; by default the judge's verdict for a judge rubric request, else an
+        extractive answer (a given responder that passes also falls back to the extractive one)."""
+        if self.responder is not None:
+            text = self.responder(turn)
+        else:
+            from .judge_responder import judge_responder
+
+            text = judge_responder(turn)
         return extractive_responder(turn) if text is None else text
 
     def complete(

@@ -74,7 +74,8 @@ class ProviderSimulator:
     `latency_ms` is the total time of a JSON response; `ttfb_ms` delays the
     status line and headers (and a stream's first event); `chunk_delay_ms` is
     the gap between stream events. `responder` decides what the model says
-    (default `extractive_responder`). With `require_auth`, requests without an
+    (default: `judge_responder` answers pytest-llmops' judge rubric requests,
+    `extractive_responder` everything else). With `require_auth`, requests without an
     OpenAI bearer token / Anthropic key get the providers' 401. `port=0` lets
     the OS choose. `gzip_streams` also gzips SSE bodies (flushed per event), as
     the real Anthropic API does for clients that accept gzip; JSON bodies are

@@ -27,9 +27,9 @@ class Breach:
                 f"budget_usd: cost unknown, no price for {', '.join(self.unpriced)} "
                 f"(allowed ${self.allowed:,.6g}); add the model to the llm_prices file"
             )
-        unit = {"budget_usd": "$", "max_tokens": "", "max_latency_ms": ""}[self.limit]
+        unit = {"budget_usd": "$", "budget_tokens": "", "max_latency_ms": ""}[self.limit]
         suffix = (
-            " ms" if self.limit == "max_latency_ms" else (" tokens" if self.limit == "max_tokens" else "")
+            " ms" if self.limit == "max_latency_ms" else (" tokens" if self.limit == "budget_tokens" else "")
         )
         return f"{self.limit}: {unit}{self.actual:,.6g}{suffix} > allowed {unit}{self.allowed:,.6g}{suffix}"
 
@@ -62,11 +62,11 @@ def check(marker: Limits, calls: list[LLMCall], runs: int) -> list[Breach]:
             worst = max(sum(c.cost_usd or 0.0 for c in group) for group in per_run.values())
             if worst > budget:
                 breaches.append(Breach("budget_usd", budget, worst))
-    max_tokens = marker.get("max_tokens")
-    if max_tokens is not None and app:
+    budget_tokens = marker.get("budget_tokens")
+    if budget_tokens is not None and app:
         worst_tokens = max(sum(c.total_tokens for c in group) for group in per_run.values())
-        if worst_tokens > max_tokens:
-            breaches.append(Breach("max_tokens", max_tokens, worst_tokens))
+        if worst_tokens > budget_tokens:
+            breaches.append(Breach("budget_tokens", budget_tokens, worst_tokens))
     max_latency = marker.get("max_latency_ms")
     latencies = [c.latency_ms for c in app if c.latency_ms is not None]
     if max_latency is not None and latencies:

@@ -43,6 +43,7 @@ from pytest_llmops.stats.distributions import (
 from pytest_llmops.stats.independent import fisher_exact, mann_whitney_u, welch_t_test
 from pytest_llmops.stats.intervals import (
     Interval,
+    bounded_mean_interval,
     mean_difference_interval,
     mean_interval,
     proportion_difference_interval,
@@ -70,6 +71,7 @@ __all__ = [
     "SignificanceResult",
     "Summary",
     "TestName",
+    "bounded_mean_interval",
     "compare_samples",
     "fisher_exact",
     "holm_bonferroni",

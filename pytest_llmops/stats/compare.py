@@ -44,6 +44,7 @@ from pytest_llmops.stats.descriptive import _mean, _variance
 from pytest_llmops.stats.independent import fisher_exact, mann_whitney_u, welch_t_test
 from pytest_llmops.stats.intervals import (
     Interval,
+    bounded_mean_interval,
     mean_difference_interval,
     mean_interval,
     proportion_difference_interval,
@@ -122,10 +123,15 @@ def compare_samples(
     test: TestName | None = None,
     power: float = 0.8,
     nan_policy: NanPolicy = "raise",
+    scale: tuple[float, float] | None = None,
 ) -> Comparison:
     """Compare control `a` with candidate `b`: means with (1 - alpha) CIs, the
     lift with its CI, a two-sided test, and the sample size needed to detect
-    the observed lift. Continuous data need >= 2 values per side."""
+    the observed lift. Continuous data need >= 2 values per side.
+
+    `scale=(low, high)` (high may be inf): the values continuous data can take;
+    the means' intervals then stay on it (`bounded_mean_interval`) and the
+    lift's within ±(high - low)."""
     check_probability(alpha, "alpha")
     check_probability(power, "power")
     check_nan_policy(nan_policy)
@@ -159,8 +165,17 @@ def compare_samples(
             needed = sample_size_two_proportions(mean_a, mean_b, alpha=alpha, power=power)
             lift_ci = proportion_difference_interval(sb, len(ib), sa, len(ia), confidence)
     else:
-        ci_a, ci_b = mean_interval(xs, confidence), mean_interval(ys, confidence)
+        if scale is None:
+            ci_a, ci_b = mean_interval(xs, confidence), mean_interval(ys, confidence)
+        else:
+            ci_a = bounded_mean_interval(xs, scale[0], scale[1], confidence)
+            ci_b = bounded_mean_interval(ys, scale[0], scale[1], confidence)
         lift_ci = mean_difference_interval(ys, xs, paired=paired, confidence=confidence)
+        if scale is not None and math.isfinite(scale[1] - scale[0]):
+            span = scale[1] - scale[0]
+            lift_ci = Interval(
+                lift_ci.estimate, max(-span, lift_ci.low), min(span, lift_ci.high), confidence, lift_ci.method
+            )
         if paired:
             result = wilcoxon_signed_rank(ys, xs) if chosen == "wilcoxon" else paired_t_test(ys, xs)
             d = [y - x for x, y in zip(xs, ys, strict=True)]

@@ -7,6 +7,10 @@
   for the difference between independent proportions", method 10 (hybrid
   score interval built from the two Wilson intervals).
 - `mean_interval`: Student t interval for a mean.
+- `bounded_mean_interval`: an interval for the mean of a metric on a scale
+  [low, high] that never leaves it: Wilson when every value is at one end of
+  the scale (0/1 data), else the t interval on the logit of the rescaled mean
+  (delta method), mapped back. With no upper bound, the t interval cut at `low`.
 - `mean_difference_interval`: Welch (unpaired) or paired t interval for
   mean(a) - mean(b).
 """
@@ -23,6 +27,7 @@ from pytest_llmops.stats.distributions import normal_ppf, t_ppf
 
 __all__ = [
     "Interval",
+    "bounded_mean_interval",
     "mean_difference_interval",
     "mean_interval",
     "proportion_difference_interval",
@@ -117,6 +122,54 @@ def mean_interval(
     m = _mean(xs)
     half = t_ppf(0.5 + confidence / 2.0, len(xs) - 1) * math.sqrt(_variance(xs) / len(xs))
     return Interval(m, m - half, m + half, confidence, "Student t")
+
+
+def bounded_mean_interval(
+    values: Iterable[float],
+    low: float,
+    high: float = math.inf,
+    confidence: float = 0.95,
+    *,
+    nan_policy: NanPolicy = "raise",
+) -> Interval:
+    """Interval for the mean of values on the scale [low, high], inside it; needs at least 2 values.
+
+    Both ends finite: the values are rescaled to [0, 1]. When each is 0 or 1 (a rate: pass/fail, or
+    every score at an end of its scale) this is the Wilson score interval. Otherwise the Student t
+    interval is built on the logit of the mean, with the delta-method standard error
+    se / (m (1 - m)), and mapped back: it narrows towards the end of the scale the mean is near, as the
+    values' room to vary does. Only `low` finite (cost, tokens, latency): the t interval, cut at `low`.
+    A value outside the scale is a ValueError.
+    """
+    check_probability(confidence, "confidence")
+    if not math.isfinite(low) or math.isnan(high) or high <= low:
+        raise ValueError(f"the scale [{low}, {high}] needs a finite low below high")
+    xs = sample(values, "values", nan_policy=nan_policy, min_n=2)
+    outside = [x for x in xs if not low <= x <= high]
+    if outside:
+        raise ValueError(f"value {outside[0]!r} is outside the scale [{low:g}, {high:g}]")
+    if math.isinf(high):
+        t = mean_interval(xs, confidence)
+        return Interval(t.estimate, max(low, t.low), t.high, confidence, f"Student t, cut at {low:g}")
+    span = high - low
+    us = [(x - low) / span for x in xs]
+    n = len(us)
+    m = _mean(us)
+    if all(u in (0.0, 1.0) for u in us):
+        w = wilson_interval(int(sum(us)), n, confidence)
+        return Interval(low + m * span, low + w.low * span, low + w.high * span, confidence, "Wilson score")
+    se = math.sqrt(_variance(us) / n) / (m * (1.0 - m))
+    centre = math.log(m / (1.0 - m))
+    half = t_ppf(0.5 + confidence / 2.0, n - 1) * se
+    lo_u, hi_u = _expit(centre - half), _expit(centre + half)
+    return Interval(low + m * span, low + lo_u * span, low + hi_u * span, confidence, "logit t")
+
+
+def _expit(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 def mean_difference_interval(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pytest_llmops.results.baseline import BaselineDiff, MetricComparison, MetricEntry, judge_of, known
 from pytest_llmops.results.gates import BUILTIN_METRICS
-from pytest_llmops.results.records import TestRecord
+from pytest_llmops.results.records import NOT_CHECK_FAILURES, TestRecord
 from pytest_llmops.results.report.figures import (
     NON_NEGATIVE,
     CallFigures,
@@ -42,6 +42,7 @@ from pytest_llmops.results.report.model import (
 )
 from pytest_llmops.results.report.why import regression_views
 from pytest_llmops.spend.calls import LLMCall
+from pytest_llmops.wording import plural, shorten
 
 __all__ = ["MESSAGE_LIMIT", "NO_PROMPT", "build"]
 
@@ -54,7 +55,7 @@ _NO_ROWS: dict[str, MetricComparison] = {}
 def _message(text: str | None) -> str | None:
     if text is None:
         return None
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
+    return shorten(text, MESSAGE_LIMIT)
 
 
 def _declared(
@@ -159,7 +160,7 @@ def _repeat_rows(
             continue
         passed = sum(1 for r in runs if r.outcome == "passed")
         metrics = {
-            name: MeanCI(entry.value, entry.count, mean_ci(name, entry.runs))
+            name: MeanCI(entry.value, entry.count, mean_ci(name, entry.runs, entry.scale))
             for name, entry in measured.get(record.nodeid, {}).items()
             if name != "pass_rate"
         }
@@ -203,7 +204,28 @@ def _test_status(
 
 
 def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+    return plural(n, one, many)
+
+
+def _not_measured(report: Report, shown: int = 5) -> str | None:
+    """The tests that failed for a reason other than their checks, as a next step; None when none did."""
+    bad = [f for f in report.failures if f.reason in NOT_CHECK_FAILURES]
+    if not bad:
+        return None
+    listed = ", ".join(f"{f.nodeid} ({f.reason})" for f in bad[:shown])
+    if len(bad) > shown:
+        listed += f" and {len(bad) - shown} more"
+    them = "it" if len(bad) == 1 else "them"
+    return (
+        f"{plural(len(bad), 'test')} failed for a reason other than {'its' if len(bad) == 1 else 'their'} "
+        f"checks: {listed}. Fix {them} before accepting this run as the baseline"
+        + (
+            " (record a missing cassette with --llm-record=once)"
+            if any(f.reason == "cassette miss" for f in bad)
+            else ""
+        )
+        + "; --llm-update-baseline refuses such a run."
+    )
 
 
 def _verdict(
@@ -236,7 +258,7 @@ def _next_steps(report: Report) -> list[str]:
     if options.update_baseline:
         if baseline.updated:
             steps.append(
-                f"Baseline {baseline.path} updated from this run ({baseline.written_tests} tests); "
+                f"Baseline {baseline.path} updated from this run ({plural(baseline.written_tests, 'test')}); "
                 "review and commit it with your change."
             )
         elif not baseline.update_error:
@@ -244,8 +266,13 @@ def _next_steps(report: Report) -> list[str]:
         return steps
     if baseline.state == "error":
         return [f"Fix {baseline.path}, or regenerate it from a good run: {cmd} (this replaces the file)."]
+    not_measured = _not_measured(report)
     if baseline.state == "missing":
+        if not_measured:
+            return [f"No baseline yet ({baseline.path}). {not_measured}"]
         return [f"No baseline yet ({baseline.path}). Create it from this run: {cmd}"]
+    if not_measured:
+        steps.append(not_measured)
     if report.regressions:
         steps.append(
             "Investigate the regressions above. If the change is intended, accept these results as the new "
@@ -253,12 +280,14 @@ def _next_steps(report: Report) -> list[str]:
         )
     if report.not_comparable:
         steps.append(
-            f"{len(report.not_comparable)} judge score(s) were not compared because the judge or its prompt "
+            f"{plural(len(report.not_comparable), 'judge score')} "
+            f"{'was' if len(report.not_comparable) == 1 else 'were'} not compared because the judge or its prompt "
             f"changed; accept the new judge's scores as the baseline once reviewed: {cmd}"
         )
     if report.not_significant:
         steps.append(
-            f"{len(report.not_significant)} move(s) beyond a gate were not significant at alpha "
+            f"{plural(len(report.not_significant), 'move')} beyond a gate "
+            f"{'was' if len(report.not_significant) == 1 else 'were'} not significant at alpha "
             f"{options.alpha:g}; more repeats (--llm-repeat N) would tell noise from change."
         )
     if report.new_tests and not report.regressions:
@@ -282,6 +311,7 @@ def _quality(
     """Each metric over the tests that have it; the baseline and the delta over the tests in both runs."""
     per_metric: dict[str, list[float]] = {}
     directions: dict[str, bool] = {}
+    scales: dict[str, tuple[float, float] | None] = {}
     common: dict[str, tuple[list[float], list[float]]] = {}
     for record in ordered:
         for name, entry in measured.get(record.nodeid, {}).items():
@@ -289,6 +319,7 @@ def _quality(
             if values is None:
                 per_metric[name] = [entry.value]
                 directions[name] = entry.higher_is_better
+                scales[name] = entry.scale
             else:
                 values.append(entry.value)
         rows = diff.comparisons.get(record.nodeid) if diff else None
@@ -313,7 +344,7 @@ def _quality(
             directions[name],
             len(values),
             math.fsum(values) / len(values),
-            mean_ci(name, values),
+            mean_ci(name, values, scales.get(name)),
             regressions=regressed.get(name, 0),
         )
         if name in common:
@@ -435,7 +466,7 @@ def build(
             )
         )
         if record.outcome in ("failed", "error"):
-            failures.append(Failure(nodeid, record.outcome, message))
+            failures.append(Failure(nodeid, record.outcome, message, record.failure))
 
     distributions: dict[str, Histogram] = {}
     latency = histogram([c.latency_ms for c in app_calls if c.latency_ms is not None], "ms", bins=20)

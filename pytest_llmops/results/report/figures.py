@@ -17,6 +17,7 @@ __all__ = [
     "call_figures",
     "histogram",
     "mean_ci",
+    "metric_scale",
     "model_of",
     "quantile",
     "wilson_ci",
@@ -161,31 +162,36 @@ def histogram(values: Sequence[float], unit: str, bins: int = 10) -> Histogram |
     return Histogram(edges, counts, unit)
 
 
-def _t975(df: int) -> float:
-    """The 0.975 quantile of Student's t."""
-    from pytest_llmops.stats import t_ppf
+def metric_scale(
+    name: str, values: Sequence[float], scale: tuple[float, float] | None
+) -> tuple[float, float]:
+    """The values a metric can take: its own `scale` when it says (every check does: relevance 1-5,
+    the others 0-1), [0, 1] for pass_rate, >= 0 for cost, tokens and latency; for a metric that does
+    not say, [0, 1] when all its values lie there, else >= 0 when none is negative, else unbounded."""
+    if scale is not None and all(scale[0] <= x <= scale[1] for x in values):
+        return scale
+    if name == "pass_rate":
+        return (0.0, 1.0)
+    if name in NON_NEGATIVE:
+        return (0.0, math.inf)
+    lowest, highest = min(values), max(values)
+    if lowest >= 0:
+        return (0.0, 1.0) if highest <= 1 else (0.0, math.inf)
+    return (-math.inf, math.inf)
 
-    return t_ppf(0.975, df)
 
-
-def mean_ci(name: str, values: Sequence[float]) -> Bounds | None:
-    """Student t 95% interval of the mean, clipped to the values the metric can take: [0, 1] for pass_rate
-    and for scores that all lie in [0, 1], >= 0 for cost, tokens and latency. None below two values."""
+def mean_ci(name: str, values: Sequence[float], scale: tuple[float, float] | None = None) -> Bounds | None:
+    """95% interval of the mean that stays on the metric's scale (`metric_scale`): Wilson for 0/1 values,
+    a logit t interval for bounded scores, the t interval cut at 0 for cost, tokens and latency
+    (`stats.bounded_mean_interval`). None below two values."""
     n = len(values)
     if n < 2:
         return None
-    # stats.mean_interval, minus its input checks: these values are finite by construction, and a
-    # session can have 10,000 of them per metric.
-    mean = math.fsum(values) / n
-    variance = math.fsum((x - mean) * (x - mean) for x in values) / (n - 1)
-    half = _t975(n - 1) * math.sqrt(variance / n)
-    low, high = mean - half, mean + half
-    lowest, highest = min(values), max(values)
-    if name in NON_NEGATIVE or lowest >= 0:
-        low = max(0.0, low)
-    if name == "pass_rate" or (name not in NON_NEGATIVE and lowest >= 0 and highest <= 1):
-        high = min(1.0, high)
-    return Bounds(low, high)
+    from pytest_llmops.stats import bounded_mean_interval, mean_interval
+
+    low, high = metric_scale(name, values, scale)
+    interval = mean_interval(values) if math.isinf(low) else bounded_mean_interval(values, low, high)
+    return Bounds(interval.low, interval.high)
 
 
 def wilson_ci(successes: int, n: int) -> Bounds:

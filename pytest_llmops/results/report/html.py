@@ -10,6 +10,7 @@ from the run is escaped; the file is readable offline forever.
 from __future__ import annotations
 
 import html as _html
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from pytest_llmops.results.report import html_tests
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import Histogram
 from pytest_llmops.results.report.model import GroupSummary, Report
+from pytest_llmops.wording import plural
 
 __all__ = ["render"]
 
@@ -142,7 +144,7 @@ def _svg_histogram(hist: Histogram, label: str, width: int = 420, height: int = 
         h = plot_h * count / peak
         x = left + i * bar_w
         lo, hi = hist.edges[i], hist.edges[i + 1]
-        tip = f"{_edge(lo, hist.unit)} – {_edge(hi, hist.unit)}: {count}"
+        tip = f"{_edge(lo, hist.unit, hi - lo)} – {_edge(hi, hist.unit, hi - lo)}: {count}"
         y = top + plot_h - h
         parts.append(
             f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(bar_w - 2, 1):.1f}" height="{h:.1f}" '
@@ -150,13 +152,12 @@ def _svg_histogram(hist: Histogram, label: str, width: int = 420, height: int = 
         )
         if count:
             parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{count}</text>')
-    step = max(1, n // 5)
-    for i in range(0, n + 1, step):
-        x = left + i * bar_w
+    first, last = hist.edges[0], hist.edges[-1]
+    for value, tick in axis_ticks(hist):
+        x = left + plot_w * (value - first) / (last - first) if last > first else left
         base = top + plot_h
         parts.append(f'<line x1="{x:.1f}" y1="{base}" x2="{x:.1f}" y2="{base + 4}" stroke="#8c959f"/>')
-        tick = _e(_edge(hist.edges[i], hist.unit))
-        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{tick}</text>')
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{_e(tick)}</text>')
     parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{peak}</text>')
     parts.append(f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>')
     axis = "latency" if hist.unit == "ms" else "value"
@@ -176,10 +177,55 @@ def _svg_open(width: int, height: int, label: str) -> str:
     )
 
 
-def _edge(value: float, unit: str) -> str:
+def _decimals(step: float) -> int:
+    """Digits after the point that show every multiple of `step` exactly (0.25 -> 2, 5 -> 0)."""
+    for digits in range(10):
+        if abs(round(step, digits) - step) <= abs(step) * 1e-6:
+            return digits
+    return 10
+
+
+def _edge(value: float, unit: str, step: float, top: float = 0.0) -> str:
+    """A value on a histogram's axis, with the digits that tell multiples of `step` apart; latencies in
+    seconds on an axis that reaches `top` >= 10 s in whole-second steps."""
     if unit == "ms":
-        return fmt.ms(value)
-    return f"{value:.3g}"
+        if step >= 1000 and max(top, value) >= 10_000:
+            return f"{value / 1000:,.{_decimals(step / 1000)}f} s"
+        return f"{value:,.{_decimals(step)}f} ms"
+    return f"{value:.{_decimals(step)}f}"
+
+
+_NICE = (1.0, 2.0, 2.5, 5.0)
+
+
+def _is_nice(step: float) -> bool:
+    power = 10.0 ** math.floor(math.log10(step))
+    return any(abs(step - f * power) <= power * 1e-9 for f in (*_NICE, 10.0))
+
+
+def axis_ticks(hist: Histogram, most: int = 6) -> list[tuple[float, str]]:
+    """At most `most` ticks on bin edges, a round step apart (a multiple of the bin width that is
+    1, 2, 2.5 or 5 times a power of ten), each label distinct."""
+    edges = hist.edges
+    n = len(edges) - 1
+    width = edges[1] - edges[0] if n >= 1 else 1.0
+    if width <= 0:
+        return [(edges[0], _edge(edges[0], hist.unit, 1.0))]
+    every = max(1, math.ceil(n / (most - 1)))
+    while every < n and not _is_nice(every * width):
+        every += 1
+    step = every * width
+    ticks: list[tuple[float, str]] = []
+    for i in range(n + 1):
+        value = edges[i]
+        if abs(value / step - round(value / step)) > 1e-6:
+            continue  # only the multiples of the tick step: 0, 0.5, 1 ms, not 0.25, 0.75, 1.25
+        label = _edge(value, hist.unit, step, edges[-1])
+        if not ticks or ticks[-1][1] != label:
+            ticks.append((value, label))
+    if len(ticks) < 2:  # an axis that starts off the step: label both ends
+        ticks = [(v, _edge(v, hist.unit, width, edges[-1])) for v in (edges[0], edges[-1])]
+    return ticks
 
 
 def _svg_bars(
@@ -335,26 +381,29 @@ def render(report: Report) -> str:
         _card(
             "cassettes",
             f"{h.cassettes.played:,} played",
-            f"{h.cassettes.recorded:,} new recordings · {h.cassettes.misses:,} misses",
+            f"{plural(h.cassettes.recorded, 'new recording')} · {plural(h.cassettes.misses, 'miss')}",
         ),
     ]
     j = report.judge
     if j.figures.calls or j.scores:
         esc = f" · {j.escalated}/{j.escalation_decisions} escalated" if j.escalation_decisions else ""
-        cards.append(_card("judge spend", fmt.usd(j.figures.cost_usd), f"{j.figures.calls:,} calls{esc}"))
+        cards.append(
+            _card("judge spend", fmt.usd(j.figures.cost_usd), f"{plural(j.figures.calls, 'call')}{esc}")
+        )
     out.append(f'<div class="cards">{"".join(cards)}</div>')
 
     notes = []
     if app.unpriced_calls:
         notes.append(
-            f"{app.unpriced_calls:,} calls have no known price (models: {', '.join(app.unpriced_models)}): "
+            f"{plural(app.unpriced_calls, 'call')} {'has' if app.unpriced_calls == 1 else 'have'} no known price (models: {', '.join(app.unpriced_models)}): "
             "their cost is unknown, not $0. Add the models to the llm_prices file."
         )
     if app.estimated_calls:
-        notes.append(f"Token counts of {app.estimated_calls:,} calls were estimated from the text.")
+        notes.append(f"Token counts of {plural(app.estimated_calls, 'call')} were estimated from the text.")
     if app.calls_without_usage:
         notes.append(
-            f"{app.calls_without_usage:,} calls recorded no usage: their tokens and cost are unknown."
+            f"{plural(app.calls_without_usage, 'call')} recorded no usage: "
+            f"{'its' if app.calls_without_usage == 1 else 'their'} tokens and cost are unknown."
         )
     b = report.baseline
     if b.state == "error":

@@ -13,6 +13,7 @@ from pytest_llmops.results.baseline import MetricComparison
 from pytest_llmops.results.report import markdown_why
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.model import GroupSummary, Report
+from pytest_llmops.wording import plural, shorten
 
 __all__ = ["ROW_LIMIT", "render"]
 
@@ -91,12 +92,12 @@ def render(report: Report) -> str:
     out = ["## LLM evaluation", ""]
     outcomes = ", ".join(f"{n} {o}" for o, n in h.outcomes.items()) or "none"
     rate = f" · pass rate **{fmt.pct(h.pass_rate)}**" if h.pass_rate is not None else ""
-    out.append(f"**{h.tests:,} llm tests**: {outcomes}{rate}")
+    out.append(f"**{plural(h.tests, 'llm test')}**: {outcomes}{rate}")
     out.append("")
     out.append(
         f"- App calls: {app.calls:,} ({app.replayed_calls:,} replayed, {app.live_calls:,} live); "
-        f"cassettes: {h.cassettes.played:,} played, {h.cassettes.recorded:,} new recordings, "
-        f"{h.cassettes.misses:,} misses"
+        f"cassettes: {h.cassettes.played:,} played, {plural(h.cassettes.recorded, 'new recording')}, "
+        f"{plural(h.cassettes.misses, 'miss')}"
     )
     out.append(
         f"- Spend: {fmt.usd(app.live_cost_usd)} live (paid in this run), "
@@ -104,11 +105,11 @@ def render(report: Report) -> str:
     )
     if app.unpriced_calls:
         out.append(
-            f"- **Unpriced:** {app.unpriced_calls:,} calls with no known price "
+            f"- **Unpriced:** {plural(app.unpriced_calls, 'call')} with no known price "
             f"({', '.join(_code(m) for m in app.unpriced_models)}): cost unknown, not $0"
         )
     cached = f" ({app.cached_input_tokens:,} cached)" if app.cached_input_tokens else ""
-    estimated = f"; estimated for {app.estimated_calls:,} calls" if app.estimated_calls else ""
+    estimated = f"; estimated for {plural(app.estimated_calls, 'call')}" if app.estimated_calls else ""
     out.append(f"- Tokens: {app.input_tokens:,} in{cached}, {app.output_tokens:,} out{estimated}")
     if app.latency_p50_ms is not None:
         out.append(
@@ -121,12 +122,12 @@ def render(report: Report) -> str:
             f"; {j.escalated} of {j.escalation_decisions} scores escalated" if j.escalation_decisions else ""
         )
         out.append(
-            f"- Judge: {j.figures.calls:,} calls, {fmt.usd(j.figures.live_cost_usd)} live, "
+            f"- Judge: {plural(j.figures.calls, 'call')}, {fmt.usd(j.figures.live_cost_usd)} live, "
             f"{fmt.usd(j.figures.replayed_cost_usd)} replayed{esc}"
         )
     b = report.baseline
     if b.state == "loaded":
-        out.append(f"- Baseline: {_code(b.path)} ({b.tests:,} tests)")
+        out.append(f"- Baseline: {_code(b.path)} ({plural(b.tests, 'test')})")
     elif b.state == "missing":
         out.append(f"- Baseline: none yet ({_code(b.path)})")
     else:
@@ -170,7 +171,7 @@ def render(report: Report) -> str:
         out += _table(
             ["test", "outcome", "message"],
             [
-                [_code(f.nodeid), f.outcome, (f.message or "").splitlines()[0][:200] if f.message else ""]
+                [_code(f.nodeid), f.outcome, shorten(f.message.splitlines()[0], 200) if f.message else ""]
                 for f in report.failures
             ],
         )

@@ -41,7 +41,7 @@ __all__ = [
     "to_jsonable",
 ]
 
-FORMAT = 1
+FORMAT = 2  # 2: adds `records` and `settings` (what `pytest-llmops merge` needs); format 1 readers still work
 
 
 @dataclass(slots=True)
@@ -256,6 +256,7 @@ class Failure:
     nodeid: str
     outcome: str
     message: str | None
+    reason: str | None = None  # "check", or why the test could not measure its answers (NOT_CHECK_FAILURES)
 
 
 @dataclass(slots=True)
@@ -331,6 +332,10 @@ class Report:
     comparisons: list[Table] = field(default_factory=list)
     regressed_tests: list[RegressionView] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=dict)
+    # What `pytest-llmops merge` rebuilds a report from: every test's record (TestRecord) and the
+    # settings the session applied (gates, alpha, A/B metrics). Not printed.
+    settings: dict[str, Any] = field(default_factory=dict)
+    records: list[Any] = field(default_factory=list)
 
     def json_fields(self) -> Iterator[tuple[str, Any]]:
         """(key, JSON value) in document order; the long lists come as iterators, converted row by row."""
@@ -339,6 +344,8 @@ class Report:
             value = getattr(self, name)
             if name == "tests":
                 yield name, (row.to_dict() for row in value)
+            elif name == "records":
+                yield name, (record.to_report_dict() for record in value)
             elif name in _LONG_LISTS:
                 yield name, (to_jsonable(item) for item in value)
             else:

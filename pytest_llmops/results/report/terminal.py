@@ -15,6 +15,7 @@ from pytest_llmops.results.baseline import MetricComparison
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import CallFigures
 from pytest_llmops.results.report.model import GroupSummary, Report, Table
+from pytest_llmops.wording import plural, shorten
 
 __all__ = ["LIST_LIMIT", "Line", "lines", "table"]
 
@@ -41,8 +42,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
     return [render(headers), *(render(r) for r in rows)]
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return plural(n, word, many)
 
 
 def _cell(value: Any) -> str:
@@ -110,7 +111,10 @@ def _headline(report: Report) -> Iterator[Line]:
         )
     c = h.cassettes
     miss_style = RED if c.misses else PLAIN
-    yield f"cassettes: {c.played:,} played · {c.recorded:,} new recordings · {c.misses:,} misses", miss_style
+    yield (
+        f"cassettes: {c.played:,} played · {plural(c.recorded, 'new recording')} · {plural(c.misses, 'miss')}",
+        miss_style,
+    )
     j = report.judge
     if j.figures.calls or j.scores:
         text = f"judge: {_plural(j.figures.calls, 'call')} · {_spend(j.figures)}"
@@ -253,7 +257,7 @@ def lines(report: Report, verbose: bool = False, extra: Sequence[Line] = ()) -> 
         yield from _section(f"Failures ({len(report.failures)})", RED)
         shown = _shown(report.failures, verbose)
         rows = [
-            [f.nodeid, f.outcome, (f.message or "").splitlines()[0][:160] if f.message else ""] for f in shown
+            [f.nodeid, f.outcome, shorten(f.message.splitlines()[0], 160) if f.message else ""] for f in shown
         ]
         for text in table(["test", "outcome", "message"], rows):
             yield text, PLAIN
