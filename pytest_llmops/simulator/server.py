@@ -18,7 +18,6 @@ import contextlib
 import gzip
 import json
 import logging
-import re
 import socket
 import sys
 import threading
