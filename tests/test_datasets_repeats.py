@@ -250,7 +250,7 @@ def test_pass_mode_any_is_pass_at_k_and_all_is_pass_hat_k(
     monkeypatch.setenv("PASSING_RUN", passing_run)
     pytester.makepyfile(test_pm=PASS_MODE_SUITE)
     report = pytester.path / "r.json"
-    result = pytester.runpytest("--llm-eval", f"--llm-report-json={report}")
+    result = pytester.runpytest("--llm-eval", "--llm-report-terminal=full", f"--llm-report-json={report}")
     result.assert_outcomes(**{outcome: 1})
     if message:
         result.stdout.fnmatch_lines([message.replace("*1/3*", "*")])
