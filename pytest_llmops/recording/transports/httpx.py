@@ -1,187 +1,70 @@
-"""Interception at the httpx/httpx2 transport: replay from the cassette, or record live without buffering.
+"""httpx and httpx2: the transports the OpenAI and Anthropic SDKs (and LangChain, instructor,
+pydantic-ai, sync LiteLLM) send every request through.
 
-The OpenAI and Anthropic SDKs send every request through
-`httpx2.HTTPTransport.handle_request` (or the async twin; older SDKs use
-`httpx`). While an llm test runs, those methods are patched to ask the active
-`Recorder`. A recorded stream reaches the app chunk by chunk as it arrives:
-the tee copies bytes aside and the interaction is kept when the stream ends.
-
-This module imports httpx2/httpx only inside `install()`, which the plugin
-calls when the first llm test starts.
+`HTTPTransport.handle_request` and `AsyncHTTPTransport.handle_async_request`
+are patched; custom transports built on them (retries, proxies) go through
+them too.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import random
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import ModuleType
 from typing import Any, ClassVar
 
-import pytest
-
-from pytest_llmops.recording.interactions import (
-    Headers,
-    Interaction,
-    InteractionMeta,
-    RecordedRequest,
-    RecordedResponse,
+from pytest_llmops.recording import guard
+from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
+from pytest_llmops.recording.transport import (
+    Recorder,
+    RecordPolicy,
+    Sink,
+    active,
+    check_unmarked,
+    is_streamed,
+    narrow_accept_encoding,
+    now_iso,
+    replay_chunks,
+    replay_headers,
+    retry_delay,
+    should_retry,
 )
 
-HOP_HEADERS = frozenset(
-    {"content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"}
-)
-RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
+class HttpxInterception:
+    def __init__(self, library: str) -> None:
+        self.library = library
+        self._originals: list[tuple[type, str, Callable[..., Any]]] = []
 
-class CassetteMiss(pytest.fail.Exception):  # type: ignore[name-defined,misc]
-    """A request the cassette cannot answer in replay.
+    def install(self, module: Any) -> None:
+        kit = _Kit.for_module(module)
+        sync_cls, async_cls = module.HTTPTransport, module.AsyncHTTPTransport
+        sync_orig, async_orig = sync_cls.handle_request, async_cls.handle_async_request
+        self._originals = [
+            (sync_cls, "handle_request", sync_orig),
+            (async_cls, "handle_async_request", async_orig),
+        ]
+        sync_cls.handle_request = _sync_handler(sync_orig, kit)
+        async_cls.handle_async_request = _async_handler(async_orig, kit)
 
-    Derives from pytest's `Failed` (a BaseException) on purpose: the SDKs catch
-    `Exception` to retry and to wrap it as "Connection error"; this must fail
-    the test at once with our message instead.
-    """
-
-    def __init__(self, msg: str) -> None:
-        super().__init__(msg=msg, pytrace=False)
-
-
-class BudgetExhausted(pytest.fail.Exception):  # type: ignore[name-defined,misc]
-    def __init__(self, msg: str) -> None:
-        super().__init__(msg=msg, pytrace=False)
-
-
-@dataclass(slots=True)
-class RecordPolicy:
-    max_retries: int = 4
-    backoff_s: float = 1.0
-    max_backoff_s: float = 30.0
-    fast_replay_retries: bool = True
-
-
-@dataclass
-class Recorder:
-    """What the patched transports talk to while one llm test runs.
-
-    `on_replay(index, interaction)` and `on_live(index, interaction)` let the
-    test context turn interactions into calls; `before_live(request)` may
-    refuse to send (budgets). The cassette does the matching and keeping.
-    """
-
-    cassette: Any  # pytest_llmops.recording.cassette.Cassette; Any to keep this module free of import cycles
-    rerecord_command: Callable[[], str]  # only a miss needs it
-    on_replay: Callable[[int, Interaction], None]
-    on_live: Callable[[int, Interaction], None]
-    before_live: Callable[[RecordedRequest], None] = lambda request: None
-    policy: RecordPolicy = field(default_factory=RecordPolicy)
-    open_streams: list[_Sink] = field(default_factory=list)
-
-    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
-        hit: tuple[int, Interaction] | None = self.cassette.play(request)
-        if hit is not None:
-            self.on_replay(*hit)
-            return hit
-        if not self.cassette.records:
-            raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command()))
-        self.before_live(request)
-        return None
-
-    def finish_open_streams(self) -> None:
-        """Keep what arrived on streams the app never finished reading."""
-        for sink in list(self.open_streams):
-            sink.finish(truncated=True)
-
-
-_active: Recorder | None = None
-_guarded_hosts: frozenset[str] = frozenset()
-_installed: dict[tuple[type, str], Callable[..., Any]] = {}
-_install_lock = threading.Lock()
-
-
-def activate(recorder: Recorder) -> None:
-    global _active
-    install()
-    _active = recorder
-
-
-def guard(hosts: frozenset[str]) -> None:
-    """Outside llm tests, refuse requests to these hosts (replay sessions: nothing may reach a provider)."""
-    global _guarded_hosts
-    install()
-    _guarded_hosts = hosts
-
-
-def _refuse_unrecorded(request: Any) -> None:
-    host = request.url.host
-    if host in _guarded_hosts:
-        raise CassetteMiss(
-            f"{request.method} {request.url.path} to {host} was not sent: it comes from a test without "
-            "@pytest.mark.llm, so no cassette can answer it and this replay run sends nothing to providers. "
-            "Mark the test @pytest.mark.llm (and record it), or mock the client."
-        )
-
-
-def deactivate() -> None:
-    global _active
-    recorder, _active = _active, None
-    if recorder is not None:
-        recorder.finish_open_streams()
-
-
-def active() -> Recorder | None:
-    return _active
-
-
-def _http_modules() -> list[ModuleType]:
-    mods = []
-    for name in ("httpx2", "httpx"):
-        if importlib.util.find_spec(name) is not None:
-            mods.append(importlib.import_module(name))
-    return mods
-
-
-def install() -> None:
-    """Patch the transports once; with no active recorder they behave exactly as before."""
-    with _install_lock:
-        if _installed:
-            return
-        for mod in _http_modules():
-            kit = _Kit.for_module(mod)
-            sync_cls, async_cls = mod.HTTPTransport, mod.AsyncHTTPTransport
-            sync_orig, async_orig = sync_cls.handle_request, async_cls.handle_async_request
-            _installed[(sync_cls, "handle_request")] = sync_orig
-            _installed[(async_cls, "handle_async_request")] = async_orig
-            sync_cls.handle_request = _sync_handler(sync_orig, kit)
-            async_cls.handle_async_request = _async_handler(async_orig, kit)
-
-
-def uninstall() -> None:
-    global _guarded_hosts
-    _guarded_hosts = frozenset()
-    with _install_lock:
-        for (cls, name), original in _installed.items():
+    def uninstall(self) -> None:
+        for cls, name, original in self._originals:
             setattr(cls, name, original)
-        _installed.clear()
+        self._originals = []
 
 
 def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     def handle_request(transport: Any, request: Any) -> Any:
-        recorder = _active
+        recorder = active()
         if recorder is None:
-            if _guarded_hosts:
-                _refuse_unrecorded(request)
+            check_unmarked(request.method, str(request.url))
             return original(transport, request)
         recorded = _recorded_request(request, request.read())
         hit = recorder.lookup(recorded)
         if hit is not None:
             return kit.replay_response(hit[1], recorder.policy)
-        return kit.record_sync(original, transport, request, recorded, recorder)
+        with guard.sending():
+            return kit.record_sync(original, transport, request, recorded, recorder)
 
     handle_request.__wrapped__ = original  # type: ignore[attr-defined]
     return handle_request
@@ -189,16 +72,16 @@ def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]
 
 def _async_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     async def handle_async_request(transport: Any, request: Any) -> Any:
-        recorder = _active
+        recorder = active()
         if recorder is None:
-            if _guarded_hosts:
-                _refuse_unrecorded(request)
+            check_unmarked(request.method, str(request.url))
             return await original(transport, request)
         recorded = _recorded_request(request, await request.aread())
         hit = recorder.lookup(recorded)
         if hit is not None:
             return kit.replay_response(hit[1], recorder.policy)
-        return await kit.record_async(original, transport, request, recorded, recorder)
+        with guard.sending():
+            return await kit.record_async(original, transport, request, recorded, recorder)
 
     handle_async_request.__wrapped__ = original  # type: ignore[attr-defined]
     return handle_async_request
@@ -209,105 +92,6 @@ def _recorded_request(request: Any, body: bytes) -> RecordedRequest:
     for name, value in request.headers.multi_items():
         headers.setdefault(name, []).append(value)
     return RecordedRequest(method=request.method, uri=str(request.url), headers=headers, body=body or None)
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _retry_delay(policy: RecordPolicy, attempt: int, headers: Any) -> float:
-    """Seconds to wait before retry `attempt` (1-based): retry-after if given, else jittered exponential."""
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if not raw:
-            continue
-        try:
-            seconds = float(raw) * scale
-        except ValueError:
-            try:  # retry-after may be an HTTP date
-                seconds = (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds()
-            except (TypeError, ValueError):
-                continue
-        return float(min(max(seconds, 0.0), policy.max_backoff_s))
-    base: float = min(policy.backoff_s * 2.0 ** (attempt - 1), policy.max_backoff_s)
-    return base * (0.5 + random.random() / 2)
-
-
-def _can_decode(encoding: str) -> bool:
-    if encoding in ("gzip", "x-gzip", "deflate", "identity"):
-        return True
-    if encoding == "br":
-        return any(importlib.util.find_spec(n) is not None for n in ("brotli", "brotlicffi"))
-    if encoding == "zstd":
-        return importlib.util.find_spec("zstandard") is not None
-    return False
-
-
-class _Sink:
-    """Collects the raw bytes of a live response while the app reads them, then keeps the interaction."""
-
-    def __init__(
-        self,
-        recorder: Recorder,
-        request: RecordedRequest,
-        status: int,
-        reason: str,
-        headers: Headers,
-        started: float,
-        recorded_at: str,
-        attempts: int,
-    ) -> None:
-        self.recorder = recorder
-        self.request = request
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.started = started
-        self.recorded_at = recorded_at
-        self.attempts = attempts
-        self.chunks: list[bytes] = []
-        self.first_byte: float | None = None
-        self.done = False
-        recorder.open_streams.append(self)
-
-    def feed(self, chunk: bytes) -> None:
-        if self.first_byte is None and chunk:
-            self.first_byte = time.perf_counter()
-        self.chunks.append(chunk)
-
-    def finish(self, *, truncated: bool = False) -> None:
-        if self.done:
-            return
-        self.done = True
-        ended = time.perf_counter()
-        if self in self.recorder.open_streams:
-            self.recorder.open_streams.remove(self)
-        from pytest_llmops.recording.content_encoding import BodyDecodeError, decode_body
-
-        raw = b"".join(self.chunks)
-        try:
-            body, headers = decode_body(raw, self.headers)
-            headers = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
-        except BodyDecodeError:
-            body, headers = (
-                raw,
-                self.headers,
-            )  # unknown encoding: keep the bytes and the header that explains them
-        first = self.first_byte if self.first_byte is not None else ended
-        meta = InteractionMeta(
-            recorded_at=self.recorded_at,
-            latency_ms=(ended - self.started) * 1000.0,
-            ttfb_ms=(first - self.started) * 1000.0,
-            attempts=self.attempts,
-            truncated=truncated,
-        )
-        interaction = Interaction(
-            request=self.request,
-            response=RecordedResponse(status=self.status, reason=self.reason, headers=headers, body=body),
-            meta=meta,
-        )
-        index = self.recorder.cassette.add(interaction)
-        self.recorder.on_live(index, interaction)
 
 
 class _Kit:
@@ -330,38 +114,23 @@ class _Kit:
 
     def replay_response(self, interaction: Interaction, policy: RecordPolicy) -> Any:
         response = interaction.response
-        headers = [
-            (k, v) for k, values in response.headers.items() if k.lower() not in HOP_HEADERS for v in values
-        ]
-        if policy.fast_replay_retries and response.status in RETRYABLE:
-            # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
-            headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]
-            headers.append(("retry-after-ms", "1"))
+        headers = replay_headers(response, policy)
         extensions = {
             "http_version": b"HTTP/1.1",
             "reason_phrase": (response.reason or "").encode("ascii", "replace"),
         }
-        if response.is_sse:
-            from pytest_llmops.recording.sse import split_event_chunks
-
-            stream = self.ReplayStream(split_event_chunks(response.body))
-        else:
+        if not is_streamed(response):
             headers.append(("content-length", str(len(response.body))))
-            stream = self.ReplayStream([response.body] if response.body else [])
+        stream = self.ReplayStream(replay_chunks(response))
         return self.mod.Response(response.status, headers=headers, stream=stream, extensions=extensions)
 
     def _prepare(self, request: Any) -> None:
         """Ask only for encodings we can store decoded; the app sees decoded bodies either way."""
         accepted = request.headers.get("accept-encoding")
         if accepted:
-            keep = [
-                e
-                for e in (p.strip() for p in accepted.split(","))
-                if e and _can_decode(e.split(";")[0].lower())
-            ]
-            request.headers["accept-encoding"] = ", ".join(keep) or "identity"
+            request.headers["accept-encoding"] = narrow_accept_encoding(accepted)
 
-    def _wrap(self, response: Any, sink: _Sink, tee_cls: type) -> Any:
+    def _wrap(self, response: Any, sink: Sink, tee_cls: type) -> Any:
         return self.mod.Response(
             response.status_code,
             headers=response.headers,
@@ -377,13 +146,13 @@ class _Kit:
         started: float,
         recorded_at: str,
         attempts: int,
-    ) -> _Sink:
+    ) -> Sink:
         headers: Headers = {}
         for name, value in response.headers.multi_items():
             headers.setdefault(name, []).append(value)
         reason = response.extensions.get("reason_phrase", b"")
         reason_text = reason.decode("ascii", "replace") if isinstance(reason, bytes) else str(reason)
-        return _Sink(
+        return Sink(
             recorder, recorded, response.status_code, reason_text, headers, started, recorded_at, attempts
         )
 
@@ -399,12 +168,12 @@ class _Kit:
         attempt = 0
         while True:
             attempt += 1
-            recorded_at, started = _now_iso(), time.perf_counter()
+            recorded_at, started = now_iso(), time.perf_counter()
             response = original(transport, request)
-            if response.status_code in RETRYABLE and attempt <= recorder.policy.max_retries:
+            if should_retry(recorder, response.status_code, attempt):
                 response.read()
                 response.close()
-                time.sleep(_retry_delay(recorder.policy, attempt, response.headers))
+                time.sleep(retry_delay(recorder.policy, attempt, response.headers))
                 continue
             sink = self._sink(response, recorder, recorded, started, recorded_at, attempt)
             return self._wrap(response, sink, self.SyncTee)
@@ -423,12 +192,12 @@ class _Kit:
         attempt = 0
         while True:
             attempt += 1
-            recorded_at, started = _now_iso(), time.perf_counter()
+            recorded_at, started = now_iso(), time.perf_counter()
             response = await original(transport, request)
-            if response.status_code in RETRYABLE and attempt <= recorder.policy.max_retries:
+            if should_retry(recorder, response.status_code, attempt):
                 await response.aread()
                 await response.aclose()
-                await anyio.sleep(_retry_delay(recorder.policy, attempt, response.headers))
+                await anyio.sleep(retry_delay(recorder.policy, attempt, response.headers))
                 continue
             sink = self._sink(response, recorder, recorded, started, recorded_at, attempt)
             return self._wrap(response, sink, self.AsyncTee)
@@ -459,7 +228,7 @@ def _make_replay_stream(mod: ModuleType) -> type:
 
 def _make_tees(mod: ModuleType) -> tuple[type, type]:
     class SyncTee(mod.SyncByteStream):  # type: ignore[name-defined,misc]
-        def __init__(self, inner: Any, sink: _Sink) -> None:
+        def __init__(self, inner: Any, sink: Sink) -> None:
             self._inner = inner
             self._sink = sink
 
@@ -476,7 +245,7 @@ def _make_tees(mod: ModuleType) -> tuple[type, type]:
                 self._sink.finish(truncated=True)  # no-op when the stream was read to the end
 
     class AsyncTee(mod.AsyncByteStream):  # type: ignore[name-defined,misc]
-        def __init__(self, inner: Any, sink: _Sink) -> None:
+        def __init__(self, inner: Any, sink: Sink) -> None:
             self._inner = inner
             self._sink = sink
 

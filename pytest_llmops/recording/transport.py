@@ -1,0 +1,351 @@
+"""Where an llm test's HTTP requests go: the cassette, or the network with a recording tee.
+
+Every client library's interception (`recording/transports/`: httpx and httpx2,
+aiohttp, urllib3 which carries requests and botocore) turns the library's
+request into a `RecordedRequest`, asks the active `Recorder`, and either builds
+the library's own response from a recorded `Interaction` or sends the request
+live and passes the body to the app chunk by chunk while a `Sink` copies it
+aside. The cassette behind the `Recorder` knows nothing of any library.
+
+Patches are installed when the first llm test starts (libraries already
+imported, and those importable then) and removed at session end; this module
+imports no client library itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import pytest
+
+from pytest_llmops.recording import guard
+from pytest_llmops.recording.interactions import (
+    Headers,
+    Interaction,
+    InteractionMeta,
+    RecordedRequest,
+    RecordedResponse,
+)
+
+HOP_HEADERS = frozenset(
+    {"content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"}
+)
+RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+EVENT_STREAM = "application/vnd.amazon.eventstream"
+
+
+class CassetteMiss(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """A request the cassette cannot answer in replay.
+
+    Derives from pytest's `Failed` (a BaseException) on purpose: the SDKs catch
+    `Exception` to retry and to wrap it as "Connection error"; this must fail
+    the test at once with our message instead.
+    """
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg=msg, pytrace=False)
+
+
+class BudgetExhausted(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg=msg, pytrace=False)
+
+
+@dataclass(slots=True)
+class RecordPolicy:
+    max_retries: int = 4
+    backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+    fast_replay_retries: bool = True
+
+
+@dataclass
+class Recorder:
+    """What the patched transports talk to while one llm test runs.
+
+    `on_replay(index, interaction)` and `on_live(index, interaction)` let the
+    test context turn interactions into calls; `before_live(request)` may
+    refuse to send (budgets). The cassette does the matching and keeping.
+    """
+
+    cassette: Any  # pytest_llmops.recording.cassette.Cassette; Any to keep this module free of import cycles
+    rerecord_command: Callable[[], str]  # only a miss needs it
+    on_replay: Callable[[int, Interaction], None]
+    on_live: Callable[[int, Interaction], None]
+    before_live: Callable[[RecordedRequest], None] = lambda request: None
+    policy: RecordPolicy = field(default_factory=RecordPolicy)
+    open_streams: list[Sink] = field(default_factory=list)
+
+    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
+        """The recording that answers `request`; None means: send it live (and record it)."""
+        guard.note_endpoint(request.uri)
+        hit: tuple[int, Interaction] | None = self.cassette.play(request)
+        if hit is not None:
+            self.on_replay(*hit)
+            return hit
+        if not self.cassette.records:
+            raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command()))
+        self.before_live(request)
+        return None
+
+    def finish_open_streams(self) -> None:
+        """Keep what arrived on streams the app never finished reading."""
+        for sink in list(self.open_streams):
+            sink.finish(truncated=True)
+
+
+class Interception(Protocol):
+    """One client library's patch: it sends that library's requests to the active `Recorder`."""
+
+    library: str  # the top-level module it patches
+
+    def install(self, module: Any) -> None: ...
+
+    def uninstall(self) -> None: ...
+
+
+_active: Recorder | None = None
+_refuse_unmarked = False
+_installed: dict[str, Interception] = {}
+_install_lock = threading.Lock()
+
+
+def _interceptions() -> list[Interception]:
+    from pytest_llmops.recording.transports import aiohttp, httpx, urllib3
+
+    return [
+        httpx.HttpxInterception("httpx2"),
+        httpx.HttpxInterception("httpx"),
+        aiohttp.AiohttpInterception(),
+        urllib3.Urllib3Interception(),
+    ]
+
+
+LIBRARIES = ("httpx2", "httpx", "aiohttp", "urllib3")
+
+
+def activate(recorder: Recorder) -> None:
+    global _active
+    install(import_missing=True)
+    _active = recorder
+
+
+def refuse_unmarked() -> None:
+    """Outside llm tests, refuse provider requests (replay runs: nothing may reach a provider)."""
+    global _refuse_unmarked
+    install(import_missing=False)
+    _refuse_unmarked = True
+
+
+def check_unmarked(method: str, uri: str) -> None:
+    """Called by the patches when no recorder is active: refuse what looks like a provider call."""
+    if not _refuse_unmarked or not guard.is_provider_request(uri):
+        return
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    raise CassetteMiss(
+        f"{method} {parts.path} to {parts.hostname} was not sent: it comes from a test without "
+        "@pytest.mark.llm, so no cassette can answer it and this replay run sends nothing to providers. "
+        "Mark the test @pytest.mark.llm (and record it), or mock the client."
+    )
+
+
+def deactivate() -> None:
+    global _active
+    recorder, _active = _active, None
+    if recorder is not None:
+        recorder.finish_open_streams()
+
+
+def active() -> Recorder | None:
+    return _active
+
+
+def unmarked_guarded() -> bool:
+    return _refuse_unmarked
+
+
+def install(*, import_missing: bool) -> None:
+    """Patch each client library once: those already imported, and with `import_missing` those importable.
+
+    With no active recorder the patches behave exactly as the library does.
+    """
+    if len(_installed) == len(LIBRARIES):
+        return
+    with _install_lock:
+        for interception in _interceptions():
+            name = interception.library
+            if name in _installed:
+                continue
+            module = sys.modules.get(name)
+            if module is None and import_missing and importlib.util.find_spec(name) is not None:
+                module = importlib.import_module(name)
+            if module is not None:
+                interception.install(module)
+                _installed[name] = interception
+
+
+def uninstall() -> None:
+    global _refuse_unmarked
+    _refuse_unmarked = False
+    with _install_lock:
+        for interception in _installed.values():
+            interception.uninstall()
+        _installed.clear()
+
+
+def installed() -> list[str]:
+    return list(_installed)
+
+
+# -- helpers every interception shares -----------------------------------------------------------
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def retry_delay(policy: RecordPolicy, attempt: int, headers: Any) -> float:
+    """Seconds to wait before retry `attempt` (1-based): retry-after if given, else jittered exponential."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if not raw:
+            continue
+        try:
+            seconds = float(raw) * scale
+        except ValueError:
+            try:  # retry-after may be an HTTP date
+                seconds = (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError):
+                continue
+        return float(min(max(seconds, 0.0), policy.max_backoff_s))
+    base: float = min(policy.backoff_s * 2.0 ** (attempt - 1), policy.max_backoff_s)
+    return base * (0.5 + random.random() / 2)
+
+
+def should_retry(recorder: Recorder, status: int, attempt: int) -> bool:
+    return status in RETRYABLE and attempt <= recorder.policy.max_retries
+
+
+def _can_decode(encoding: str) -> bool:
+    if encoding in ("gzip", "x-gzip", "deflate", "identity"):
+        return True
+    if encoding == "br":
+        return any(importlib.util.find_spec(n) is not None for n in ("brotli", "brotlicffi"))
+    if encoding == "zstd":
+        return importlib.util.find_spec("zstandard") is not None
+    return False
+
+
+def narrow_accept_encoding(accepted: str) -> str:
+    """Ask only for encodings we can store decoded; the app sees decoded bodies either way."""
+    keep = [e for e in (p.strip() for p in accepted.split(",")) if e and _can_decode(e.split(";")[0].lower())]
+    return ", ".join(keep) or "identity"
+
+
+def replay_headers(response: RecordedResponse, policy: RecordPolicy) -> list[tuple[str, str]]:
+    """The recorded headers as the app should get them (no hop headers; fast retries in replay)."""
+    headers = [
+        (k, v) for k, values in response.headers.items() if k.lower() not in HOP_HEADERS for v in values
+    ]
+    if policy.fast_replay_retries and response.status in RETRYABLE:
+        # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
+        headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]
+        headers.append(("retry-after-ms", "1"))
+    return headers
+
+
+def is_streamed(response: RecordedResponse) -> bool:
+    return response.is_sse or response.content_type == EVENT_STREAM
+
+
+def replay_chunks(response: RecordedResponse) -> list[bytes]:
+    """The recorded body in the pieces it arrived in: one SSE event or event-stream frame per chunk."""
+    if response.is_sse:
+        from pytest_llmops.recording.sse import split_event_chunks
+
+        return split_event_chunks(response.body)
+    if response.content_type == EVENT_STREAM:
+        from pytest_llmops.recording.eventstream import split_frames
+
+        return split_frames(response.body)
+    return [response.body] if response.body else []
+
+
+class Sink:
+    """Collects the raw bytes of a live response while the app reads them, then keeps the interaction.
+
+    Created when the response's status line and headers have arrived at the
+    transport: that moment is the time to first byte, whenever the app reads.
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        request: RecordedRequest,
+        status: int,
+        reason: str,
+        headers: Headers,
+        started: float,
+        recorded_at: str,
+        attempts: int,
+    ) -> None:
+        self.recorder = recorder
+        self.request = request
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.started = started
+        self.first_byte = time.perf_counter()
+        self.recorded_at = recorded_at
+        self.attempts = attempts
+        self.chunks: list[bytes] = []
+        self.done = False
+        recorder.open_streams.append(self)
+
+    def feed(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+
+    def finish(self, *, truncated: bool = False) -> None:
+        if self.done:
+            return
+        self.done = True
+        ended = time.perf_counter()
+        if self in self.recorder.open_streams:
+            self.recorder.open_streams.remove(self)
+        from pytest_llmops.recording.content_encoding import BodyDecodeError, decode_body
+
+        raw = b"".join(self.chunks)
+        try:
+            body, headers = decode_body(raw, self.headers)
+            headers = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
+        except BodyDecodeError:
+            body, headers = (
+                raw,
+                self.headers,
+            )  # unknown encoding: keep the bytes and the header that explains them
+        meta = InteractionMeta(
+            recorded_at=self.recorded_at,
+            latency_ms=(ended - self.started) * 1000.0,
+            ttfb_ms=(self.first_byte - self.started) * 1000.0,
+            attempts=self.attempts,
+            truncated=truncated,
+        )
+        interaction = Interaction(
+            request=self.request,
+            response=RecordedResponse(status=self.status, reason=self.reason, headers=headers, body=body),
+            meta=meta,
+        )
+        index = self.recorder.cassette.add(interaction)
+        self.recorder.on_live(index, interaction)
