@@ -353,6 +353,7 @@ class LLMOpsSession:
             network.block(self.settings.allowed_hosts)
         transport.activate(recorder)
         how = "once" if not cassette.existed else "new_episodes"
+        guard.allow(self.settings.allowed_hosts)
         guard.start_test(
             item.nodeid,
             replaying=not cassette.records,

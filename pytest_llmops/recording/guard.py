@@ -114,6 +114,8 @@ _unmarked_refused = False
 _test = ""
 _rerecord = ""
 _local_ports: set[int] = set()
+_allowed: frozenset[str] = frozenset()
+_allowed_names: frozenset[str] = frozenset()
 _unrecorded: list[Unrecorded] = []
 _next: dict[str, Any] = {}
 _mine: dict[str, Any] = {}
@@ -170,6 +172,14 @@ def note_endpoint(uri: str) -> None:
         _local_ports.add(found[1])
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 def is_local(host: str) -> bool:
     if host in ("localhost", "") or host.endswith(".localhost"):
         return True
@@ -198,6 +208,20 @@ def refuse_unmarked(on: bool) -> None:
     _unmarked_refused = on
     if on:
         _ensure_installed()
+
+
+def allow(hosts: Iterable[str]) -> None:
+    """Hosts the user allows (--llm-allowed-hosts): names and the addresses they resolve to, once."""
+    global _allowed, _allowed_names
+    names = frozenset(h.lower() for h in hosts)
+    if names == _allowed_names:
+        return
+    resolved = set(names)
+    lookup = _next.get("getaddrinfo", socket.getaddrinfo)
+    for name in names:
+        with contextlib.suppress(OSError):
+            resolved.update(str(info[4][0]) for info in lookup(name, None))
+    _allowed_names, _allowed = names, frozenset(resolved)
 
 
 def start_test(nodeid: str, *, replaying: bool, rerecord: str, recorded_uris: Iterable[str] = ()) -> None:
@@ -295,7 +319,7 @@ def _getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
     mode = _current_mode()
     if mode is not Mode.OFF and not _sending.get() and isinstance(host, str | bytes):
         name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
-        if mode is Mode.REPLAY and not is_local(name.lower()):
+        if mode is Mode.REPLAY and not _is_address(name) and not is_local(name.lower()) and name.lower() not in _allowed:
             _refuse(f"a name lookup of {name}", name, port)
         if mode is Mode.UNMARKED and (is_provider_host(name) or name.lower() in _env_hosts()):
             _refuse_unmarked_host(name, port)
@@ -329,7 +353,7 @@ def _check_connect(sock: socket.socket, address: Any) -> Unrecorded | None:
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
         return None  # unix sockets and friends never leave the machine
     host, port = str(address[0]).lower(), int(address[1])
-    if is_local(host) and port not in _local_ports:
+    if (is_local(host) and port not in _local_ports) or host in _allowed:
         return None
     if mode is Mode.REPLAY:
         _refuse(f"a connection to {host}:{port}", host, port)

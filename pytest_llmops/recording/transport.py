@@ -277,10 +277,24 @@ def replay_chunks(response: RecordedResponse) -> list[bytes]:
 
         return split_event_chunks(response.body)
     if response.content_type == EVENT_STREAM:
-        from pytest_llmops.recording.eventstream import split_frames
-
         return split_frames(response.body)
     return [response.body] if response.body else []
+
+
+def split_frames(body: bytes) -> list[bytes]:
+    """AWS event-stream frames (each starts with its total length, u32 big-endian), CRCs and all;
+    bytes that do not parse as frames stay one last chunk."""
+    frames: list[bytes] = []
+    at, smallest = 0, 16  # prelude (12) + message CRC (4)
+    while at + smallest <= len(body):
+        total = int.from_bytes(body[at : at + 4], "big")
+        if total < smallest or at + total > len(body):
+            break
+        frames.append(body[at : at + total])
+        at += total
+    if at < len(body):
+        frames.append(body[at:])
+    return frames
 
 
 class Sink:

@@ -292,7 +292,7 @@ class _Kit:
         for name, value in response.headers.items():
             if decompress and name.lower() == "content-encoding":
                 continue  # aiohttp decodes before it feeds the stream the tap reads
-            received.setdefault(name, []).append(value)
+            received.setdefault(str(name), []).append(str(value))
         sink = _TapSink(
             recorder,
             recorded,
