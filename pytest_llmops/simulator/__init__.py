@@ -1,9 +1,13 @@
-"""A local OpenAI + Anthropic API for tests, benchmarks and examples: no network, no key.
+"""A local OpenAI, Anthropic, Gemini, Bedrock and Azure OpenAI API for tests, benchmarks and
+examples: no network, no real key.
 
     from pytest_llmops.simulator import ProviderSimulator
 
     with ProviderSimulator() as sim:
         client = openai.OpenAI(base_url=sim.openai_base_url, api_key="test")
+        gemini = genai.Client(api_key="test", http_options=HttpOptions(base_url=sim.gemini_base_url))
+        bedrock = boto3.client("bedrock-runtime", endpoint_url=sim.bedrock_endpoint_url, ...)
+        azure = openai.AzureOpenAI(azure_endpoint=sim.azure_endpoint, api_key="test", api_version="2024-10-21")
         ...
 
 Not imported by the plugin at load time; import it where you need it. Token

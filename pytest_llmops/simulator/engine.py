@@ -81,6 +81,8 @@ class Engine:
         self.responder = responder
         self.openai_cache = AutomaticPrefixCache()
         self.anthropic_cache = BreakpointCache()
+        self.gemini_cache = AutomaticPrefixCache()
+        self.bedrock_cache = BreakpointCache()
         self._repeats: dict[str, int] = {}
         self._seq = 0
         self._lock = threading.Lock()
@@ -103,6 +105,8 @@ class Engine:
             self._seq = 0
         self.openai_cache.clear()
         self.anthropic_cache.clear()
+        self.gemini_cache.clear()
+        self.bedrock_cache.clear()
 
     def answer(self, turn: ChatTurn) -> str:
         text = self.responder(turn) if self.responder is not None else None
@@ -170,6 +174,8 @@ class CallContext:
     path: str = "/"
     query: Mapping[str, Sequence[str]] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    received_at: float = 0.0
+    """`time.monotonic()` when the request arrived (for latency metrics some APIs report)."""
     _ids: int = 0
 
     def new_id(self, prefix: str, length: int, alphabet: str = ALNUM) -> str:

@@ -1,4 +1,4 @@
-"""`ProviderSimulator`: a local HTTP server that speaks the OpenAI and Anthropic APIs.
+"""`ProviderSimulator`: a local HTTP server that speaks the OpenAI, Anthropic, Gemini, Bedrock and Azure OpenAI APIs.
 
 It exists so tests, benchmarks and the example project can drive the real
 `openai` and `anthropic` SDKs over real HTTP with no network and no key.
@@ -8,7 +8,8 @@ daemon, the context manager stops it, and an idle watchdog shuts it down after
 session or the interpreter alive.
 
 Request pipeline: record -> auth -> injected fault -> route -> JSON body ->
-endpoint (`openai_api` / `anthropic_api`) -> timing, headers, gzip -> bytes.
+endpoint (`openai_api`, `anthropic_api`, `gemini_api`, `bedrock_api`, `azure_api`; chosen by
+path) -> timing, headers, gzip -> bytes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 import zlib
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +31,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import anthropic_api, openai_api
+from . import anthropic_api, azure_api, bedrock_api, gemini_api, openai_api
 from .engine import CallContext, Engine
 from .responders import Responder
 from .wire import BASE58, HEX, ApiError, JsonReply, Reply
@@ -114,7 +115,7 @@ class ProviderSimulator:
         self._lifecycle = threading.Lock()
         self._requests: list[SimRequest] = []
         self._faults: list[_Fault] = []
-        self._window: dict[str, deque[tuple[float, int]]] = {"openai": deque(), "anthropic": deque()}
+        self._window: defaultdict[str, deque[tuple[float, int]]] = defaultdict(deque)
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -225,6 +226,21 @@ class ProviderSimulator:
         return self.url
 
     @property
+    def gemini_base_url(self) -> str:
+        """Pass as `genai.Client(http_options=HttpOptions(base_url=...))`; REST paths are `/v1beta/models/...`."""
+        return self.url
+
+    @property
+    def bedrock_endpoint_url(self) -> str:
+        """Pass as `boto3.client("bedrock-runtime", endpoint_url=...)` (any credentials: requests must be signed)."""
+        return self.url
+
+    @property
+    def azure_endpoint(self) -> str:
+        """Pass as `AzureOpenAI(azure_endpoint=..., api_version=...)`."""
+        return self.url
+
+    @property
     def requests(self) -> list[SimRequest]:
         """The requests received so far, oldest first (a snapshot)."""
         with self._lock:
@@ -286,9 +302,7 @@ class ProviderSimulator:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         body = handler.read_body()
         parsed = _parse_json(body)
-        provider = (
-            "anthropic" if path.startswith("/v1/messages") or "anthropic-version" in headers else "openai"
-        )
+        provider = _provider(path, headers)
         record = SimRequest(
             method=handler.command,
             path=path,
@@ -301,32 +315,39 @@ class ProviderSimulator:
         )
         with self._lock:
             self._requests.append(record)
-        ctx = CallContext(self._engine, self._engine.next_seq(), path, record.query, headers)
-        if provider == "openai":
+        ctx = CallContext(self._engine, self._engine.next_seq(), path, record.query, headers, received)
+        if provider in ("openai", "azure"):
             request_id = ctx.new_id("req_", 32, HEX)
-        else:
+        elif provider == "anthropic":
             request_id = ctx.new_id("req_011C", 20, BASE58)
+        else:
+            request_id = bedrock_api.request_id(ctx)
         try:
             reply = self._dispatch(ctx, record)
         except ApiError as error:
             reply = self._error_reply(error, provider, request_id)
         except Exception as exc:  # a responder bug must reach the test as an answer, not a hung client
             log.exception("provider simulator failed on %s %s", record.method, path)
-            error_type = "server_error" if provider == "openai" else "api_error"
-            message = f"Simulator error: {type(exc).__name__}: {exc}"
-            reply = self._error_reply(ApiError(500, error_type, message), provider, request_id)
+            failure: ApiError = _MODULES[provider].status_error(500, None)
+            failure.message = f"Simulator error: {type(exc).__name__}: {exc}"
+            reply = self._error_reply(failure, provider, request_id)
         record.status = reply.status if isinstance(reply, JsonReply) else 200
         self._write(handler, reply, provider, request_id, record, received)
 
     def _dispatch(self, ctx: CallContext, record: SimRequest) -> Reply:
         provider, path, method = record.provider, record.path, record.method
-        module: Any = openai_api if provider == "openai" else anthropic_api
-        if self.require_auth and not _has_key(provider, record.headers):
+        module: Any = _MODULES[provider]
+        if self.require_auth and not _has_key(provider, record.headers, record.query):
             raise module.missing_key_error()
         fault = self._take_fault(path)
         if fault is not None:
             raise self._fault_error(fault, provider, record)
-        handler = module.ROUTES.get((method, path))
+        if provider == "azure":
+            handler = azure_api.route(method, path, record.query)
+        elif provider in ("gemini", "bedrock"):
+            handler = module.route(method, path)
+        else:
+            handler = module.ROUTES.get((method, path))
         if handler is None and provider == "openai":
             handler = next(
                 (
@@ -341,8 +362,10 @@ class ProviderSimulator:
         body: Mapping[str, Any] = {}
         if method in ("POST", "PUT", "PATCH"):
             if not isinstance(record.json, dict):
-                if provider == "openai":
+                if provider in ("openai", "azure"):
                     raise openai_api.invalid_json_error()
+                if provider in ("gemini", "bedrock"):
+                    raise module.invalid_json_error()
                 detail = "the body is empty" if not record.body else "the body is not a valid JSON object"
                 raise anthropic_api.invalid_json_error(detail)
             body = record.json
@@ -351,19 +374,27 @@ class ProviderSimulator:
 
     def _fault_error(self, fault: _Fault, provider: str, record: SimRequest) -> ApiError:
         model = record.json.get("model") if isinstance(record.json, dict) else None
-        error: ApiError = (
-            openai_api.status_error(fault.status, str(model) if model else None)
-            if provider == "openai"
-            else anthropic_api.status_error(fault.status)
-        )
+        error: ApiError = _MODULES[provider].status_error(fault.status, str(model) if model else None)
         if fault.retry_after is not None:
             seconds = fault.retry_after
             error.headers["retry-after"] = str(int(seconds)) if seconds == int(seconds) else f"{seconds:g}"
-            error.headers["retry-after-ms"] = str(round(seconds * 1000))
+            if provider in ("openai", "azure", "anthropic"):
+                error.headers["retry-after-ms"] = str(round(seconds * 1000))
+            if provider == "gemini" and fault.status == 429:
+                gemini_api.add_retry_after(error, seconds)
         return error
 
     def _error_reply(self, error: ApiError, provider: str, request_id: str) -> JsonReply:
-        if provider == "openai":
+        if provider == "gemini":
+            payload = gemini_api.error_payload(error)
+            headers = gemini_api.error_headers()
+        elif provider == "bedrock":
+            payload = bedrock_api.error_payload(error)
+            headers = bedrock_api.error_headers(error, request_id)
+        elif provider == "azure":
+            payload = azure_api.error_payload(error)
+            headers = {"content-type": "application/json", "apim-request-id": request_id}
+        elif provider == "openai":
             payload = openai_api.error_payload(error)
             headers = {"content-type": "application/json; charset=utf-8", "x-request-id": request_id}
             if error.status == 429:
@@ -393,6 +424,10 @@ class ProviderSimulator:
         if isinstance(record.json, dict):
             limit = record.json.get("max_completion_tokens") or record.json.get("max_tokens")
             cost += limit if isinstance(limit, int) else 0
+        if provider == "gemini":
+            return gemini_api.success_headers(processing_ms)
+        if provider == "bedrock":
+            return bedrock_api.success_headers(request_id)
         with self._lock:
             window = self._window[provider]
             while window and now - window[0][0] > _RATE_WINDOW_S:
@@ -400,13 +435,18 @@ class ProviderSimulator:
             window.append((now, cost))
             used_requests = len(window)
             used_tokens = sum(c for _, c in window)
-        if provider == "openai":
-            return openai_api.headers(
+        if provider in ("openai", "azure"):
+            out = openai_api.headers(
                 request_id,
                 processing_ms,
                 openai_api.REQUEST_LIMIT - used_requests,
                 openai_api.TOKEN_LIMIT - used_tokens,
             )
+            if provider == "azure":
+                out = {k: v for k, v in out.items() if not k.startswith("openai-")}
+                out["apim-request-id"] = request_id
+                out["x-ms-region"] = "Sweden Central"
+            return out
         limit = anthropic_api.INPUT_TOKEN_LIMIT + anthropic_api.OUTPUT_TOKEN_LIMIT
         return anthropic_api.headers(
             request_id, anthropic_api.REQUEST_LIMIT - used_requests, limit - used_tokens
@@ -452,7 +492,7 @@ class ProviderSimulator:
             handler.close_connection = True
             return
         headers = {
-            "content-type": "text/event-stream; charset=utf-8",
+            "content-type": reply.content_type,
             **self._rate_headers(provider, request_id, record, round(self.ttfb_ms)),
             **reply.headers,
         }
@@ -460,6 +500,18 @@ class ProviderSimulator:
         if compress:
             headers["content-encoding"] = "gzip"
         handler.send_stream(headers, reply.events, self.chunk_delay_ms / 1000, compress, self._stopping)
+
+
+class _AnthropicErrors:
+    """anthropic_api's error helpers with the signatures the other provider modules share."""
+
+    missing_key_error = staticmethod(anthropic_api.missing_key_error)
+    not_found_error = staticmethod(anthropic_api.not_found_error)
+    ROUTES = anthropic_api.ROUTES
+
+    @staticmethod
+    def status_error(status: int, model: str | None) -> ApiError:
+        return anthropic_api.status_error(status)
 
 
 class _Server(ThreadingHTTPServer):
@@ -584,7 +636,31 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
 
-def _has_key(provider: str, headers: Mapping[str, str]) -> bool:
+_MODULES: dict[str, Any] = {
+    "openai": openai_api,
+    "anthropic": _AnthropicErrors,
+    "azure": azure_api,
+    "gemini": gemini_api,
+    "bedrock": bedrock_api,
+}
+
+
+def _provider(path: str, headers: Mapping[str, str]) -> str:
+    """Which API a request speaks, by its path (and Anthropic's version header)."""
+    if gemini_api.is_gemini_path(path):
+        return "gemini"
+    if bedrock_api.is_bedrock_path(path):
+        return "bedrock"
+    if azure_api.is_azure_path(path):
+        return "azure"
+    if path.startswith("/v1/messages") or "anthropic-version" in headers:
+        return "anthropic"
+    return "openai"
+
+
+def _has_key(provider: str, headers: Mapping[str, str], query: Mapping[str, list[str]]) -> bool:
+    if provider in ("gemini", "bedrock", "azure"):
+        return bool(_MODULES[provider].has_key(headers, query))
     bearer = headers.get("authorization", "")
     has_bearer = bearer.lower().startswith("bearer ") and bool(bearer[7:].strip())
     if provider == "openai":

@@ -28,8 +28,12 @@ class JsonReply:
 
 @dataclass(slots=True)
 class SseReply:
+    """A streamed body, one chunk per event: SSE unless `content_type` says otherwise (Gemini's
+    JSON-array stream, Bedrock's binary event stream)."""
+
     events: list[bytes]
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "text/event-stream; charset=utf-8"
 
 
 Reply = JsonReply | SseReply
@@ -47,6 +51,7 @@ class ApiError(Exception):
         param: str | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -55,6 +60,7 @@ class ApiError(Exception):
         self.param = param
         self.code = code
         self.headers = dict(headers or {})
+        self.details = list(details or [])
 
 
 def pretty(value: Any, *, newline: bool = True) -> bytes:
