@@ -23,7 +23,7 @@ import pytest
 from pytest_llmops import context
 from pytest_llmops.markers import LLMMarker, MarkerError, merge
 from pytest_llmops.parametrize import item_params
-from pytest_llmops.recording import guard, network, transport
+from pytest_llmops.recording import guard, network, transport, transports
 from pytest_llmops.recording.cassette import Cassette, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
@@ -94,6 +94,7 @@ class LLMOpsSession:
                     self._env_restore[name] = os.environ.get(name)
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY
         if self.settings.record_mode is RecordMode.NONE:
+            transports.install(import_missing=False)
             transport.refuse_unmarked()
             guard.refuse_unmarked(True)
         from pytest_llmops.checks import registry, settings
@@ -115,7 +116,8 @@ class LLMOpsSession:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        transport.uninstall()
+        transport.refuse_unmarked(False)
+        transports.uninstall()
         guard.uninstall()
         network.unblock()
         if self.settings.eval_enabled:
@@ -302,7 +304,7 @@ class LLMOpsSession:
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         marker = item.stash.get(MARKER, None)
         if transport.unmarked_guarded():
-            transport.install(import_missing=False)  # libraries a test imported since: patch them too
+            transports.install(import_missing=False)  # libraries a test imported since: patch them too
             guard.reassert()
         if marker is None or not self.settings.eval_enabled:
             return (yield)
@@ -351,6 +353,7 @@ class LLMOpsSession:
             check_settings.override(judge=judge)
         if self.settings.block_network:
             network.block(self.settings.allowed_hosts)
+        transports.install(import_missing=True)
         transport.activate(recorder)
         how = "once" if not cassette.existed else "new_episodes"
         guard.allow(self.settings.allowed_hosts)

@@ -319,7 +319,12 @@ def _getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
     mode = _current_mode()
     if mode is not Mode.OFF and not _sending.get() and isinstance(host, str | bytes):
         name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
-        if mode is Mode.REPLAY and not _is_address(name) and not is_local(name.lower()) and name.lower() not in _allowed:
+        if (
+            mode is Mode.REPLAY
+            and not _is_address(name)
+            and not is_local(name.lower())
+            and name.lower() not in _allowed
+        ):
             _refuse(f"a name lookup of {name}", name, port)
         if mode is Mode.UNMARKED and (is_provider_host(name) or name.lower() in _env_hosts()):
             _refuse_unmarked_host(name, port)
@@ -331,17 +336,14 @@ def _putrequest(self: http.client.HTTPConnection, method: str, url: str, *args: 
     if mode is not Mode.OFF and not _sending.get():
         host, port = str(self.host).lower(), int(self.port or 80)
         path = urlsplit(url).path if "://" in url else url
-        llm_shaped = (
-            looks_like_llm_call(path) or is_provider_host(host) or (is_local(host) and port in _local_ports)
-        )
-        if llm_shaped:
-            target = f"{method} {path.split('?')[0]} to {host}:{port}"
+        target = f"{method} {path.split('?')[0]} to {host}:{port}"
+        if mode is Mode.UNMARKED:
+            if is_provider_request(f"http://{host}:{port}{path}"):
+                _refuse_unmarked_host(host, port, target)
+        elif looks_like_llm_call(path) or is_provider_host(host) or (is_local(host) and port in _local_ports):
             if mode is Mode.REPLAY:
                 _refuse(target, host, port)
-            elif mode is Mode.RECORD:
-                _unrecorded.append(Unrecorded(f"{host}:{port}", _library()))
-            elif mode is Mode.UNMARKED:
-                _refuse_unmarked_host(host, port, target)
+            _unrecorded.append(Unrecorded(f"{host}:{port}", _library()))
     return _next["putrequest"](self, method, url, *args, **kwargs)
 
 

@@ -22,6 +22,7 @@ CREDENTIAL_HEADERS = frozenset(
         "x-api-key",
         "api-key",
         "x-goog-api-key",
+        "x-amz-security-token",
         "openai-organization",
         "openai-project",
         "anthropic-organization-id",

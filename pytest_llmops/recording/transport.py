@@ -14,11 +14,8 @@ imports no client library itself.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import random
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,35 +113,18 @@ class Interception(Protocol):
 
 _active: Recorder | None = None
 _refuse_unmarked = False
-_installed: dict[str, Interception] = {}
-_install_lock = threading.Lock()
-
-
-def _interceptions() -> list[Interception]:
-    from pytest_llmops.recording.transports import aiohttp, httpx, urllib3
-
-    return [
-        httpx.HttpxInterception("httpx2"),
-        httpx.HttpxInterception("httpx"),
-        aiohttp.AiohttpInterception(),
-        urllib3.Urllib3Interception(),
-    ]
-
-
-LIBRARIES = ("httpx2", "httpx", "aiohttp", "urllib3")
 
 
 def activate(recorder: Recorder) -> None:
+    """Send the patched libraries' requests to `recorder` (install them first: `transports.install`)."""
     global _active
-    install(import_missing=True)
     _active = recorder
 
 
-def refuse_unmarked() -> None:
+def refuse_unmarked(on: bool = True) -> None:
     """Outside llm tests, refuse provider requests (replay runs: nothing may reach a provider)."""
     global _refuse_unmarked
-    install(import_missing=False)
-    _refuse_unmarked = True
+    _refuse_unmarked = on
 
 
 def check_unmarked(method: str, uri: str) -> None:
@@ -174,39 +154,6 @@ def active() -> Recorder | None:
 
 def unmarked_guarded() -> bool:
     return _refuse_unmarked
-
-
-def install(*, import_missing: bool) -> None:
-    """Patch each client library once: those already imported, and with `import_missing` those importable.
-
-    With no active recorder the patches behave exactly as the library does.
-    """
-    if len(_installed) == len(LIBRARIES):
-        return
-    with _install_lock:
-        for interception in _interceptions():
-            name = interception.library
-            if name in _installed:
-                continue
-            module = sys.modules.get(name)
-            if module is None and import_missing and importlib.util.find_spec(name) is not None:
-                module = importlib.import_module(name)
-            if module is not None:
-                interception.install(module)
-                _installed[name] = interception
-
-
-def uninstall() -> None:
-    global _refuse_unmarked
-    _refuse_unmarked = False
-    with _install_lock:
-        for interception in _installed.values():
-            interception.uninstall()
-        _installed.clear()
-
-
-def installed() -> list[str]:
-    return list(_installed)
 
 
 # -- helpers every interception shares -----------------------------------------------------------
