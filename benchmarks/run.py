@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from figures import format_figure  # noqa: E402
 
-BENCHMARKS = ("startup", "replay", "cassette_io", "inspect", "report", "safety")
+BENCHMARKS = ("startup", "replay", "cassette_io", "inspect", "report", "safety", "transports")
 PACKAGES = (
     "pytest-llmops",
     "pytest",

@@ -217,15 +217,20 @@ def is_streamed(response: RecordedResponse) -> bool:
     return response.is_sse or response.content_type == EVENT_STREAM
 
 
-def replay_chunks(response: RecordedResponse) -> list[bytes]:
-    """The recorded body in the pieces it arrived in: one SSE event or event-stream frame per chunk."""
+def replay_body(response: RecordedResponse) -> tuple[list[bytes], bool]:
+    """The recorded body in the pieces it arrived in (one SSE event or event-stream frame per chunk),
+    and whether it is a stream (no content-length then)."""
     if response.is_sse:
         from pytest_llmops.recording.sse import split_event_chunks
 
-        return split_event_chunks(response.body)
+        return split_event_chunks(response.body), True
     if response.content_type == EVENT_STREAM:
-        return split_frames(response.body)
-    return [response.body] if response.body else []
+        return split_frames(response.body), True
+    return ([response.body] if response.body else []), False
+
+
+def replay_chunks(response: RecordedResponse) -> list[bytes]:
+    return replay_body(response)[0]
 
 
 def split_frames(body: bytes) -> list[bytes]:

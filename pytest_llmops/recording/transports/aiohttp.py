@@ -25,13 +25,13 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
-    is_streamed,
     narrow_accept_encoding,
     now_iso,
-    replay_chunks,
+    replay_body,
     replay_headers,
     retry_delay,
     should_retry,
+    unmarked_guarded,
 )
 
 _STREAM_LIMIT = 2**16
@@ -112,13 +112,16 @@ def _tapped_set_exception(original: Callable[..., Any]) -> Callable[..., Any]:
 def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     async def _request(session: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
         recorder = active()
-        url = kit.url(session, str_or_url, kwargs.get("params"))
         if recorder is None:
-            check_unmarked(method, str(url))
+            if unmarked_guarded():
+                check_unmarked(method, str(kit.url(session, str_or_url, kwargs.get("params"))))
             return await original(session, method, str_or_url, **kwargs)
+        url = kit.url(session, str_or_url, kwargs.get("params"))
         recorded = RecordedRequest(
             method=method.upper(),
-            uri=str(url),
+            uri=str_or_url
+            if isinstance(str_or_url, str) and url.is_absolute() and str_or_url == url.human_repr()
+            else str(url),
             headers=_headers(session.headers, kwargs.get("headers")),
             body=_body(session, kwargs.get("data"), kwargs.get("json")),
         )
@@ -207,6 +210,15 @@ class _Kit:
         self.response_params = frozenset(inspect.signature(module.ClientResponse.__init__).parameters)
         self.version = module.HttpVersion11
 
+        class ReplayedResponse(module.ClientResponse):  # type: ignore[misc,name-defined]
+            """A real `ClientResponse` (clients check `isinstance`), its raw headers made on demand."""
+
+            @property
+            def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+                return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in self._headers.items())
+
+        self.Response = ReplayedResponse
+
     def url(self, session: Any, str_or_url: Any, params: Any) -> Any:
         build = getattr(session, "_build_url", None)
         url = build(str_or_url) if build is not None else self.URL(str_or_url)
@@ -237,20 +249,20 @@ class _Kit:
             "session": session,
             "stream_writer": _Written(len(recorded.body or b"")),
         }
-        response = self.mod.ClientResponse(
+        response = self.Response(
             method, url, **{k: v for k, v in options.items() if k in self.response_params}
         )
         recorded_response = interaction.response
         headers = replay_headers(recorded_response, policy)
-        if not is_streamed(recorded_response):
+        chunks, streamed = replay_body(recorded_response)
+        if not streamed:
             headers.append(("Content-Length", str(len(recorded_response.body))))
         response.version = self.version
         response.status = recorded_response.status
         response.reason = recorded_response.reason or None
         response._headers = self.CIMultiDictProxy(self.CIMultiDict(headers))
-        response._raw_headers = tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
         content = self.mod.StreamReader(_NoFlowControl(), _STREAM_LIMIT, loop=loop)
-        for chunk in replay_chunks(recorded_response):
+        for chunk in chunks:
             content.feed_data(chunk)
         content.feed_eof()
         response.content = content

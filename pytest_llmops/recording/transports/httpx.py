@@ -21,10 +21,9 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
-    is_streamed,
     narrow_accept_encoding,
     now_iso,
-    replay_chunks,
+    replay_body,
     replay_headers,
     retry_delay,
     should_retry,
@@ -119,9 +118,10 @@ class _Kit:
             "http_version": b"HTTP/1.1",
             "reason_phrase": (response.reason or "").encode("ascii", "replace"),
         }
-        if not is_streamed(response):
+        chunks, streamed = replay_body(response)
+        if not streamed:
             headers.append(("content-length", str(len(response.body))))
-        stream = self.ReplayStream(replay_chunks(response))
+        stream = self.ReplayStream(chunks)
         return self.mod.Response(response.status, headers=headers, stream=stream, extensions=extensions)
 
     def _prepare(self, request: Any) -> None:

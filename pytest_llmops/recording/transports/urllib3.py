@@ -26,10 +26,9 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
-    is_streamed,
     narrow_accept_encoding,
     now_iso,
-    replay_chunks,
+    replay_body,
     replay_headers,
     retry_delay,
     should_retry,
@@ -180,12 +179,13 @@ def _replay_response(
 ) -> Any:
     response = interaction.response
     headers = replay_headers(response, policy)
-    if not is_streamed(response):
+    chunks, streamed = replay_body(response)
+    if not streamed:
         headers.append(("content-length", str(len(response.body))))
     from urllib3 import HTTPHeaderDict
 
     return response_cls(
-        body=_RecordedBody(replay_chunks(response)),
+        body=_RecordedBody(chunks),
         headers=HTTPHeaderDict(headers),
         status=response.status,
         reason=response.reason or None,
