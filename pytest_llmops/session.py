@@ -89,7 +89,10 @@ class LLMOpsSession:
         if not self.settings.eval_enabled:
             return
         if self.settings.replay_placeholder_keys and self.settings.record_mode is RecordMode.NONE:
-            for name in SECRET_ENV_VARS:
+            names = list(SECRET_ENV_VARS)
+            if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
+                names += ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]  # boto3 signs before it sends
+            for name in names:
                 if not os.environ.get(name):
                     self._env_restore[name] = os.environ.get(name)
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY

@@ -46,10 +46,7 @@ def deltas(lines):
 @pytest.fixture
 def bedrock():
     import boto3
-    return boto3.client(
-        "bedrock-runtime", endpoint_url=URL, region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="example", aws_session_token="token-1234",
-    )
+    return boto3.client("bedrock-runtime", endpoint_url=URL, region_name="us-east-1")  # keys from the environment
 
 
 @pytest.mark.llm
@@ -165,6 +162,16 @@ def test_every_client_library_records_then_replays_with_nothing_reaching_the_net
     llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     llm_pytester.makepyfile(test_clients=CLIENTS)
+    aws = {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "example",
+        "AWS_SESSION_TOKEN": "token-1234",
+    }
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):  # no credentials from a local AWS config
+        monkeypatch.setenv(name, str(llm_pytester.path / "no-aws-config"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     run = ("--llm-eval", "-s", "-p", "no:randomly")
     with ProviderSimulator(idle_timeout_s=120) as live:
         monkeypatch.setenv("SIM_URL", live.url)
@@ -187,7 +194,7 @@ def test_every_client_library_records_then_replays_with_nothing_reaching_the_net
         assert stream.response.content_type == "application/vnd.amazon.eventstream"
         assert stream.response.body.count(b":event-type") > 3  # raw frames kept as they came
 
-        for name in with_keys:
+        for name in [*with_keys, *aws]:  # replay: no keys at all (boto3 signs with the plugin's placeholder)
             monkeypatch.delenv(name)
         live.reset()
         replayed = llm_pytester.runpytest(*run)
