@@ -210,7 +210,7 @@ class _Kit:
         self.response_params = frozenset(inspect.signature(module.ClientResponse.__init__).parameters)
         self.version = module.HttpVersion11
 
-        class ReplayedResponse(module.ClientResponse):  # type: ignore[misc,name-defined]
+        class ReplayedResponse(module.ClientResponse):  # type: ignore[misc]
             """A real `ClientResponse` (clients check `isinstance`), its raw headers made on demand."""
 
             @property
