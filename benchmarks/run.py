@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from figures import format_figure  # noqa: E402
 
-BENCHMARKS = ("startup", "replay", "cassette_io", "yaml", "inspect", "report", "safety", "injection")
+BENCHMARKS = ("startup", "replay", "cassette_io", "yaml", "inspect", "report", "safety", "injection", "transports")
 PACKAGES = (
     "pytest-llmops",
     "pytest",

@@ -24,7 +24,7 @@ import pytest
 from pytest_llmops import context
 from pytest_llmops.markers import LLMMarker, MarkerError, deprecation_message, merge
 from pytest_llmops.parametrize import item_params
-from pytest_llmops.recording import network, secrets, transport
+from pytest_llmops.recording import guard, network, secrets, transport, transports
 from pytest_llmops.recording.cassette import Cassette, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
@@ -50,6 +50,10 @@ JUDGE_RESTORE = pytest.StashKey[Any]()
 
 class UnpricedModelWarning(pytest.PytestWarning):
     """A model without a known price: its spend is reported as unknown."""
+
+
+class UnrecordedTrafficWarning(pytest.PytestWarning):
+    """An llm test sent traffic, while recording, that no interception recorded."""
 
 
 SKIP_REASON = "LLM test: run with `pytest --llm-eval` (or set llm_eval_default = true in the ini file)"
@@ -92,12 +96,17 @@ class LLMOpsSession:
             return
         secrets.use(self.settings.scrubber)
         if self.settings.replay_placeholder_keys and self.settings.record_mode is RecordMode.NONE:
-            for name in REPLAY_PLACEHOLDER_ENV_VARS:
+            names = list(REPLAY_PLACEHOLDER_ENV_VARS)
+            if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
+                names += ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]  # boto3 signs before it sends
+            for name in names:
                 if not os.environ.get(name):
                     self._env_restore[name] = os.environ.get(name)
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY
         if self.settings.record_mode is RecordMode.NONE:
-            transport.guard(provider_hosts())
+            transports.install(import_missing=False)
+            transport.refuse_unmarked()
+            guard.refuse_unmarked(True)
         cache = getattr(self.config, "cache", None)  # absent under -p no:cacheprovider
         if cache is not None:
             from pytest_llmops.recording import formats
@@ -123,7 +132,9 @@ class LLMOpsSession:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        transport.uninstall()
+        transport.refuse_unmarked(False)
+        transports.uninstall()
+        guard.uninstall()
         network.unblock()
         if "pytest_llmops.recording.formats" in sys.modules:
             sys.modules["pytest_llmops.recording.formats"].use_parse_cache(None)
@@ -352,6 +363,9 @@ class LLMOpsSession:
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         marker = item.stash.get(MARKER, None)
+        if transport.unmarked_guarded():
+            transports.install(import_missing=False)  # libraries a test imported since: patch them too
+            guard.reassert()
         if marker is None or not self.settings.eval_enabled:
             return (yield)
         self._open(item, marker)
@@ -404,9 +418,18 @@ class LLMOpsSession:
 
             item.stash[JUDGE_RESTORE] = check_settings.current()
             check_settings.override(judge=judge)
-        transport.activate(recorder)
         if self.settings.block_network:
             network.block(self.settings.allowed_hosts)
+        transports.install(import_missing=True)
+        transport.activate(recorder)
+        how = "once" if not cassette.existed else "new_episodes"
+        guard.allow(self.settings.allowed_hosts)
+        guard.start_test(
+            item.nodeid,
+            replaying=not cassette.records,
+            rerecord=self._rerecord_command(item).replace("{mode}", how),
+            recorded_uris=[i.request.uri for i in cassette.recorded if i.request is not None],
+        )
 
     def _on_replay(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
         ctx.add_interaction(index, interaction, "replayed")
@@ -464,8 +487,10 @@ class LLMOpsSession:
 
     def _close(self, item: pytest.Item) -> None:
         ctx = item.stash[CTX]
+        unrecorded = guard.end_test()
         transport.deactivate()
         network.unblock()
+        guard.reassert()
         context.set_current(None)
         previous = item.stash.get(JUDGE_RESTORE, None)
         if previous is not None:
@@ -482,6 +507,20 @@ class LLMOpsSession:
             info.written = cassette.save()
         except SecretLeakError as exc:
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
+        if unrecorded:
+            self._report_unrecorded(item, unrecorded)
+
+    def _report_unrecorded(self, item: pytest.Item, unrecorded: list[guard.Unrecorded]) -> None:
+        listed = ", ".join(str(u) for u in unrecorded)
+        message = (
+            f"{item.nodeid} sent traffic the plugin did not record: {listed}. It went through no HTTP "
+            f"library the plugin intercepts ({guard.RECORDED_LIBRARIES}), so it is not in the cassette, "
+            "its spend is not counted, and a replay of this test will refuse it. Send the call through one "
+            "of those libraries."
+        )
+        if self.settings.block_network:
+            raise pytest.fail.Exception(message + " (Failing: --llm-block-network is set.)", pytrace=False)
+        warnings.warn(UnrecordedTrafficWarning(message), stacklevel=1)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -550,18 +589,6 @@ class LLMOpsSession:
         from pytest_llmops.results import reporting
 
         reporting.print_summary(terminalreporter, outcome, full=self.settings.report_terminal == "full")
-
-
-def provider_hosts() -> frozenset[str]:
-    """The providers' API hosts, and those of base URLs configured through the SDKs' environment variables."""
-    from urllib.parse import urlsplit
-
-    hosts = {"api.openai.com", "api.anthropic.com"}
-    for name in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
-        host = urlsplit(os.environ.get(name, "")).hostname
-        if host:
-            hosts.add(host)
-    return frozenset(hosts)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -100,7 +100,8 @@ def test_importing_the_plugin_loads_no_sdk_or_http_library() -> None:
     code = (
         "import sys, pytest_llmops.plugin\n"
         "heavy = [m for m in ('openai', 'anthropic', 'vcr', 'httpx', 'httpx2', 'genai_prices', 'yaml', 'rapidfuzz',"
-        " 'wordllama', 'numpy', 'scipy') if m in sys.modules]\n"
+        " 'wordllama', 'numpy', 'scipy', 'aiohttp', 'requests', 'urllib3', 'botocore', 'litellm')"
+        " if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

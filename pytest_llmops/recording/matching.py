@@ -20,6 +20,9 @@ MATCH_FIELDS = ("method", "scheme", "host", "port", "path", "query", "body")
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
 
 MatchKey = tuple[str, ...]
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False
+)  # made once: per call it costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ class Matcher:
             return body.decode("utf-8", "replace")
         for path in self.ignore:
             _drop_path(data, path)
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return _CANONICAL.encode(data)
 
     def pretty_body(self, body: bytes | None) -> str:
         canonical = self.canonical_body(body)

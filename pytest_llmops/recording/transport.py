@@ -1,31 +1,31 @@
-"""Interception at the httpx/httpx2 transport: replay from the cassette, or record live without buffering.
+"""Where an llm test's HTTP requests go: the cassette, or the network with a recording tee.
 
-The OpenAI and Anthropic SDKs send every request through
-`httpx2.HTTPTransport.handle_request` (or the async twin; older SDKs use
-`httpx`). While an llm test runs, those methods are patched to ask the active
-`Recorder`. A recorded stream reaches the app chunk by chunk as it arrives:
-the tee copies bytes aside and the interaction is kept when the stream ends.
+Every client library's interception (`recording/transports/`: httpx and httpx2,
+aiohttp, urllib3 which carries requests and botocore) turns the library's
+request into a `RecordedRequest`, asks the active `Recorder`, and either builds
+the library's own response from a recorded `Interaction` or sends the request
+live and passes the body to the app chunk by chunk while a `Sink` copies it
+aside. The cassette behind the `Recorder` knows nothing of any library.
 
-This module imports httpx2/httpx only inside `install()`, which the plugin
-calls when the first llm test starts.
+Patches are installed when the first llm test starts (libraries already
+imported, and those importable then) and removed at session end; this module
+imports no client library itself.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import random
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, Protocol
 
 import pytest
 
+from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import (
     Headers,
     Interaction,
@@ -38,6 +38,7 @@ HOP_HEADERS = frozenset(
     {"content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"}
 )
 RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+EVENT_STREAM = "application/vnd.amazon.eventstream"
 
 
 class CassetteMiss(pytest.fail.Exception):  # type: ignore[name-defined,misc]
@@ -85,9 +86,11 @@ class Recorder:
     before_live: Callable[[RecordedRequest], object] = lambda request: None
     unanswered: Callable[[object, bool], None] = lambda ticket, sent: None
     policy: RecordPolicy = field(default_factory=RecordPolicy)
-    open_streams: list[_Sink] = field(default_factory=list)
+    open_streams: list[Sink] = field(default_factory=list)
 
     def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
+        """The recording that answers `request`; None means: send it live (and record it)."""
+        guard.note_endpoint(request.uri)
         hit: tuple[int, Interaction] | None = self.cassette.play(request)
         if hit is not None:
             self.on_replay(*hit)
@@ -102,33 +105,44 @@ class Recorder:
             sink.finish(truncated=True)
 
 
+class Interception(Protocol):
+    """One client library's patch: it sends that library's requests to the active `Recorder`."""
+
+    library: str  # the top-level module it patches
+
+    def install(self, module: Any) -> None: ...
+
+    def uninstall(self) -> None: ...
+
+
 _active: Recorder | None = None
-_guarded_hosts: frozenset[str] = frozenset()
-_installed: dict[tuple[type, str], Callable[..., Any]] = {}
-_install_lock = threading.Lock()
+_refuse_unmarked = False
 
 
 def activate(recorder: Recorder) -> None:
+    """Send the patched libraries' requests to `recorder` (install them first: `transports.install`)."""
     global _active
-    install()
     _active = recorder
 
 
-def guard(hosts: frozenset[str]) -> None:
-    """Outside llm tests, refuse requests to these hosts (replay sessions: nothing may reach a provider)."""
-    global _guarded_hosts
-    install()
-    _guarded_hosts = hosts
+def refuse_unmarked(on: bool = True) -> None:
+    """Outside llm tests, refuse provider requests (replay runs: nothing may reach a provider)."""
+    global _refuse_unmarked
+    _refuse_unmarked = on
 
 
-def _refuse_unrecorded(request: Any) -> None:
-    host = request.url.host
-    if host in _guarded_hosts:
-        raise CassetteMiss(
-            f"{request.method} {request.url.path} to {host} was not sent: it comes from a test without "
-            "@pytest.mark.llm, so no cassette can answer it and this replay run sends nothing to providers. "
-            "Mark the test @pytest.mark.llm (and record it), or mock the client."
-        )
+def check_unmarked(method: str, uri: str) -> None:
+    """Called by the patches when no recorder is active: refuse what looks like a provider call."""
+    if not _refuse_unmarked or not guard.is_provider_request(uri):
+        return
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    raise CassetteMiss(
+        f"{method} {parts.path} to {parts.hostname} was not sent: it comes from a test without "
+        "@pytest.mark.llm, so no cassette can answer it and this replay run sends nothing to providers. "
+        "Mark the test @pytest.mark.llm (and record it), or mock the client."
+    )
 
 
 def deactivate() -> None:
@@ -142,84 +156,18 @@ def active() -> Recorder | None:
     return _active
 
 
-def _http_modules() -> list[ModuleType]:
-    mods = []
-    for name in ("httpx2", "httpx"):
-        if importlib.util.find_spec(name) is not None:
-            mods.append(importlib.import_module(name))
-    return mods
+def unmarked_guarded() -> bool:
+    return _refuse_unmarked
 
 
-def install() -> None:
-    """Patch the transports once; with no active recorder they behave exactly as before."""
-    with _install_lock:
-        if _installed:
-            return
-        for mod in _http_modules():
-            kit = _Kit.for_module(mod)
-            sync_cls, async_cls = mod.HTTPTransport, mod.AsyncHTTPTransport
-            sync_orig, async_orig = sync_cls.handle_request, async_cls.handle_async_request
-            _installed[(sync_cls, "handle_request")] = sync_orig
-            _installed[(async_cls, "handle_async_request")] = async_orig
-            sync_cls.handle_request = _sync_handler(sync_orig, kit)
-            async_cls.handle_async_request = _async_handler(async_orig, kit)
+# -- helpers every interception shares -----------------------------------------------------------
 
 
-def uninstall() -> None:
-    global _guarded_hosts
-    _guarded_hosts = frozenset()
-    with _install_lock:
-        for (cls, name), original in _installed.items():
-            setattr(cls, name, original)
-        _installed.clear()
-
-
-def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
-    def handle_request(transport: Any, request: Any) -> Any:
-        recorder = _active
-        if recorder is None:
-            if _guarded_hosts:
-                _refuse_unrecorded(request)
-            return original(transport, request)
-        recorded = _recorded_request(request, request.read())
-        hit = recorder.lookup(recorded)
-        if hit is not None:
-            return kit.replay_response(hit[1], recorder.policy)
-        return kit.record_sync(original, transport, request, recorded, recorder)
-
-    handle_request.__wrapped__ = original  # type: ignore[attr-defined]
-    return handle_request
-
-
-def _async_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
-    async def handle_async_request(transport: Any, request: Any) -> Any:
-        recorder = _active
-        if recorder is None:
-            if _guarded_hosts:
-                _refuse_unrecorded(request)
-            return await original(transport, request)
-        recorded = _recorded_request(request, await request.aread())
-        hit = recorder.lookup(recorded)
-        if hit is not None:
-            return kit.replay_response(hit[1], recorder.policy)
-        return await kit.record_async(original, transport, request, recorded, recorder)
-
-    handle_async_request.__wrapped__ = original  # type: ignore[attr-defined]
-    return handle_async_request
-
-
-def _recorded_request(request: Any, body: bytes) -> RecordedRequest:
-    headers: Headers = {}
-    for name, value in request.headers.multi_items():
-        headers.setdefault(name, []).append(value)
-    return RecordedRequest(method=request.method, uri=str(request.url), headers=headers, body=body or None)
-
-
-def _now_iso() -> str:
+def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _retry_delay(policy: RecordPolicy, attempt: int, headers: Any) -> float:
+def retry_delay(policy: RecordPolicy, attempt: int, headers: Any) -> float:
     """Seconds to wait before retry `attempt` (1-based): retry-after if given, else jittered exponential."""
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         raw = headers.get(name)
@@ -237,6 +185,28 @@ def _retry_delay(policy: RecordPolicy, attempt: int, headers: Any) -> float:
     return base * (0.5 + random.random() / 2)
 
 
+_NOT_SENT = frozenset(
+    {
+        "ConnectError",  # httpx, httpx2
+        "ConnectTimeout",
+        "ClientConnectorError",  # aiohttp
+        "NewConnectionError",  # urllib3
+        "ConnectTimeoutError",
+        "NameResolutionError",
+    }
+)
+
+
+def maybe_sent(exc: BaseException) -> bool:
+    """Whether a request that failed with `exc` may have reached the server (and so may be billed): only a
+    failure to connect proves it did not."""
+    return not any(cls.__name__ in _NOT_SENT for cls in type(exc).__mro__)
+
+
+def should_retry(recorder: Recorder, status: int, attempt: int) -> bool:
+    return status in RETRYABLE and attempt <= recorder.policy.max_retries
+
+
 def _can_decode(encoding: str) -> bool:
     if encoding in ("gzip", "x-gzip", "deflate", "identity"):
         return True
@@ -247,8 +217,66 @@ def _can_decode(encoding: str) -> bool:
     return False
 
 
-class _Sink:
-    """Collects the raw bytes of a live response while the app reads them, then keeps the interaction."""
+def narrow_accept_encoding(accepted: str) -> str:
+    """Ask only for encodings we can store decoded; the app sees decoded bodies either way."""
+    keep = [e for e in (p.strip() for p in accepted.split(",")) if e and _can_decode(e.split(";")[0].lower())]
+    return ", ".join(keep) or "identity"
+
+
+def replay_headers(response: RecordedResponse, policy: RecordPolicy) -> list[tuple[str, str]]:
+    """The recorded headers as the app should get them (no hop headers; fast retries in replay)."""
+    headers = [
+        (k, v) for k, values in response.headers.items() if k.lower() not in HOP_HEADERS for v in values
+    ]
+    if policy.fast_replay_retries and response.status in RETRYABLE:
+        # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
+        headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]
+        headers.append(("retry-after-ms", "1"))
+    return headers
+
+
+def is_streamed(response: RecordedResponse) -> bool:
+    return response.is_sse or response.content_type == EVENT_STREAM
+
+
+def replay_body(response: RecordedResponse) -> tuple[list[bytes], bool]:
+    """The recorded body in the pieces it arrived in (one SSE event or event-stream frame per chunk),
+    and whether it is a stream (no content-length then)."""
+    if response.is_sse:
+        from pytest_llmops.recording.sse import split_event_chunks
+
+        return split_event_chunks(response.body), True
+    if response.content_type == EVENT_STREAM:
+        return split_frames(response.body), True
+    return ([response.body] if response.body else []), False
+
+
+def replay_chunks(response: RecordedResponse) -> list[bytes]:
+    return replay_body(response)[0]
+
+
+def split_frames(body: bytes) -> list[bytes]:
+    """AWS event-stream frames (each starts with its total length, u32 big-endian), CRCs and all;
+    bytes that do not parse as frames stay one last chunk."""
+    frames: list[bytes] = []
+    at, smallest = 0, 16  # prelude (12) + message CRC (4)
+    while at + smallest <= len(body):
+        total = int.from_bytes(body[at : at + 4], "big")
+        if total < smallest or at + total > len(body):
+            break
+        frames.append(body[at : at + total])
+        at += total
+    if at < len(body):
+        frames.append(body[at:])
+    return frames
+
+
+class Sink:
+    """Collects the raw bytes of a live response while the app reads them, then keeps the interaction.
+
+    Created when the response's status line and headers have arrived at the
+    transport: that moment is the time to first byte, whenever the app reads.
+    """
 
     def __init__(
         self,
@@ -269,16 +297,14 @@ class _Sink:
         self.reason = reason
         self.headers = headers
         self.started = started
+        self.first_byte = time.perf_counter()
         self.recorded_at = recorded_at
         self.attempts = attempts
         self.chunks: list[bytes] = []
-        self.first_byte: float | None = None
         self.done = False
         recorder.open_streams.append(self)
 
     def feed(self, chunk: bytes) -> None:
-        if self.first_byte is None and chunk:
-            self.first_byte = time.perf_counter()
         self.chunks.append(chunk)
 
     def finish(self, *, truncated: bool = False) -> None:
@@ -299,11 +325,10 @@ class _Sink:
                 raw,
                 self.headers,
             )  # unknown encoding: keep the bytes and the header that explains them
-        first = self.first_byte if self.first_byte is not None else ended
         meta = InteractionMeta(
             recorded_at=self.recorded_at,
             latency_ms=(ended - self.started) * 1000.0,
-            ttfb_ms=(first - self.started) * 1000.0,
+            ttfb_ms=(self.first_byte - self.started) * 1000.0,
             attempts=self.attempts,
             truncated=truncated,
         )
@@ -314,242 +339,3 @@ class _Sink:
         )
         index = self.recorder.cassette.add(interaction)
         self.recorder.on_live(index, interaction, self.ticket)
-
-
-class _Kit:
-    """Stream and response classes bound to one HTTP module (httpx2 or httpx)."""
-
-    _cache: ClassVar[dict[int, _Kit]] = {}
-
-    def __init__(self, mod: ModuleType) -> None:
-        self.mod = mod
-        self.ReplayStream = _make_replay_stream(mod)
-        self.SyncTee, self.AsyncTee = _make_tees(mod)
-
-    @classmethod
-    def for_module(cls, mod: ModuleType) -> _Kit:
-        # Keyed by the module object: a re-imported httpx2 (pytester restores sys.modules) has new classes.
-        kit = cls._cache.get(id(mod))
-        if kit is None or kit.mod is not mod:
-            kit = cls._cache[id(mod)] = cls(mod)
-        return kit
-
-    def replay_response(self, interaction: Interaction, policy: RecordPolicy) -> Any:
-        response = interaction.response
-        headers = [
-            (k, v) for k, values in response.headers.items() if k.lower() not in HOP_HEADERS for v in values
-        ]
-        if policy.fast_replay_retries and response.status in RETRYABLE:
-            # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
-            headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]
-            headers.append(("retry-after-ms", "1"))
-        extensions = {
-            "http_version": b"HTTP/1.1",
-            "reason_phrase": (response.reason or "").encode("ascii", "replace"),
-        }
-        if response.is_sse:
-            from pytest_llmops.recording.sse import split_event_chunks
-
-            stream = self.ReplayStream(split_event_chunks(response.body))
-        else:
-            headers.append(("content-length", str(len(response.body))))
-            stream = self.ReplayStream([response.body] if response.body else [])
-        return self.mod.Response(response.status, headers=headers, stream=stream, extensions=extensions)
-
-    def _prepare(self, request: Any) -> None:
-        """Ask only for encodings we can store decoded; the app sees decoded bodies either way."""
-        accepted = request.headers.get("accept-encoding")
-        if accepted:
-            keep = [
-                e
-                for e in (p.strip() for p in accepted.split(","))
-                if e and _can_decode(e.split(";")[0].lower())
-            ]
-            request.headers["accept-encoding"] = ", ".join(keep) or "identity"
-
-    def _wrap(self, response: Any, sink: _Sink, tee_cls: type) -> Any:
-        return self.mod.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=tee_cls(response.stream, sink),
-            extensions=response.extensions,
-        )
-
-    def _sink(
-        self,
-        response: Any,
-        recorder: Recorder,
-        recorded: RecordedRequest,
-        started: float,
-        recorded_at: str,
-        attempts: int,
-        ticket: object,
-    ) -> _Sink:
-        headers: Headers = {}
-        for name, value in response.headers.multi_items():
-            headers.setdefault(name, []).append(value)
-        reason = response.extensions.get("reason_phrase", b"")
-        reason_text = reason.decode("ascii", "replace") if isinstance(reason, bytes) else str(reason)
-        return _Sink(
-            recorder,
-            recorded,
-            response.status_code,
-            reason_text,
-            headers,
-            started,
-            recorded_at,
-            attempts,
-            ticket,
-        )
-
-    def record_sync(
-        self,
-        original: Callable[..., Any],
-        transport: Any,
-        request: Any,
-        recorded: RecordedRequest,
-        recorder: Recorder,
-    ) -> Any:
-        ticket = recorder.before_live(recorded)
-        self._prepare(request)
-        sent = _watch_sending(request, is_async=False)
-        attempt = 0
-        try:
-            while True:
-                attempt += 1
-                recorded_at, started = _now_iso(), time.perf_counter()
-                response = original(transport, request)
-                if response.status_code in RETRYABLE and attempt <= recorder.policy.max_retries:
-                    response.read()
-                    response.close()
-                    time.sleep(_retry_delay(recorder.policy, attempt, response.headers))
-                    continue
-                sink = self._sink(response, recorder, recorded, started, recorded_at, attempt, ticket)
-                return self._wrap(response, sink, self.SyncTee)
-        except BaseException as exc:
-            recorder.unanswered(ticket, bool(sent) and _maybe_sent(exc))
-            raise
-
-    async def record_async(
-        self,
-        original: Callable[..., Any],
-        transport: Any,
-        request: Any,
-        recorded: RecordedRequest,
-        recorder: Recorder,
-    ) -> Any:
-        import anyio
-
-        ticket = recorder.before_live(recorded)
-        self._prepare(request)
-        sent = _watch_sending(request, is_async=True)
-        attempt = 0
-        try:
-            while True:
-                attempt += 1
-                recorded_at, started = _now_iso(), time.perf_counter()
-                response = await original(transport, request)
-                if response.status_code in RETRYABLE and attempt <= recorder.policy.max_retries:
-                    await response.aread()
-                    await response.aclose()
-                    await anyio.sleep(_retry_delay(recorder.policy, attempt, response.headers))
-                    continue
-                sink = self._sink(response, recorder, recorded, started, recorded_at, attempt, ticket)
-                return self._wrap(response, sink, self.AsyncTee)
-        except BaseException as exc:
-            recorder.unanswered(ticket, bool(sent) and _maybe_sent(exc))
-            raise
-
-
-def _watch_sending(request: Any, *, is_async: bool) -> list[bool]:
-    """A flag set once httpcore starts writing the request (its `trace` extension), chaining any tracer."""
-    sent: list[bool] = []
-    inner = request.extensions.get("trace")
-
-    def note(name: str) -> None:
-        if not sent and "send_request_headers" in name:
-            sent.append(True)
-
-    if is_async:
-
-        async def atrace(name: str, info: dict[str, Any]) -> None:
-            note(name)
-            if inner is not None:
-                await inner(name, info)
-
-        request.extensions["trace"] = atrace
-    else:
-
-        def trace(name: str, info: dict[str, Any]) -> None:
-            note(name)
-            if inner is not None:
-                inner(name, info)
-
-        request.extensions["trace"] = trace
-    return sent
-
-
-def _maybe_sent(exc: BaseException) -> bool:
-    """Whether a request that failed with `exc` may have reached the server (and so may be billed)."""
-    return not any(cls.__name__ in ("ConnectError", "ConnectTimeout") for cls in type(exc).__mro__)
-
-
-def _make_replay_stream(mod: ModuleType) -> type:
-    class ReplayStream(mod.SyncByteStream, mod.AsyncByteStream):  # type: ignore[name-defined,misc]
-        """Recorded chunks, served one by one (SSE events arrive as events, not as one blob)."""
-
-        def __init__(self, chunks: list[bytes]) -> None:
-            self._chunks = chunks
-
-        def __iter__(self) -> Iterator[bytes]:
-            yield from self._chunks
-
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            for chunk in self._chunks:
-                yield chunk
-
-        def close(self) -> None:
-            pass
-
-        async def aclose(self) -> None:
-            pass
-
-    return ReplayStream
-
-
-def _make_tees(mod: ModuleType) -> tuple[type, type]:
-    class SyncTee(mod.SyncByteStream):  # type: ignore[name-defined,misc]
-        def __init__(self, inner: Any, sink: _Sink) -> None:
-            self._inner = inner
-            self._sink = sink
-
-        def __iter__(self) -> Iterator[bytes]:
-            for chunk in self._inner:
-                self._sink.feed(chunk)
-                yield chunk
-            self._sink.finish()
-
-        def close(self) -> None:
-            try:
-                self._inner.close()
-            finally:
-                self._sink.finish(truncated=True)  # no-op when the stream was read to the end
-
-    class AsyncTee(mod.AsyncByteStream):  # type: ignore[name-defined,misc]
-        def __init__(self, inner: Any, sink: _Sink) -> None:
-            self._inner = inner
-            self._sink = sink
-
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            async for chunk in self._inner:
-                self._sink.feed(chunk)
-                yield chunk
-            self._sink.finish()
-
-        async def aclose(self) -> None:
-            try:
-                await self._inner.aclose()
-            finally:
-                self._sink.finish(truncated=True)
-
-    return SyncTee, AsyncTee

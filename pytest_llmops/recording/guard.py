@@ -1,0 +1,435 @@
+"""The fail-closed guard: what an llm test sends that no interception accounts for.
+
+The interceptions (`recording/transports/`) answer every HTTP request of the
+libraries they patch from the cassette, before a socket is opened. Anything
+else an llm test does on the network passes here, at the socket
+(`socket.connect`, `connect_ex`, `getaddrinfo`) and at `http.client` (which
+urllib.request and hand-written clients use):
+
+- replaying (the test's cassette cannot record): a connection that leaves the
+  machine, a name lookup of a host that is not loopback, a loopback connection
+  to a port an LLM base URL points at, and an `http.client` request shaped
+  like an LLM call are refused with a message naming the host and, from the
+  stack, the library;
+- recording: the same traffic is let through and remembered, so the test ends
+  with a warning (a failure under --llm-block-network) that it was not recorded;
+- other loopback connections (a local database, a vector store) stay allowed.
+
+Outside llm tests of a replay run, requests to provider hosts and LLM-shaped
+requests are refused. Standard library only: this module is imported at start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import ipaddress
+import os
+import re
+import socket
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    import http.client
+
+PROVIDER_HOSTS = frozenset(
+    {
+        "api.openai.com",
+        "api.anthropic.com",
+        "generativelanguage.googleapis.com",
+        "api.mistral.ai",
+        "api.groq.com",
+        "api.together.xyz",
+        "api.together.ai",
+        "api.cohere.ai",
+        "api.cohere.com",
+        "api.deepseek.com",
+        "api.fireworks.ai",
+        "api.x.ai",
+        "api.perplexity.ai",
+        "openrouter.ai",
+        "api.deepinfra.com",
+        "inference.ai.azure.com",
+    }
+)
+_PROVIDER_HOST_PATTERN = re.compile(
+    r"(^|\.)(openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com)$"
+    r"|^bedrock-runtime(-fips)?\.[a-z0-9-]+\.amazonaws\.com$"
+    r"|(^|-)aiplatform\.googleapis\.com$"
+)
+_LLM_PATH = re.compile(
+    r"(/chat/completions|/completions|/v1/messages|/v1/responses|/embeddings"
+    r"|:(stream)?generatecontent|/model/[^/]+/(converse|converse-stream|invoke|invoke-with-response-stream)"
+    r"|/api/(chat|generate))/?$",
+    re.IGNORECASE,
+)
+BASE_URL_ENV_VARS = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_BASE",
+    "ANTHROPIC_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "OLLAMA_HOST",
+    "LITELLM_PROXY_API_BASE",
+    "GOOGLE_GEMINI_BASE_URL",
+)
+RECORDED_LIBRARIES = "httpx, aiohttp, requests/urllib3 and botocore"
+
+
+class NetworkRefused(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """A BaseException like CassetteMiss, so retry loops cannot turn it into a slow 'Connection error'."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg=msg, pytrace=False)
+
+
+class Mode(Enum):
+    OFF = "off"
+    REPLAY = "replay"  # an llm test whose cassette cannot record
+    RECORD = "record"  # an llm test that may send live
+    UNMARKED = "unmarked"  # outside llm tests, in a replay run
+
+
+@dataclass(frozen=True, slots=True)
+class Unrecorded:
+    """Traffic an llm test sent while recording that no interception recorded."""
+
+    target: str
+    library: str | None
+
+    def __str__(self) -> str:
+        via = f" (from {self.library})" if self.library else ""
+        return f"{self.target}{via}"
+
+
+_sending: contextvars.ContextVar[bool] = contextvars.ContextVar("llmops_sending", default=False)
+_mode = Mode.OFF
+_unmarked_refused = False
+_test = ""
+_rerecord = ""
+_local_ports: set[int] = set()
+_allowed: frozenset[str] = frozenset()
+_allowed_names: frozenset[str] = frozenset()
+_unrecorded: list[Unrecorded] = []
+_next: dict[str, Any] = {}
+_mine: dict[str, Any] = {}
+
+
+# -- what counts as provider traffic ---------------------------------------------------------------
+
+
+def is_provider_host(host: str | None) -> bool:
+    if not host:
+        return False
+    host = host.lower().rstrip(".")
+    return host in PROVIDER_HOSTS or _PROVIDER_HOST_PATTERN.search(host) is not None
+
+
+def looks_like_llm_call(path: str) -> bool:
+    return _LLM_PATH.search(path.split("?", 1)[0]) is not None
+
+
+def env_base_urls() -> list[str]:
+    return [v for v in (os.environ.get(name, "") for name in BASE_URL_ENV_VARS) if v]
+
+
+def is_provider_request(uri: str) -> bool:
+    """A provider's host, a host an LLM base URL in the environment names, or an LLM-shaped path."""
+    parts = urlsplit(uri)
+    host = parts.hostname
+    if is_provider_host(host) or looks_like_llm_call(parts.path):
+        return True
+    return any(host and urlsplit(_with_scheme(url)).hostname == host for url in env_base_urls())
+
+
+def _with_scheme(url: str) -> str:
+    return url if "://" in url else f"http://{url}"
+
+
+def _endpoint(uri: str) -> tuple[str, int] | None:
+    parts = urlsplit(_with_scheme(uri))
+    if not parts.hostname:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return parts.hostname.lower(), port
+
+
+def note_endpoint(uri: str) -> None:
+    """A URL an interception answered: a loopback connection to it from elsewhere bypasses the cassette."""
+    if _mode is Mode.OFF:
+        return
+    found = _endpoint(uri)
+    if found is not None and found[1] not in _local_ports and is_local(found[0]):
+        _local_ports.add(found[1])
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+def is_local(host: str) -> bool:
+    if host in ("localhost", "") or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback)
+
+
+# -- lifecycle ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def sending() -> Iterator[None]:
+    """An interception is sending a request live: its connections are accounted for."""
+    token = _sending.set(True)
+    try:
+        yield
+    finally:
+        _sending.reset(token)
+
+
+def refuse_unmarked(on: bool) -> None:
+    global _unmarked_refused
+    _unmarked_refused = on
+    if on:
+        _ensure_installed()
+
+
+def allow(hosts: Iterable[str]) -> None:
+    """Hosts the user allows (--llm-allowed-hosts): names and the addresses they resolve to, once."""
+    global _allowed, _allowed_names
+    names = frozenset(h.lower() for h in hosts)
+    if names == _allowed_names:
+        return
+    resolved = set(names)
+    lookup = _next.get("getaddrinfo", socket.getaddrinfo)
+    for name in names:
+        with contextlib.suppress(OSError):
+            resolved.update(str(info[4][0]) for info in lookup(name, None))
+    _allowed_names, _allowed = names, frozenset(resolved)
+
+
+def start_test(nodeid: str, *, replaying: bool, rerecord: str, recorded_uris: Iterable[str] = ()) -> None:
+    """Watch one llm test. `recorded_uris` (the cassette's) name LLM endpoints besides the environment's."""
+    global _mode, _test, _rerecord
+    _mode = Mode.REPLAY if replaying else Mode.RECORD
+    _test, _rerecord = nodeid, rerecord
+    _unrecorded.clear()
+    for uri in [*env_base_urls(), *recorded_uris]:
+        found = _endpoint(uri)
+        if found is not None and is_local(found[0]):
+            _local_ports.add(found[1])
+    _ensure_installed()
+
+
+def end_test() -> list[Unrecorded]:
+    """Stop watching the test; what it sent unrecorded (recording only)."""
+    global _mode
+    _mode = Mode.OFF
+    found = list(dict.fromkeys(_unrecorded))
+    _unrecorded.clear()
+    return found
+
+
+def reassert() -> None:
+    """Re-install after another patch of `socket` (--llm-block-network) restored the originals."""
+    if _unmarked_refused:
+        _ensure_installed()
+
+
+def uninstall() -> None:
+    global _unmarked_refused, _mode
+    _unmarked_refused = False
+    _mode = Mode.OFF
+    _local_ports.clear()
+    for (owner, name), original in _targets_and_originals():
+        if getattr(owner, name) is _mine.get(name):
+            setattr(owner, name, original)
+    _next.clear()
+
+
+def _current_mode() -> Mode:
+    if _mode is not Mode.OFF:
+        return _mode
+    return Mode.UNMARKED if _unmarked_refused else Mode.OFF
+
+
+# -- the patches ------------------------------------------------------------------------------------
+
+
+def _targets() -> list[tuple[Any, str]]:
+    import http.client
+
+    return [
+        (socket.socket, "connect"),
+        (socket.socket, "connect_ex"),
+        (socket, "getaddrinfo"),
+        (http.client.HTTPConnection, "putrequest"),
+    ]
+
+
+def _targets_and_originals() -> list[tuple[tuple[Any, str], Any]]:
+    return [((owner, name), _next[name]) for owner, name in _targets() if name in _next]
+
+
+def _ensure_installed() -> None:
+    if not _mine:
+        _mine.update(
+            connect=_connect, connect_ex=_connect_ex, getaddrinfo=_getaddrinfo, putrequest=_putrequest
+        )
+    for owner, name in _targets():
+        current = getattr(owner, name)
+        if current is not _mine[name]:
+            _next[name] = current  # wrap whatever is there now (--llm-block-network's patch included)
+            setattr(owner, name, _mine[name])
+
+
+def _connect(self: socket.socket, address: Any) -> Any:
+    unrecorded = _check_connect(self, address)
+    result = _next["connect"](self, address)
+    if unrecorded is not None:  # noted once it got through (--llm-block-network may refuse it)
+        _unrecorded.append(unrecorded)
+    return result
+
+
+def _connect_ex(self: socket.socket, address: Any) -> Any:
+    unrecorded = _check_connect(self, address)
+    result = _next["connect_ex"](self, address)
+    if unrecorded is not None:
+        _unrecorded.append(unrecorded)
+    return result
+
+
+def _getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+    mode = _current_mode()
+    if mode is not Mode.OFF and not _sending.get() and isinstance(host, str | bytes):
+        name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
+        if (
+            mode is Mode.REPLAY
+            and not _is_address(name)
+            and not is_local(name.lower())
+            and name.lower() not in _allowed
+        ):
+            _refuse(f"a name lookup of {name}", name, port)
+        if mode is Mode.UNMARKED and (is_provider_host(name) or name.lower() in _env_hosts()):
+            _refuse_unmarked_host(name, port)
+    return _next["getaddrinfo"](host, port, *args, **kwargs)
+
+
+def _putrequest(self: http.client.HTTPConnection, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    mode = _current_mode()
+    if mode is not Mode.OFF and not _sending.get():
+        host, port = str(self.host).lower(), int(self.port or 80)
+        path = urlsplit(url).path if "://" in url else url
+        target = f"{method} {path.split('?')[0]} to {host}:{port}"
+        if mode is Mode.UNMARKED:
+            if is_provider_request(f"http://{host}:{port}{path}"):
+                _refuse_unmarked_host(host, port, target)
+        elif looks_like_llm_call(path) or is_provider_host(host) or (is_local(host) and port in _local_ports):
+            if mode is Mode.REPLAY:
+                _refuse(target, host, port)
+            _unrecorded.append(Unrecorded(f"{host}:{port}", _library()))
+    return _next["putrequest"](self, method, url, *args, **kwargs)
+
+
+def _check_connect(sock: socket.socket, address: Any) -> Unrecorded | None:
+    """Refuse the connection (replaying), or return what to note once it is made (recording)."""
+    mode = _current_mode()
+    if mode in (Mode.OFF, Mode.UNMARKED) or _sending.get():
+        return None
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
+        return None  # unix sockets and friends never leave the machine
+    host, port = str(address[0]).lower(), int(address[1])
+    if (is_local(host) and port not in _local_ports) or host in _allowed:
+        return None
+    if mode is Mode.REPLAY:
+        _refuse(f"a connection to {host}:{port}", host, port)
+    return Unrecorded(f"{host}:{port}", _library())
+
+
+def _refuse(what: str, host: str, port: Any) -> None:
+    library = _library()
+    via = f" from {library}" if library else ""
+    where = (
+        "a port an LLM base URL of this test points at" if is_local(host) else "a host outside this machine"
+    )
+    raise NetworkRefused(
+        f"{what}{via} was refused: {_test} replays from its cassette, and this traffic, to {where}, "
+        f"does not go through an HTTP library the plugin records and replays ({RECORDED_LIBRARIES}), "
+        "so no cassette can answer it and a replay run sends nothing out. Send the call through one of those "
+        f"libraries and record it:\n  {_rerecord}\n"
+        "(Loopback services on other ports, such as a local database, stay reachable.)"
+    )
+
+
+def _refuse_unmarked_host(host: str, port: Any, what: str | None = None) -> None:
+    library = _library()
+    via = f" from {library}" if library else ""
+    raise NetworkRefused(
+        f"{what or f'a connection to {host}:{port}'}{via} was refused: it comes from a test without "
+        "@pytest.mark.llm, so no cassette can answer it and this replay run sends nothing to providers. "
+        "Mark the test @pytest.mark.llm (and record it), or mock the client."
+    )
+
+
+def _env_hosts() -> set[str]:
+    return {h.lower() for h in (urlsplit(_with_scheme(u)).hostname for u in env_base_urls()) if h}
+
+
+_NOT_LIBRARIES = frozenset(
+    {
+        "socket",
+        "ssl",
+        "asyncio",
+        "selectors",
+        "concurrent",
+        "threading",
+        "contextlib",
+        "pytest_llmops",
+        "_pytest",
+        "pluggy",
+        "functools",
+    }
+)
+
+
+def _library() -> str | None:
+    """The outermost library module between the test's code and the socket, from the stack."""
+    import sysconfig
+
+    library_roots = {
+        os.path.normcase(p)
+        for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    }
+    frame = sys._getframe(1)
+    found: str | None = None
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        filename = os.path.normcase(frame.f_code.co_filename)
+        top = module.split(".")[0]
+        if top not in _NOT_LIBRARIES:
+            if not any(filename.startswith(root) for root in library_roots):
+                break  # the test's own code
+            found = module if top in ("http", "urllib", "xmlrpc") else top
+        frame = frame.f_back  # type: ignore[assignment]
+    return found
+
+
+def is_sending() -> bool:
+    """Inside an interception's live send (urllib3 re-enters its own `urlopen` for retries and redirects)."""
+    return _sending.get()

@@ -1,0 +1,333 @@
+"""aiohttp: `ClientSession._request`, which every session method and LiteLLM's async transport use.
+
+Replay builds a real `ClientResponse` whose `content` stream holds the
+recorded chunks (one SSE event each), so `read()`, `json()`, `text()`,
+`content.iter_chunked/iter_any/readline` and `async for line in content`
+behave as on the wire. Recording taps the response's `StreamReader` where the
+connection feeds it (`feed_data`/`feed_eof`), so every byte is copied as it
+arrives at the transport, whether or when the app reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from pytest_llmops.recording import guard
+from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
+from pytest_llmops.recording.transport import (
+    Recorder,
+    RecordPolicy,
+    Sink,
+    active,
+    check_unmarked,
+    maybe_sent,
+    narrow_accept_encoding,
+    now_iso,
+    replay_body,
+    replay_headers,
+    retry_delay,
+    should_retry,
+    unmarked_guarded,
+)
+
+_STREAM_LIMIT = 2**16
+
+
+class _TapSink(Sink):
+    reader_id = 0
+
+    def finish(self, *, truncated: bool = False) -> None:
+        _taps.pop(self.reader_id, None)
+        super().finish(truncated=truncated)
+
+
+_taps: dict[int, tuple[Any, _TapSink]] = {}
+
+
+class AiohttpInterception:
+    library = "aiohttp"
+
+    def __init__(self) -> None:
+        self._originals: list[tuple[type, str, Callable[..., Any]]] = []
+
+    def install(self, module: Any) -> None:
+        session_cls, reader_cls = module.ClientSession, module.StreamReader
+        request, feed_data = session_cls._request, reader_cls.feed_data
+        feed_eof, set_exception = reader_cls.feed_eof, reader_cls.set_exception
+        self._originals = [
+            (session_cls, "_request", request),
+            (reader_cls, "feed_data", feed_data),
+            (reader_cls, "feed_eof", feed_eof),
+            (reader_cls, "set_exception", set_exception),
+        ]
+        kit = _Kit(module)
+        session_cls._request = _request_handler(request, kit)
+        reader_cls.feed_data = _tapped_feed_data(feed_data)
+        reader_cls.feed_eof = _tapped_feed_eof(feed_eof)
+        reader_cls.set_exception = _tapped_set_exception(set_exception)
+
+    def uninstall(self) -> None:
+        for cls, name, original in self._originals:
+            setattr(cls, name, original)
+        self._originals = []
+        _taps.clear()
+
+
+def _tapped_feed_data(original: Callable[..., Any]) -> Callable[..., Any]:
+    def feed_data(reader: Any, data: bytes, *args: Any, **kwargs: Any) -> Any:
+        if _taps and data:
+            tap = _taps.get(id(reader))
+            if tap is not None:
+                tap[1].feed(bytes(data))
+        return original(reader, data, *args, **kwargs)
+
+    return feed_data
+
+
+def _tapped_feed_eof(original: Callable[..., Any]) -> Callable[..., Any]:
+    def feed_eof(reader: Any) -> Any:
+        result = original(reader)
+        tap = _taps.get(id(reader)) if _taps else None
+        if tap is not None:
+            tap[1].finish()
+        return result
+
+    return feed_eof
+
+
+def _tapped_set_exception(original: Callable[..., Any]) -> Callable[..., Any]:
+    def set_exception(reader: Any, *args: Any, **kwargs: Any) -> Any:
+        tap = _taps.get(id(reader)) if _taps else None
+        if tap is not None:
+            tap[1].finish(truncated=True)
+        return original(reader, *args, **kwargs)
+
+    return set_exception
+
+
+def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
+    async def _request(session: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
+        recorder = active()
+        if recorder is None:
+            if unmarked_guarded():
+                check_unmarked(method, str(kit.url(session, str_or_url, kwargs.get("params"))))
+            return await original(session, method, str_or_url, **kwargs)
+        url = kit.url(session, str_or_url, kwargs.get("params"))
+        recorded = RecordedRequest(
+            method=method.upper(),
+            uri=str_or_url
+            if isinstance(str_or_url, str) and url.is_absolute() and str_or_url == url.human_repr()
+            else str(url),
+            headers=_headers(session.headers, kwargs.get("headers")),
+            body=_body(session, kwargs.get("data"), kwargs.get("json")),
+        )
+        hit = recorder.lookup(recorded)
+        check = kwargs.pop("raise_for_status", None)
+        if check is None:
+            check = getattr(session, "_raise_for_status", False)
+        if hit is not None:
+            response = kit.replay_response(session, method.upper(), url, recorded, hit[1], recorder.policy)
+        else:
+            with guard.sending():
+                response = await kit.record(original, session, method, str_or_url, kwargs, recorded, recorder)
+        if check is True:
+            response.raise_for_status()
+        elif callable(check):
+            await check(response)
+        return response
+
+    _request.__wrapped__ = original  # type: ignore[attr-defined]
+    return _request
+
+
+def _headers(*sources: Any) -> Headers:
+    out: Headers = {}
+    lowered: dict[str, str] = {}
+    for source in sources:
+        if not source:
+            continue
+        items = source.items() if hasattr(source, "items") else source
+        for name, value in items:
+            name = str(name)
+            key = lowered.setdefault(name.lower(), name)
+            out[key] = [str(value)]  # a request header given per call replaces the session's
+    return out
+
+
+def _body(session: Any, data: Any, json_value: Any) -> bytes | None:
+    """The bytes aiohttp will send, for the bodies LLM clients send (JSON, bytes, text, forms)."""
+    if json_value is not None:
+        serialize = getattr(session, "_json_serialize", None)
+        if serialize is None:
+            import json
+
+            serialize = json.dumps
+        text = serialize(json_value)
+        return text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    if data is None:
+        return None
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data) or None
+    if isinstance(data, str):
+        return data.encode("utf-8") or None
+    if isinstance(data, dict | list | tuple):
+        return urlencode(data, doseq=True).encode("ascii") or None
+    return None  # a streamed upload: matched without its body
+
+
+class _Written:
+    """What `ClientResponse` asks of the request writer of a request already sent."""
+
+    def __init__(self, size: int) -> None:
+        self.output_size = size
+
+
+class _NoFlowControl:
+    """The protocol side of a replayed `StreamReader`: all data is there already."""
+
+    _reading_paused = False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class _Kit:
+    def __init__(self, module: Any) -> None:
+        from multidict import CIMultiDict, CIMultiDictProxy
+        from yarl import URL
+
+        self.mod = module
+        self.URL = URL
+        self.CIMultiDict = CIMultiDict
+        self.CIMultiDictProxy = CIMultiDictProxy
+        self.response_params = frozenset(inspect.signature(module.ClientResponse.__init__).parameters)
+        self.version = module.HttpVersion11
+
+        class ReplayedResponse(module.ClientResponse):  # type: ignore[misc]
+            """A real `ClientResponse` (clients check `isinstance`), its raw headers made on demand."""
+
+            @property
+            def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+                return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in self._headers.items())
+
+        self.Response = ReplayedResponse
+
+    def url(self, session: Any, str_or_url: Any, params: Any) -> Any:
+        build = getattr(session, "_build_url", None)
+        url = build(str_or_url) if build is not None else self.URL(str_or_url)
+        if params:
+            url = url.extend_query(params)
+        return url
+
+    def replay_response(
+        self,
+        session: Any,
+        method: str,
+        url: Any,
+        recorded: RecordedRequest,
+        interaction: Interaction,
+        policy: RecordPolicy,
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        sent = self.CIMultiDictProxy(
+            self.CIMultiDict([(k, v) for k, values in recorded.headers.items() for v in values])
+        )
+        options: dict[str, Any] = {
+            "writer": None,
+            "continue100": None,
+            "timer": None,
+            "request_info": self.mod.RequestInfo(url, method, sent, url),
+            "traces": [],
+            "loop": loop,
+            "session": session,
+            "stream_writer": _Written(len(recorded.body or b"")),
+        }
+        response = self.Response(
+            method, url, **{k: v for k, v in options.items() if k in self.response_params}
+        )
+        recorded_response = interaction.response
+        headers = replay_headers(recorded_response, policy)
+        chunks, streamed = replay_body(recorded_response)
+        if not streamed:
+            headers.append(("Content-Length", str(len(recorded_response.body))))
+        response.version = self.version
+        response.status = recorded_response.status
+        response.reason = recorded_response.reason or None
+        response._headers = self.CIMultiDictProxy(self.CIMultiDict(headers))
+        content = self.mod.StreamReader(_NoFlowControl(), _STREAM_LIMIT, loop=loop)
+        for chunk in chunks:
+            content.feed_data(chunk)
+        content.feed_eof()
+        response.content = content
+        return response
+
+    async def record(
+        self,
+        original: Callable[..., Any],
+        session: Any,
+        method: str,
+        str_or_url: Any,
+        kwargs: dict[str, Any],
+        recorded: RecordedRequest,
+        recorder: Recorder,
+    ) -> Any:
+        headers = kwargs.get("headers")
+        if headers:
+            sent = self.CIMultiDict(headers.items() if hasattr(headers, "items") else headers)
+            if "accept-encoding" in sent:
+                sent["accept-encoding"] = narrow_accept_encoding(sent["accept-encoding"])
+            kwargs["headers"] = sent
+        decompress = kwargs.get("auto_decompress")
+        if decompress is None:
+            decompress = getattr(session, "_auto_decompress", True)
+        ticket = recorder.before_live(recorded)
+        attempt = 0
+        try:
+            while True:
+                attempt += 1
+                recorded_at, started = now_iso(), time.perf_counter()
+                response = await original(session, method, str_or_url, raise_for_status=False, **kwargs)
+                if should_retry(recorder, response.status, attempt):
+                    await response.read()
+                    response.release()
+                    await asyncio.sleep(retry_delay(recorder.policy, attempt, response.headers))
+                    continue
+                break
+        except BaseException as exc:
+            recorder.unanswered(ticket, maybe_sent(exc))
+            raise
+        request_info = response.request_info
+        recorded.headers = _headers(request_info.headers)
+        received: Headers = {}
+        for name, value in response.headers.items():
+            if decompress and name.lower() == "content-encoding":
+                continue  # aiohttp decodes before it feeds the stream the tap reads
+            received.setdefault(str(name), []).append(str(value))
+        sink = _TapSink(
+            recorder,
+            recorded,
+            response.status,
+            response.reason or "",
+            received,
+            started,
+            recorded_at,
+            attempt,
+            ticket,
+        )
+        content = response.content
+        for chunk in list(getattr(content, "_buffer", ())):  # arrived with the headers
+            sink.feed(bytes(chunk))
+        if content.is_eof():
+            sink.finish()
+        else:
+            sink.reader_id = id(content)
+            _taps[id(content)] = (content, sink)
+        return response

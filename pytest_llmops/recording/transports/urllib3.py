@@ -1,0 +1,300 @@
+"""urllib3: `HTTPConnectionPool.urlopen`, which requests, botocore (boto3) and plain urllib3 all use.
+
+One patch covers the three: requests' `HTTPAdapter.send` and botocore's
+`URLLib3Session.send` both end in `urlopen` on a connection pool, asking for an
+unread body (`preload_content=False`). Replay answers with a real
+`HTTPResponse` reading the recorded chunks (one SSE event, or one AWS
+event-stream frame, per read), so `requests`' `iter_lines`/`iter_content` and
+botocore's `EventStream` parse what they parsed on the wire. Recording sends
+with an unread, undecoded body and hands the app a response over a tee: the
+app's reads pull the bytes from the connection as before, and each raw chunk
+is copied aside as it passes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from pytest_llmops.recording import guard
+from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
+from pytest_llmops.recording.transport import (
+    Recorder,
+    RecordPolicy,
+    Sink,
+    active,
+    check_unmarked,
+    maybe_sent,
+    narrow_accept_encoding,
+    now_iso,
+    replay_body,
+    replay_headers,
+    retry_delay,
+    should_retry,
+)
+
+# urlopen's parameters after `headers`, so positional calls can be read like keyword ones.
+_POSITIONAL = (
+    "retries",
+    "redirect",
+    "assert_same_host",
+    "timeout",
+    "pool_timeout",
+    "release_conn",
+    "chunked",
+    "body_pos",
+    "preload_content",
+    "decode_content",
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Urllib3Interception:
+    library = "urllib3"
+
+    def __init__(self) -> None:
+        self._originals: list[tuple[type, str, Callable[..., Any]]] = []
+
+    def install(self, module: Any) -> None:
+        import urllib3.connectionpool
+
+        pool_cls = urllib3.connectionpool.HTTPConnectionPool
+        original = pool_cls.urlopen
+        self._originals = [(pool_cls, "urlopen", original)]
+        setattr(pool_cls, "urlopen", _urlopen_handler(original, module.HTTPResponse))  # noqa: B010
+
+    def uninstall(self) -> None:
+        for cls, name, original in self._originals:
+            setattr(cls, name, original)
+        self._originals = []
+
+
+def _uri(pool: Any, url: str) -> str:
+    if url.startswith(("http://", "https://")):
+        return url  # through a proxy, urllib3 sends the absolute URL
+    host = str(pool.host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = pool.port
+    netloc = host if port is None or _DEFAULT_PORTS.get(pool.scheme) == port else f"{host}:{port}"
+    return f"{pool.scheme}://{netloc}{url}"
+
+
+def _body(body: Any) -> tuple[bytes | None, bool]:
+    """The request body as bytes, and whether it can be sent again (for retries while recording)."""
+    if body is None:
+        return None, True
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body) or None, True
+    if isinstance(body, str):
+        return body.encode("utf-8") or None, True
+    return None, False  # a file or a generator: matched without its body
+
+
+def _urlopen_handler(original: Callable[..., Any], response_cls: type) -> Callable[..., Any]:
+    def urlopen(
+        pool: Any, method: str, url: str, body: Any = None, headers: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        recorder = active()
+        if recorder is None or guard.is_sending():
+            if recorder is None:
+                check_unmarked(method, _uri(pool, url))
+            return original(pool, method, url, body, headers, *args, **kwargs)
+        kwargs.update(zip(_POSITIONAL, args, strict=False))
+        if headers is None:
+            headers = pool.headers
+        data, resendable = _body(body)
+        recorded = RecordedRequest(
+            method=method.upper(), uri=_uri(pool, url), headers=_headers(headers.items()), body=data
+        )
+        hit = recorder.lookup(recorded)
+        if hit is not None:
+            return _replay_response(response_cls, method, recorded, hit[1], recorder.policy, kwargs)
+        with guard.sending():
+            return _record(
+                original,
+                response_cls,
+                pool,
+                method,
+                url,
+                body,
+                headers,
+                kwargs,
+                recorded,
+                recorder,
+                resendable,
+            )
+
+    urlopen.__wrapped__ = original  # type: ignore[attr-defined]
+    return urlopen
+
+
+def _headers(items: Any) -> Headers:
+    out: Headers = {}
+    for name, value in items:
+        out.setdefault(str(name), []).append(value if isinstance(value, str) else value.decode("latin-1"))
+    return out
+
+
+class _RecordedBody:
+    """A replayed body, read one recorded chunk (SSE event, event-stream frame) at a time."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = deque(chunks)
+        self.closed = not self._chunks
+
+    def read(self, amt: int | None = None) -> bytes:
+        if not self._chunks:
+            self.closed = True
+            return b""
+        if amt is None or amt < 0:
+            data = b"".join(self._chunks)
+            self._chunks.clear()
+        else:
+            data = self._chunks.popleft()
+            if len(data) > amt:
+                data, rest = data[:amt], data[amt:]
+                self._chunks.appendleft(rest)
+        self.closed = not self._chunks
+        return data
+
+    read1 = read
+
+    def isclosed(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self._chunks.clear()
+        self.closed = True
+
+
+def _replay_response(
+    response_cls: type,
+    method: str,
+    recorded: RecordedRequest,
+    interaction: Interaction,
+    policy: RecordPolicy,
+    kwargs: dict[str, Any],
+) -> Any:
+    response = interaction.response
+    headers = replay_headers(response, policy)
+    chunks, streamed = replay_body(response)
+    if not streamed:
+        headers.append(("content-length", str(len(response.body))))
+    from urllib3 import HTTPHeaderDict
+
+    return response_cls(
+        body=_RecordedBody(chunks),
+        headers=HTTPHeaderDict(headers),
+        status=response.status,
+        reason=response.reason or None,
+        version=11,
+        preload_content=kwargs.get("preload_content", True),
+        decode_content=kwargs.get("decode_content", True),
+        request_method=method,
+        request_url=recorded.uri,
+    )
+
+
+class _Tee:
+    """The live body as the app reads it: raw bytes pulled from the connection, copied to the sink."""
+
+    def __init__(self, inner: Any, sink: Sink) -> None:
+        self._inner = inner
+        self._sink = sink
+
+    def _seen(self, data: bytes, amt: int | None) -> bytes:
+        if data:
+            self._sink.feed(data)
+        if not data or amt is None or self._inner.closed:
+            self._sink.finish()
+        return data
+
+    def read(self, amt: int | None = None) -> bytes:
+        return self._seen(self._inner.read(amt, decode_content=False), amt)
+
+    def read1(self, amt: int | None = None) -> bytes:
+        return self._seen(self._inner.read1(amt, decode_content=False), amt)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._inner.closed)
+
+    def isclosed(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._sink.finish(truncated=True)  # no-op when it was read to the end
+
+
+def _record(
+    original: Callable[..., Any],
+    response_cls: type,
+    pool: Any,
+    method: str,
+    url: str,
+    body: Any,
+    headers: Any,
+    kwargs: dict[str, Any],
+    recorded: RecordedRequest,
+    recorder: Recorder,
+    resendable: bool,
+) -> Any:
+    from urllib3 import HTTPHeaderDict
+
+    sent = HTTPHeaderDict(headers)
+    if "accept-encoding" in sent:
+        sent["accept-encoding"] = narrow_accept_encoding(sent["accept-encoding"])
+    recorded.headers = _headers(sent.items())
+    preload, decode = kwargs.pop("preload_content", True), kwargs.pop("decode_content", True)
+    ticket = recorder.before_live(recorded)
+    attempt = 0
+    try:
+        while True:
+            attempt += 1
+            recorded_at, started = now_iso(), time.perf_counter()
+            live = original(
+                pool, method, url, body, sent, preload_content=False, decode_content=False, **kwargs
+            )
+            if resendable and should_retry(recorder, live.status, attempt):
+                live.drain_conn()
+                live.release_conn()
+                time.sleep(retry_delay(recorder.policy, attempt, live.headers))
+                continue
+            break
+    except BaseException as exc:
+        recorder.unanswered(ticket, maybe_sent(exc))
+        raise
+    sink = Sink(
+        recorder,
+        recorded,
+        live.status,
+        live.reason or "",
+        _headers(live.headers.items()),
+        started,
+        recorded_at,
+        attempt,
+        ticket,
+    )
+    connection, live._connection = live._connection, None  # the app's response releases it
+    return response_cls(
+        body=_Tee(live, sink),
+        headers=live.headers,
+        status=live.status,
+        reason=live.reason,
+        version=live.version,
+        preload_content=preload,
+        decode_content=decode,
+        original_response=live._original_response,
+        pool=live._pool,
+        connection=connection,
+        retries=live.retries,
+        request_method=method,
+        request_url=recorded.uri,
+        enforce_content_length=True,
+    )

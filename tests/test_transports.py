@@ -1,0 +1,382 @@
+"""Every client library's HTTP stack, recorded and replayed for real against the simulator; and a replay
+that nothing escapes (unpatched libraries, raw sockets, unmarked tests)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pytest_llmops.recording.formats import load_interactions
+from pytest_llmops.simulator import ProviderSimulator
+
+os.environ.setdefault(
+    "LITELLM_LOCAL_MODEL_COST_MAP", "True"
+)  # litellm fetches its price map at import otherwise
+
+# Imported before any in-process inner run: pytester restores sys.modules after each, and these hold
+# C extensions or classes the plugin patches, which must not be imported a second time.
+aiohttp = pytest.importorskip("aiohttp")
+requests = pytest.importorskip("requests")
+boto3 = pytest.importorskip("boto3")
+litellm = pytest.importorskip("litellm")
+
+CLIENTS = """
+import asyncio, json, os, pytest
+
+URL = os.environ["SIM_URL"]
+KEY = os.environ.get("OPENAI_API_KEY", "")
+AUTH = {"Authorization": "Bearer " + KEY}
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello in French"}]}
+MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+MSG = [{"role": "user", "content": [{"text": "Say hello in French"}]}]
+
+
+def deltas(lines):
+    out = []
+    for line in lines:
+        line = line.decode() if isinstance(line, bytes) else line
+        if line.strip().startswith("data: {"):
+            choice = json.loads(line.strip()[6:])["choices"]
+            if choice and choice[0]["delta"].get("content"):
+                out.append(choice[0]["delta"]["content"])
+    return "".join(out)
+
+
+@pytest.fixture
+def bedrock():
+    import boto3
+    return boto3.client("bedrock-runtime", endpoint_url=URL, region_name="us-east-1")  # keys from the environment
+
+
+@pytest.mark.llm
+def test_aiohttp_json():
+    import aiohttp
+    async def go():
+        async with aiohttp.ClientSession() as s:
+            async with s.post(URL + "/v1/chat/completions", json=BODY, headers=AUTH) as r:
+                return (await r.json())["choices"][0]["message"]["content"]
+    print("ANSWER aiohttp_json", asyncio.run(go()))
+
+
+@pytest.mark.llm
+def test_aiohttp_stream():
+    import aiohttp
+    async def go():
+        async with aiohttp.ClientSession() as s:
+            async with s.post(URL + "/v1/chat/completions", json={**BODY, "stream": True}, headers=AUTH) as r:
+                return deltas([line async for line in r.content])
+    print("ANSWER aiohttp_stream", asyncio.run(go()))
+
+
+@pytest.mark.llm
+def test_requests_json():
+    import requests
+    r = requests.post(URL + "/v1/chat/completions", json=BODY, headers=AUTH)
+    print("ANSWER requests_json", r.json()["choices"][0]["message"]["content"])
+
+
+@pytest.mark.llm
+def test_requests_stream():
+    import requests
+    with requests.post(URL + "/v1/chat/completions", json={**BODY, "stream": True}, headers=AUTH, stream=True) as r:
+        print("ANSWER requests_stream", deltas(r.iter_lines()))
+
+
+@pytest.mark.llm
+def test_litellm_sync():
+    import litellm
+    r = litellm.completion(model="openai/gpt-4o-mini", api_base=URL + "/v1", api_key=KEY, messages=BODY["messages"])
+    print("ANSWER litellm_sync", r.choices[0].message.content)
+
+
+@pytest.mark.llm
+def test_litellm_async():
+    import litellm
+    async def go():
+        r = await litellm.acompletion(
+            model="openai/gpt-4o-mini", api_base=URL + "/v1", api_key=KEY, messages=BODY["messages"])
+        return r.choices[0].message.content
+    print("ANSWER litellm_async", asyncio.run(go()))
+
+
+@pytest.mark.llm
+def test_litellm_async_stream():
+    import litellm
+    async def go():
+        out = []
+        r = await litellm.acompletion(model="openai/gpt-4o-mini", api_base=URL + "/v1", api_key=KEY,
+                                      messages=BODY["messages"], stream=True)
+        async for chunk in r:
+            if chunk.choices and chunk.choices[0].delta.content:
+                out.append(chunk.choices[0].delta.content)
+        return "".join(out)
+    print("ANSWER litellm_async_stream", asyncio.run(go()))
+
+
+@pytest.mark.llm
+def test_bedrock_converse(bedrock):
+    r = bedrock.converse(modelId=MODEL, messages=MSG)
+    print("ANSWER bedrock_converse", r["output"]["message"]["content"][0]["text"], r["usage"]["outputTokens"])
+
+
+@pytest.mark.llm
+def test_bedrock_converse_stream(bedrock):
+    events = list(bedrock.converse_stream(modelId=MODEL, messages=MSG)["stream"])
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    print("ANSWER bedrock_converse_stream", len(events), text)
+
+
+@pytest.mark.llm
+def test_bedrock_invoke_model(bedrock):
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
+            "messages": [{"role": "user", "content": "Say hello in French"}]}
+    r = bedrock.invoke_model(modelId=MODEL, body=json.dumps(body))
+    print("ANSWER bedrock_invoke_model", json.loads(r["body"].read())["content"][0]["text"])
+"""
+
+NAMES = [
+    "aiohttp_json",
+    "aiohttp_stream",
+    "requests_json",
+    "requests_stream",
+    "litellm_sync",
+    "litellm_async",
+    "litellm_async_stream",
+    "bedrock_converse",
+    "bedrock_converse_stream",
+    "bedrock_invoke_model",
+]
+
+
+def answers(result: pytest.RunResult) -> dict[str, str]:
+    out = {}
+    for line in result.outlines:
+        if "ANSWER " in line and "print(" not in line:
+            name, _, text = line.split("ANSWER ", 1)[1].partition(" ")
+            out[name] = text
+    return out
+
+
+def test_every_client_library_records_then_replays_with_nothing_reaching_the_network(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_pytester.makepyfile(test_clients=CLIENTS)
+    aws = {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "example",
+        "AWS_SESSION_TOKEN": "token-1234",
+    }
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):  # no credentials from a local AWS config
+        monkeypatch.setenv(name, str(llm_pytester.path / "no-aws-config"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    run = ("--llm-eval", "-s", "-p", "no:randomly")
+    with ProviderSimulator(idle_timeout_s=120) as live:
+        monkeypatch.setenv("SIM_URL", live.url)
+        recorded = llm_pytester.runpytest(*run, "--llm-record=once")
+        recorded.assert_outcomes(passed=len(NAMES))
+        assert len(live.requests) == len(NAMES)
+        assert sorted(answers(recorded)) == sorted(NAMES)
+        # Live spend counts the calls made through aiohttp, requests and botocore too.
+        recorded.stdout.fnmatch_lines([f"app calls: {len(NAMES)} (0 replayed, {len(NAMES)} live)"])
+
+        folder = llm_pytester.path / "cassettes" / "test_clients"
+        for name in NAMES:
+            path = folder / f"test_{name}.yaml"
+            text = path.read_text()
+            for secret in [*with_keys.values(), "token-1234"]:
+                assert secret not in text, (name, secret)
+            [interaction] = load_interactions(path)
+            assert interaction.meta.ttfb_ms is not None and interaction.meta.latency_ms is not None
+        [stream] = load_interactions(folder / "test_bedrock_converse_stream.yaml")
+        assert stream.response.content_type == "application/vnd.amazon.eventstream"
+        assert stream.response.body.count(b":event-type") > 3  # raw frames kept as they came
+
+        for name in [*with_keys, *aws]:  # replay: no keys at all (boto3 signs with the plugin's placeholder)
+            monkeypatch.delenv(name)
+        live.reset()
+        replayed = llm_pytester.runpytest(*run)
+        replayed.assert_outcomes(passed=len(NAMES))
+        assert live.requests == []  # the simulator is up and reachable, and hears nothing
+        assert answers(replayed) == answers(recorded)
+
+    offline = llm_pytester.runpytest(*run, "--llm-block-network")
+    offline.assert_outcomes(passed=len(NAMES))
+    assert answers(offline) == answers(recorded)
+
+
+UNINTERCEPTED = """
+import json, os, socket, urllib.request, pytest
+
+URL = os.environ["SIM_URL"]
+
+
+@pytest.mark.llm
+def test_urllib_request():
+    request = urllib.request.Request(
+        URL + "/v1/chat/completions", data=json.dumps({"model": "gpt-4o-mini", "messages": []}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": "Bearer x"})
+    urllib.request.urlopen(request, timeout=5).read()
+
+
+@pytest.mark.llm
+def test_http_client_to_a_port_a_patched_client_used(openai_client):
+    import http.client
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    host, port = URL.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn.request("GET", "/health")
+    conn.getresponse().read()
+
+
+@pytest.mark.llm
+def test_raw_socket_off_the_machine():
+    socket.create_connection(("192.0.2.1", 443), timeout=5)
+
+
+@pytest.mark.llm
+def test_name_lookup_of_a_provider():
+    socket.create_connection(("api.anthropic.com", 443), timeout=5)
+
+
+@pytest.mark.llm
+def test_loopback_service_stays_reachable():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname(), timeout=5)
+    client.close()
+    listener.close()
+
+
+def test_unmarked_requests_with_base_url_in_code():
+    import requests
+    requests.post(URL + "/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": []}, timeout=5)
+
+
+def test_unmarked_aiohttp_with_base_url_in_code():
+    import asyncio, aiohttp
+    async def go():
+        async with aiohttp.ClientSession() as s:
+            await s.post(URL + "/v1/messages", json={"model": "claude", "messages": []})
+    asyncio.run(go())
+
+
+def test_unmarked_local_service_is_fine():
+    import requests
+    assert requests.get(URL + "/health", timeout=5).status_code in (200, 401, 404)
+"""
+
+
+def test_replay_refuses_what_no_interception_accounts_for(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm_pytester.makepyfile(test_escape=UNINTERCEPTED)
+    cassettes = llm_pytester.path / "cassettes" / "test_escape"
+    cassettes.mkdir(parents=True)
+    # A cassette answering the openai call, so that test gets as far as its http.client request.
+    with_cassette = llm_pytester.runpytest(
+        "--llm-eval", "--llm-record=once", "-k", "port_a_patched", "-p", "no:randomly"
+    )
+    with_cassette.assert_outcomes(passed=1)
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    sim.reset()
+
+    result = llm_pytester.runpytest("--llm-eval", "-p", "no:randomly", "-rf")
+    result.assert_outcomes(passed=2, failed=6)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*POST /v1/chat/completions to 127.0.0.1:* from urllib.request was refused: "
+            "test_escape.py::test_urllib_request replays from its cassette*",
+            "*GET /health to 127.0.0.1:* from http.client was refused*",
+            "*a connection to 192.0.2.1:443 was refused: test_escape.py::test_raw_socket_off_the_machine*",
+            "*a name lookup of api.anthropic.com was refused*",
+            "*POST /v1/chat/completions to 127.0.0.1 was not sent: it comes from a test without @pytest.mark.llm*",
+            "*POST /v1/messages to 127.0.0.1 was not sent: it comes from a test without @pytest.mark.llm*",
+        ]
+    )
+    assert "Connection error" not in result.stdout.str()
+    # Only the unmarked test's request to a non-LLM path reached the simulator.
+    assert [r.path for r in sim.requests] == ["/health"]
+
+
+def test_recording_warns_about_traffic_it_did_not_record(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    llm_pytester.makepyfile(
+        test_side="""
+        import json, os, urllib.request, pytest
+
+        @pytest.mark.llm
+        def test_side_channel():
+            request = urllib.request.Request(
+                os.environ["SIM_URL"] + "/v1/chat/completions",
+                data=json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+                headers={"Content-Type": "application/json", "Authorization": "Bearer " + os.environ["OPENAI_API_KEY"]})
+            urllib.request.urlopen(request, timeout=5).read()
+        """
+    )
+    warned = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-p", "no:randomly")
+    warned.assert_outcomes(passed=1, warnings=1)
+    warned.stdout.fnmatch_lines(
+        [
+            "*UnrecordedTrafficWarning: test_side.py::test_side_channel sent traffic the plugin did not record: "
+            "127.0.0.1:* (from urllib.request)*"
+        ]
+    )
+    failed = llm_pytester.runpytest(
+        "--llm-eval", "--llm-record=all", "--llm-block-network", "-p", "no:randomly"
+    )
+    failed.assert_outcomes(passed=1, errors=1)
+    failed.stdout.fnmatch_lines(["*sent traffic the plugin did not record*--llm-block-network is set*"])
+
+
+def test_time_to_first_byte_is_stamped_at_the_transport_not_when_the_app_reads(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ProviderSimulator(ttfb_ms=60, idle_timeout_s=60) as slow:
+        monkeypatch.setenv("SIM_URL", slow.url)
+        llm_pytester.makepyfile(
+            test_late="""
+            import asyncio, os, time, pytest
+
+            URL = os.environ["SIM_URL"] + "/v1/chat/completions"
+            AUTH = {"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"]}
+            BODY = {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hello there"}]}
+
+            @pytest.mark.llm
+            def test_httpx():
+                import httpx2
+                with httpx2.Client() as client, client.stream("POST", URL, json=BODY, headers=AUTH) as r:
+                    time.sleep(0.4)
+                    r.read()
+
+            @pytest.mark.llm
+            def test_aiohttp():
+                import aiohttp
+                async def go():
+                    async with aiohttp.ClientSession() as s, s.post(URL, json=BODY, headers=AUTH) as r:
+                        await asyncio.sleep(0.4)
+                        await r.read()
+                asyncio.run(go())
+
+            @pytest.mark.llm
+            def test_requests():
+                import requests
+                with requests.post(URL, json=BODY, headers=AUTH, stream=True) as r:
+                    time.sleep(0.4)
+                    r.content
+            """
+        )
+        llm_pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=3)
+    for name in ("test_httpx", "test_aiohttp", "test_requests"):
+        [interaction] = load_interactions(llm_pytester.path / "cassettes" / "test_late" / f"{name}.yaml")
+        assert interaction.meta.ttfb_ms is not None and interaction.meta.latency_ms is not None
+        assert 50 <= interaction.meta.ttfb_ms < 300, (name, interaction.meta)
+        assert interaction.response.body.count(b"data:") > 2
