@@ -292,11 +292,14 @@ def _ensure_installed() -> None:
         _mine.update(
             connect=_connect, connect_ex=_connect_ex, getaddrinfo=_getaddrinfo, putrequest=_putrequest
         )
+    from pytest_llmops.recording import network
+
     for owner, name in _targets():
         current = getattr(owner, name)
-        if current is not _mine[name]:
-            _next[name] = current  # wrap whatever is there now (--llm-block-network's patch included)
-            setattr(owner, name, _mine[name])
+        if current is _mine[name] or network.wrapped(owner, name) is _mine[name]:
+            continue  # ours is there, or --llm-block-network's patch sits on top of ours and calls it
+        _next[name] = current  # wrap whatever is there now (--llm-block-network's patch included)
+        setattr(owner, name, _mine[name])
 
 
 def _connect(self: socket.socket, address: Any) -> Any:

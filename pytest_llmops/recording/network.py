@@ -57,6 +57,8 @@ def _permitted(host: str) -> bool:
 
 
 def _check_address(sock: socket.socket, address: Any, what: str = "") -> None:
+    if not _blocking:  # left in place as a pass-through under another patch (see `unblock`)
+        return
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
         return  # unix sockets and friends never leave the machine
     host = str(address[0]).lower()
@@ -66,7 +68,7 @@ def _check_address(sock: socket.socket, address: Any, what: str = "") -> None:
 
 def _check_name(host: Any, what: str) -> None:
     """A lookup of `host`: IP literals need no query; other names must be local or allowed."""
-    if host is None:
+    if host is None or not _blocking:
         return
     name = (host.decode("idna") if isinstance(host, bytes) else str(host)).lower().rstrip(".")
     if _is_ip_literal(name) or _permitted(name):
@@ -81,6 +83,16 @@ _originals: dict[tuple[Any, str], Callable[..., Any]] = {}
 
 def _original(owner: Any, name: str) -> Callable[..., Any]:
     return _originals.get((owner, name)) or getattr(owner, name)
+
+
+def wrapped(owner: Any, name: str) -> Callable[..., Any] | None:
+    """What our patch of `owner.name` calls through to, when our patch is the one installed there. The
+    fail-closed guard (`guard.py`) patches some of the same functions: each wraps the other at most
+    once, so neither ends up calling itself."""
+    replacement = _REPLACEMENTS.get((owner, name))
+    if replacement is not None and getattr(owner, name, None) is replacement:
+        return _originals.get((owner, name))
+    return None
 
 
 def _connect(self: socket.socket, address: Any) -> None:
@@ -152,6 +164,7 @@ _PATCHES: tuple[tuple[Any, str, Callable[..., Any]], ...] = (
     (socket, "gethostbyaddr", _gethostbyaddr),
     (socket, "getnameinfo", _getnameinfo),
 )
+_REPLACEMENTS = {(owner, name): replacement for owner, name, replacement in _PATCHES}
 
 
 def block(allowed_hosts: Iterable[str] = ()) -> None:
@@ -166,7 +179,7 @@ def block(allowed_hosts: Iterable[str] = ()) -> None:
     if _blocking:
         return
     for owner, name, replacement in _PATCHES:
-        if hasattr(owner, name):  # sendmsg is missing on Windows
+        if hasattr(owner, name) and (owner, name) not in _originals:  # sendmsg is missing on Windows
             _originals[(owner, name)] = getattr(owner, name)
             setattr(owner, name, replacement)
     _blocking = True
@@ -176,7 +189,10 @@ def unblock() -> None:
     global _blocking
     if not _blocking:
         return
-    for (owner, name), original in _originals.items():
-        setattr(owner, name, original)
-    _originals.clear()
+    for (owner, name), original in list(_originals.items()):
+        # Another patch (the guard) may sit on top of ours and call through it: then ours stays in
+        # place as a pass-through (it checks only while blocking) instead of cutting that patch out.
+        if getattr(owner, name) is _REPLACEMENTS[(owner, name)]:
+            setattr(owner, name, original)
+            del _originals[(owner, name)]
     _blocking = False
