@@ -57,6 +57,13 @@ class BudgetExhausted(pytest.fail.Exception):  # type: ignore[name-defined,misc]
         super().__init__(msg=msg, pytrace=False)
 
 
+class RecordingRefused(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """A live request not sent because its answer could not be kept (unwritable cassette, a secret)."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg=msg, pytrace=False)
+
+
 @dataclass(slots=True)
 class RecordPolicy:
     max_retries: int = 4
@@ -89,6 +96,10 @@ class Recorder:
             return hit
         if not self.cassette.records:
             raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command()))
+        try:
+            self.cassette.prepare_live()
+        except Exception as exc:  # CassetteWriteError, SecretLeakError: our message, not a retry
+            raise RecordingRefused(str(exc)) from None
         self.before_live(request)
         return None
 
@@ -275,7 +286,7 @@ class _Sink:
             self.first_byte = time.perf_counter()
         self.chunks.append(chunk)
 
-    def finish(self, *, truncated: bool = False) -> None:
+    def finish(self, *, truncated: bool = False, error: BaseException | None = None) -> None:
         if self.done:
             return
         self.done = True
@@ -299,7 +310,8 @@ class _Sink:
             latency_ms=(ended - self.started) * 1000.0,
             ttfb_ms=(first - self.started) * 1000.0,
             attempts=self.attempts,
-            truncated=truncated,
+            truncated=truncated or error is not None,
+            error=None if error is None else {"type": type(error).__name__, "message": str(error)},
         )
         interaction = Interaction(
             request=self.request,
@@ -341,14 +353,26 @@ class _Kit:
             "http_version": b"HTTP/1.1",
             "reason_phrase": (response.reason or "").encode("ascii", "replace"),
         }
+        failure = self._failure(interaction.meta.error)
         if response.is_sse:
             from pytest_llmops.recording.sse import split_event_chunks
 
-            stream = self.ReplayStream(split_event_chunks(response.body))
+            stream = self.ReplayStream(split_event_chunks(response.body), failure)
         else:
-            headers.append(("content-length", str(len(response.body))))
-            stream = self.ReplayStream([response.body] if response.body else [])
+            if failure is None:
+                headers.append(("content-length", str(len(response.body))))
+            stream = self.ReplayStream([response.body] if response.body else [], failure)
         return self.mod.Response(response.status, headers=headers, stream=stream, extensions=extensions)
+
+    def _failure(self, error: dict[str, str] | None) -> BaseException | None:
+        """The transport error a recording broke off with, as this HTTP module's class of that name."""
+        if error is None:
+            return None
+        cls = getattr(self.mod, error.get("type", ""), None)
+        if not (isinstance(cls, type) and issubclass(cls, self.mod.TransportError)):
+            cls = self.mod.RemoteProtocolError
+        exc: BaseException = cls(error.get("message", "connection broken off (recorded)"))
+        return exc
 
     def _prepare(self, request: Any) -> None:
         """Ask only for encodings we can store decoded; the app sees decoded bodies either way."""
@@ -438,15 +462,20 @@ def _make_replay_stream(mod: ModuleType) -> type:
     class ReplayStream(mod.SyncByteStream, mod.AsyncByteStream):  # type: ignore[name-defined,misc]
         """Recorded chunks, served one by one (SSE events arrive as events, not as one blob)."""
 
-        def __init__(self, chunks: list[bytes]) -> None:
+        def __init__(self, chunks: list[bytes], failure: BaseException | None = None) -> None:
             self._chunks = chunks
+            self._failure = failure
 
         def __iter__(self) -> Iterator[bytes]:
             yield from self._chunks
+            if self._failure is not None:
+                raise self._failure
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             for chunk in self._chunks:
                 yield chunk
+            if self._failure is not None:
+                raise self._failure
 
         def close(self) -> None:
             pass
@@ -464,9 +493,13 @@ def _make_tees(mod: ModuleType) -> tuple[type, type]:
             self._sink = sink
 
         def __iter__(self) -> Iterator[bytes]:
-            for chunk in self._inner:
-                self._sink.feed(chunk)
-                yield chunk
+            try:
+                for chunk in self._inner:
+                    self._sink.feed(chunk)
+                    yield chunk
+            except Exception as exc:  # the connection broke: keep how, to raise it again in replay
+                self._sink.finish(error=exc)
+                raise
             self._sink.finish()
 
         def close(self) -> None:
@@ -481,9 +514,13 @@ def _make_tees(mod: ModuleType) -> tuple[type, type]:
             self._sink = sink
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            async for chunk in self._inner:
-                self._sink.feed(chunk)
-                yield chunk
+            try:
+                async for chunk in self._inner:
+                    self._sink.feed(chunk)
+                    yield chunk
+            except Exception as exc:
+                self._sink.finish(error=exc)
+                raise
             self._sink.finish()
 
         async def aclose(self) -> None:
