@@ -293,11 +293,13 @@ class _Sink:
         ended = time.perf_counter()
         if self in self.recorder.open_streams:
             self.recorder.open_streams.remove(self)
-        from pytest_llmops.recording.content_encoding import BodyDecodeError, decode_body
+        from pytest_llmops.recording.content_encoding import BodyDecodeError, decode_body, decode_prefix
 
         raw = b"".join(self.chunks)
         try:
-            body, headers = decode_body(raw, self.headers)
+            body, headers = (decode_prefix if truncated or error is not None else decode_body)(
+                raw, self.headers
+            )
             headers = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
         except BodyDecodeError:
             body, headers = (
