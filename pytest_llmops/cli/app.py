@@ -1,4 +1,4 @@
-"""The `pytest-llmops` console script: `inspect` cassettes, manage `prompts`.
+"""The `pytest-llmops` console script: `inspect` cassettes, `recover` interrupted recordings, manage `prompts`.
 
 Each subcommand lives in the module that owns its subject and exposes
 `register(subparsers)`; the parser it adds carries `func(args) -> int`.
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     from pytest_llmops.cli import inspect as inspect_cmd
     from pytest_llmops.cli import prompts as prompts_cli
+    from pytest_llmops.cli import recover as recover_cmd
 
     parser = argparse.ArgumentParser(
         prog="pytest-llmops",
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inspect_cmd.register(sub)
+    recover_cmd.register(sub)
     prompts_cli.register(sub)
     return parser
 

@@ -107,6 +107,8 @@ class Journal:
 
     def discard(self) -> None:
         """Close and delete: its interactions are in the cassette now (or were refused)."""
+        if self._fd is None and not self.count:
+            return  # never created (or already gone)
         self.close()
         self.path.unlink(missing_ok=True)
         self.count = 0
