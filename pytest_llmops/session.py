@@ -26,6 +26,7 @@ from pytest_llmops.markers import LLMMarker, MarkerError, merge
 from pytest_llmops.parametrize import item_params
 from pytest_llmops.recording import network, transport
 from pytest_llmops.recording.cassette import Cassette, CassetteWriteError, RecordMode
+from pytest_llmops.recording.errors import CassetteFormatError
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.recording.matching import Matcher
@@ -298,7 +299,9 @@ class LLMOpsSession:
         )
         return self.price(probe) is not None
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    # Not tryfirst: pytest's own setup wrappers (logging) must run around ours, or a cassette that
+    # fails to open here leaves them a teardown without a setup (a bogus second error).
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         marker = item.stash.get(MARKER, None)
         if marker is None or not self.settings.eval_enabled:
@@ -330,7 +333,8 @@ class LLMOpsSession:
         try:
             cassette = Cassette(path, mode, self._matcher(marker), self.settings.scrubber)
         except Exception as exc:  # a broken cassette fails this test, not the session
-            pytest.fail(f"cannot read cassette {path}: {exc}", pytrace=False)
+            problem = str(exc) if isinstance(exc, CassetteFormatError) else f"{path}: {exc}"
+            raise pytest.fail.Exception(f"cannot read cassette {problem}", pytrace=False) from None
         for found in cassette.recovered:
             skipped = f" ({found.skipped_lines} cut-off line(s) skipped)" if found.skipped_lines else ""
             warnings.warn(

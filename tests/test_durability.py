@@ -311,3 +311,37 @@ def test_xdist_workers_recording_one_shared_cassette_lose_nothing(
     replay.assert_outcomes(passed=4)
     replay.stdout.fnmatch_lines(["*8 played*0 new recordings*0 misses*"])
     assert len(slow_sim.requests) == 8
+
+
+# --- a cassette cut off inside a body -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cut", ["inside the body", "length edited"])
+def test_a_cassette_cut_off_inside_a_body_is_one_clean_error_naming_file_and_interaction(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str], cut: str
+) -> None:
+    llm_pytester.makepyfile(
+        test_c="""
+        import pytest
+
+        @pytest.mark.llm
+        def test_one(openai_client):
+            for text in ("first", "second"):
+                openai_client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+        """
+    )
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-p", "no:xdist").assert_outcomes(passed=1)
+    path = llm_pytester.path / "cassettes" / "test_c" / "test_one.yaml"
+    text = path.read_text()
+    second = text.index("\n- request:", text.index("\n- request:") + 1)
+    if cut == "inside the body":
+        body = text.index('"choices"', second)
+        path.write_text(text[:body])  # the file ends half-way through the second answer
+    else:  # a content-length that does not fit the body it heads
+        headers = text.index("    headers:\n", text.index("  response:", second)) + len("    headers:\n")
+        path.write_text(text[:headers] + "      content-length: ['99999']\n" + text[headers:])
+    result = llm_pytester.runpytest("--llm-eval", "-p", "no:xdist")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*cannot read cassette {path}: *interactions?1?.response.body: *"])
+    assert "Traceback" not in result.stdout.str() and "KeyError" not in result.stdout.str()
