@@ -428,6 +428,9 @@ def test_a_json_body_that_is_not_json_is_an_error_unless_it_broke_off() -> None:
     )
     (x,) = loads(vcr_yaml(response + "  metadata: {error: {type: RemoteProtocolError, message: cut}}\n"))
     assert x.meta.error == {"type": "RemoteProtocolError", "message": "cut"} and x.meta.truncated is False
+    # Recorded as the server sent it (the recorder marks such bodies): not damage.
+    (y,) = loads(vcr_yaml(response + "  metadata: {body_not_json: true}\n"))
+    assert y.meta.extra == {"body_not_json": True}
 
 
 # --- malformed input --------------------------------------------------------------------------------

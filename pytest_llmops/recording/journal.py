@@ -155,8 +155,22 @@ def find_journals(cassette: Path) -> list[Path]:
     folder = cassette.parent
     if not folder.is_dir():
         return []
-    found = [p for p in folder.glob(f"{_glob_escape(cassette.name)}.*{JOURNAL_SUFFIX}") if p.is_file()]
+    found = [
+        p
+        for p in folder.glob(f"{_glob_escape(cassette.name)}.*{JOURNAL_SUFFIX}")
+        if p.is_file() and _header_name(p) in (None, cassette.name)
+    ]
     return sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def _header_name(path: Path) -> str | None:
+    """The cassette a journal's header names (None when the header is unreadable)."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.readline())
+    except (OSError, ValueError):
+        return None
+    return str(data["cassette"]) if isinstance(data, dict) and data.get("cassette") is not None else None
 
 
 @dataclass(slots=True)

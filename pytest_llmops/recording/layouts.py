@@ -125,7 +125,7 @@ def _vcr_interaction(item: Any, where: str) -> Interaction:
     if not broken_off and "body" in resp and "parsed_body" not in resp:
         _check_length(headers, body, f"{where}.response.body")
     response = _response(code, reason, headers, body, where)
-    if not broken_off:
+    if not broken_off and not meta.extra.get("body_not_json"):
         _check_json(response, f"{where}.response.body")
     return Interaction(request=request, response=response, meta=meta)
 

@@ -315,13 +315,24 @@ class _Sink:
             truncated=truncated or error is not None,
             error=None if error is None else {"type": type(error).__name__, "message": str(error)},
         )
-        interaction = Interaction(
-            request=self.request,
-            response=RecordedResponse(status=self.status, reason=self.reason, headers=headers, body=body),
-            meta=meta,
-        )
+        response = RecordedResponse(status=self.status, reason=self.reason, headers=headers, body=body)
+        if not meta.truncated and _contradicts_json_type(response):
+            meta.extra["body_not_json"] = True  # as the server sent it: loading must not take it for damage
+        interaction = Interaction(request=self.request, response=response, meta=meta)
         index = self.recorder.cassette.add(interaction)
         self.recorder.on_live(index, interaction)
+
+
+def _contradicts_json_type(response: RecordedResponse) -> bool:
+    if "json" not in response.content_type or response.is_sse or not response.body.strip():
+        return False
+    import json
+
+    try:
+        json.loads(response.body)
+    except ValueError:
+        return True
+    return False
 
 
 class _Kit:
