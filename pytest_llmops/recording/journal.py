@@ -82,9 +82,9 @@ class Journal:
                 "pid": os.getpid(),
                 "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }
+            # A write, not an fsync: a full disk refuses the write already, and the request that
+            # follows must not wait on the disk (the app would see it as latency).
             _write_all(fd, (json.dumps(header) + "\n").encode("utf-8"))
-            os.fsync(fd)
-            _fsync_folder(self.path.parent)
         except BaseException:
             os.close(fd)
             self.path.unlink(missing_ok=True)
@@ -97,6 +97,8 @@ class Journal:
             raise RuntimeError("journal is not open")
         _write_all(self._fd, line.encode("utf-8"))
         os.fsync(self._fd)
+        if not self.count:
+            _fsync_folder(self.path.parent)  # the file's name must survive a crash too
         self.count += 1
 
     def close(self) -> None:
