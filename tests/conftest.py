@@ -82,6 +82,8 @@ def simulator() -> Iterator[ProviderSimulator]:
 
 @pytest.fixture
 def sim(simulator: ProviderSimulator) -> ProviderSimulator:
+    if not simulator.running:  # its idle watchdog stopped it while this worker ran other (long) tests
+        simulator.start()
     simulator.reset()
     return simulator
 
