@@ -8,6 +8,7 @@ collects the records, compares them with the baseline and reports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -25,7 +26,7 @@ from pytest_llmops import context
 from pytest_llmops.markers import LLMMarker, MarkerError, deprecation_message, merge
 from pytest_llmops.parametrize import item_params
 from pytest_llmops.recording import guard, network, secrets, transport, transports
-from pytest_llmops.recording.cassette import Cassette, RecordMode
+from pytest_llmops.recording.cassette import Cassette, CassetteWriteError, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.recording.matching import Matcher
@@ -56,6 +57,10 @@ class UnrecordedTrafficWarning(pytest.PytestWarning):
     """An llm test sent traffic, while recording, that no interception recorded."""
 
 
+class RecoveredRecordingsWarning(pytest.PytestWarning):
+    """Recordings of an interrupted run were merged into a cassette from its journal."""
+
+
 SKIP_REASON = "LLM test: run with `pytest --llm-eval` (or set llm_eval_default = true in the ini file)"
 
 
@@ -74,6 +79,7 @@ class LLMOpsSession:
         self._unpriced_warned: set[str] = set()
         self._variants: Any = None
         self.config_errors: list[str] = []
+        self._open_cassettes: dict[str, Cassette] = {}
         self.ledger = self._open_ledger()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -402,7 +408,17 @@ class LLMOpsSession:
             failure = f"cannot read cassette {problem}\nFix the file, or record it again: {command}"
         if failure is not None:
             raise pytest.fail.Exception(secrets.redact(failure), pytrace=False)
+        for found in cassette.recovered:
+            skipped = f" ({found.skipped_lines} cut-off line(s) skipped)" if found.skipped_lines else ""
+            warnings.warn(
+                RecoveredRecordingsWarning(
+                    f"recovered {found.interactions} recording(s) from {found.journal} into {path}{skipped}: "
+                    "a previous recording run was interrupted before it wrote the cassette"
+                ),
+                stacklevel=1,
+            )
         item.stash[CASSETTE] = cassette
+        self._open_cassettes[item.nodeid] = cassette
         recorder = transport.Recorder(
             cassette=cassette,
             rerecord_command=lambda: self._rerecord_command(item),
@@ -461,9 +477,14 @@ class LLMOpsSession:
         )
         cassette = item.stash.get(CASSETTE, None)
         if cassette is not None:
+            # Written now, not only at teardown, so that a write failure fails this phase once,
+            # instead of a PASSED test followed by an ERROR.
             try:
                 cassette.check_secrets()
-            except SecretLeakError as exc:
+                if cassette.write_error is not None:
+                    raise cassette.write_error
+                cassette.save()
+            except (SecretLeakError, CassetteWriteError) as exc:
                 ctx.record.failure = "error"  # not a check: the recording was refused
                 raise pytest.fail.Exception(str(exc), pytrace=False) from None
         breaches = budgets.check(marker, ctx.calls, count)
@@ -500,13 +521,21 @@ class LLMOpsSession:
         cassette = item.stash.get(CASSETTE, None)
         if cassette is None:
             return
+        self._open_cassettes.pop(item.nodeid, None)
         info = ctx.record.cassette
         assert info is not None
-        info.played, info.recorded, info.misses = cassette.played, len(cassette.new), cassette.misses
+        info.played, info.misses = cassette.played, cassette.misses
+        written = cassette.saved > 0
         try:
-            info.written = cassette.save()
-        except SecretLeakError as exc:
+            written = cassette.save() or written
+        except (SecretLeakError, CassetteWriteError) as exc:
+            if cassette.write_error is not None:
+                return  # the call phase failed on it already: one failure, not two
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
+        finally:
+            info.recorded = cassette.saved  # what reached the cassette file, not what was sent
+            info.written = written
+            cassette.close()
         if unrecorded:
             self._report_unrecorded(item, unrecorded)
 
@@ -554,8 +583,21 @@ class LLMOpsSession:
         if data is not None and report.when == "teardown":
             self.records[report.nodeid] = TestRecord.from_dict(data)
 
+    def _save_interrupted(self) -> None:
+        """Ctrl-C skips teardown: write the cassettes of the tests it stopped (their journals already hold
+        every finished interaction; this only spares the next run the recovery)."""
+        if not self._open_cassettes:
+            return
+        transport.deactivate()  # streams cut by the interrupt are kept, marked truncated
+        for cassette in self._open_cassettes.values():
+            with contextlib.suppress(Exception):
+                cassette.save()
+            cassette.close()
+        self._open_cassettes.clear()
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
+        self._save_interrupted()
         if self.config_errors and session.exitstatus in (
             pytest.ExitCode.OK,
             pytest.ExitCode.TESTS_FAILED,

@@ -396,12 +396,41 @@ def test_brotli_body_is_decoded_when_brotli_is_installed() -> None:
     assert x.response.body == payload and x.response.headers == {}
 
 
-def test_wrong_content_length_is_dropped_right_one_kept() -> None:
+def test_a_body_contradicting_its_content_length_is_an_error_naming_file_and_interaction() -> None:
     response = "    body: {string: abc}\n    headers: {Content-Length: ['3'], X: ['1']}\n    status: 200\n"
     (x,) = loads(vcr_yaml(response))
     assert x.response.headers == {"Content-Length": ["3"], "X": ["1"]}
-    (y,) = loads(vcr_yaml(response.replace("'3'", "'99'")))
+    with pytest.raises(CassetteFormatError) as info:
+        loads(vcr_yaml(response.replace("'3'", "'99'")), "cassettes/test_x.yaml")
+    assert str(info.value).startswith(
+        "cassettes/test_x.yaml: interactions[0].response.body: the body has 3 bytes but its "
+        "content-length header says 99: the file was cut off or edited."
+    )
+    # Recorders that store the decoded body keep the encoded length beside it: dropped, not an error.
+    encoded = response.replace("'99'", "'99'").replace("X: ['1']", "X: ['1'], Content-Encoding: [gzip]")
+    (y,) = loads(vcr_yaml(encoded.replace("'3'", "'99'")))
     assert y.response.headers == {"X": ["1"]}
+    # A body that broke off while recording is as short as it was.
+    broken = response.replace("'3'", "'99'") + "  metadata: {truncated: true}\n"
+    (z,) = loads(vcr_yaml(broken))
+    assert z.response.body == b"abc" and z.meta.truncated
+
+
+def test_a_json_body_that_is_not_json_is_an_error_unless_it_broke_off() -> None:
+    response = (
+        '    body: {string: \'{"id": "chatcmpl-1", "choi\'}\n'
+        "    headers: {Content-Type: [application/json]}\n    status: 200\n"
+    )
+    with pytest.raises(CassetteFormatError) as info:
+        loads(vcr_yaml(response), "cassettes/test_x.yaml")
+    assert "cassettes/test_x.yaml: interactions[0].response.body: content-type is application/json" in str(
+        info.value
+    )
+    (x,) = loads(vcr_yaml(response + "  metadata: {error: {type: RemoteProtocolError, message: cut}}\n"))
+    assert x.meta.error == {"type": "RemoteProtocolError", "message": "cut"} and x.meta.truncated is False
+    # Recorded as the server sent it (the recorder marks such bodies): not damage.
+    (y,) = loads(vcr_yaml(response + "  metadata: {body_not_json: true}\n"))
+    assert y.meta.extra == {"body_not_json": True}
 
 
 # --- malformed input --------------------------------------------------------------------------------
@@ -640,7 +669,10 @@ def interactions(draw: st.DrawFn) -> Interaction:
     response_headers = headers()
     if content_type:
         response_headers["Content-Type"] = [content_type]
+    response_body = draw(bodies)
     meta = InteractionMeta(
+        # Only a body that broke off may contradict its JSON content type (the loader rejects others).
+        truncated=content_type == "application/json" and not _is_json(response_body),
         recorded_at=draw(st.none() | st.just("2026-11-27T23:00:00.123456Z")),
         latency_ms=draw(st.none() | st.floats(0, 1e6, allow_nan=False)),
         ttfb_ms=draw(st.none() | st.floats(0, 1e6, allow_nan=False)),
@@ -657,10 +689,20 @@ def interactions(draw: st.DrawFn) -> Interaction:
             status=draw(st.sampled_from([200, 400, 429, 529])),
             reason=draw(st.sampled_from(["OK", "", "Too Many Requests"])),
             headers=response_headers,
-            body=draw(bodies),
+            body=response_body,
         ),
         meta=meta,
     )
+
+
+def _is_json(body: bytes) -> bool:
+    if not body.strip():
+        return True
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
 
 
 def _rounded(meta: InteractionMeta) -> InteractionMeta:

@@ -137,9 +137,11 @@ def test_name_lookups_and_datagrams_are_blocked_too(llm_pytester: pytest.Pyteste
     result.assert_outcomes(passed=2, failed=10)
     out = result.stdout.str()
     # Refused by --llm-block-network, or first by the replay guard when its patch sits on top (both fail closed).
-    assert out.count("api.example.com (name lookup) blocked by --llm-block-network") + out.count(
-        "a name lookup of api.example.com"
-    ) >= 4
+    assert (
+        out.count("api.example.com (name lookup) blocked by --llm-block-network")
+        + out.count("a name lookup of api.example.com")
+        >= 4
+    )
     assert out.count("192.0.2.1 (reverse name lookup) blocked") >= 2
     assert out.count("192.0.2.1:53 (datagram) blocked") >= 3
     assert "network access to 192.0.2.1:53 blocked" in out or "a connection to 192.0.2.1:53" in out

@@ -1,4 +1,5 @@
-"""The `pytest-llmops` console script: `inspect` cassettes, manage `prompts`, `merge` shard reports.
+"""The `pytest-llmops` console script: `inspect` cassettes, `recover` interrupted recordings, manage `prompts`,
+`merge` shard reports.
 
 Each subcommand lives in the module that owns its subject and exposes
 `register(subparsers)`; the parser it adds carries `func(args) -> int`.
@@ -15,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pytest_llmops.cli import inspect as inspect_cmd
     from pytest_llmops.cli import merge as merge_cmd
     from pytest_llmops.cli import prompts as prompts_cli
+    from pytest_llmops.cli import recover as recover_cmd
 
     parser = argparse.ArgumentParser(
         prog="pytest-llmops",
@@ -22,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inspect_cmd.register(sub)
+    recover_cmd.register(sub)
     prompts_cli.register(sub)
     merge_cmd.register(sub)
     return parser

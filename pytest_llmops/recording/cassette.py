@@ -1,4 +1,9 @@
-"""One cassette file: what it holds, which recording answers a request, and writing it back safely."""
+"""One cassette file: what it holds, which recording answers a request, and writing it back safely.
+
+Live interactions reach disk twice: at once, one by one, in the cassette's
+journal (see `journal`), and at the end of the test in the cassette itself,
+merged under a lock with whatever another process wrote there meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,15 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pytest_llmops.recording.files import write_atomic
+from pytest_llmops.recording.files import cassette_lock, write_atomic
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
+from pytest_llmops.recording.journal import Journal, Recovery, dumps_line, recover
 from pytest_llmops.recording.matching import Matcher, MatchKey, body_diff, closest
-from pytest_llmops.recording.secrets import Scrubber, redact, remember_request
+from pytest_llmops.recording.secrets import Scrubber, SecretLeakError, redact, remember_request
+
+
+class CassetteWriteError(Exception):
+    """The cassette (or its journal) cannot be written: the message names the path and what to do."""
 
 
 class RecordMode(StrEnum):
@@ -37,6 +47,8 @@ class Cassette:
         self.mode = mode
         self.matcher = matcher
         self.scrubber = scrubber
+        # Journals a dead run left are merged first, so their recordings replay like any other.
+        self.recovered: list[Recovery] = recover(path, check_text=scrubber.assert_text_clean)
         self.existed = path.is_file()
         self.recorded: list[Interaction] = []
         if self.existed and mode is not RecordMode.REWRITE:
@@ -44,9 +56,17 @@ class Cassette:
 
             self.recorded = load_interactions(path)
         self.new: list[Interaction] = []
+        self.saved = 0
+        """How many of `new` are in the cassette file (the rest are in the journal, or nowhere)."""
         self.played = 0
         self.misses = 0
         self.refused = False
+        self.leak: SecretLeakError | None = None
+        self.write_error: CassetteWriteError | None = None
+        self.journal = Journal(path)
+        self._disk_state = _fingerprint(path)
+        self._base: list[Interaction] = [] if mode is RecordMode.REWRITE else self.recorded
+        self._replaced = mode is not RecordMode.REWRITE or not self.existed
         self._queues: dict[MatchKey, deque[int]] | None = None
         self._lock = threading.Lock()
 
@@ -84,13 +104,54 @@ class Cassette:
             self.played += 1
         return index, self.recorded[index]
 
+    def prepare_live(self) -> None:
+        """Called before a live request is sent: refuse it when what it returns could not be kept.
+
+        The first call creates the journal, which proves the folder can be written (and has room
+        for a write) before anything is paid for.
+        """
+        with self._lock:
+            if self.leak is not None:
+                raise self.leak
+            if self.write_error is not None:
+                raise self.write_error
+            if not self.journal.is_open:
+                try:
+                    self.journal.open()
+                except OSError as exc:
+                    self.write_error = _write_error(self.path, self.journal.path, exc, before=True)
+                    raise self.write_error from None
+
     def add(self, interaction: Interaction) -> int:
-        """Keep a live interaction (scrubbed) for writing; returns its index in the saved file."""
+        """Keep a live interaction, scrubbed and scanned, and journal it; returns its index in the file.
+
+        Never raises: the transport calls it while the app reads the response. A credential or a
+        failed journal write is kept in `leak` / `write_error` for the test to fail on.
+        """
         clean = self.scrubber.scrub(interaction)
         with self._lock:
+            index = len(self._base) + len(self.new)
+            if self.refused:
+                return index
+            try:
+                self.scrubber.assert_interactions_clean([clean], str(self.path))
+                line = dumps_line(clean)
+                self.scrubber.assert_text_clean(line, str(self.journal.path))
+            except SecretLeakError as exc:
+                self.leak = SecretLeakError(
+                    exc.target, exc.field.replace("interactions[0]", f"interactions[{index}]"), exc.kind
+                )
+                self._refuse()
+                return index
             self.new.append(clean)
-            base = 0 if self.mode is RecordMode.REWRITE else len(self.recorded)
-            return base + len(self.new) - 1
+            if self.write_error is None:
+                try:
+                    if not self.journal.is_open:
+                        self.journal.open()
+                    self.journal.append_line(line)
+                except OSError as exc:
+                    self.write_error = _write_error(self.path, self.journal.path, exc, before=False)
+            return index
 
     def was_recorded(self, request: RecordedRequest) -> int:
         """How many recordings exist for this request, played or not."""
@@ -139,34 +200,99 @@ class Cassette:
     def dirty(self) -> bool:
         if self.refused:
             return False
-        return bool(self.new) or (self.mode is RecordMode.REWRITE and self.existed)
+        return len(self.new) > self.saved or not self._replaced
 
     def refuse(self) -> None:
         """Drop this run's recordings: the file stays as it was (after a secret was found in them)."""
+        with self._lock:
+            self._refuse()
+
+    def _refuse(self) -> None:
         self.refused = True
         self.new.clear()
-
-    def final_interactions(self) -> list[Interaction]:
-        if self.mode is RecordMode.REWRITE:
-            return list(self.new)
-        return [*self.recorded, *self.new]
+        self.saved = 0
+        self.journal.discard()
 
     def check_secrets(self) -> None:
-        """Raise SecretLeakError if a new interaction holds a credential; nothing of this run is kept then."""
-        try:
-            self.scrubber.assert_interactions_clean(self.new, str(self.path))
-        except Exception:
-            self.refuse()
-            raise
+        """Raise SecretLeakError if a new interaction held a credential; nothing of this run is kept then."""
+        if self.leak is not None:
+            raise self.leak
 
     def save(self) -> bool:
-        """Write atomically when something changed. Returns whether the file was written."""
-        if not self.dirty:
-            return False
-        from pytest_llmops.recording.formats import dump_interactions
+        """Merge what is not in the file yet into it, atomically, under the cassette's lock.
 
-        self.check_secrets()
-        text = dump_interactions(self.final_interactions())
-        self.scrubber.assert_text_clean(text, str(self.path))
-        write_atomic(self.path, text)
+        If the file changed on disk since this test read it (another xdist worker recording a test
+        that shares it), the new interactions are appended to what is there now, so nobody's
+        recordings are lost. Returns whether the file was written; raises CassetteWriteError
+        (the journal then keeps the interactions for the next run) or SecretLeakError (from the
+        final scan of the file's text; nothing of this run is kept then).
+        """
+        if not self.dirty:  # nothing new, or refused (check_secrets says why)
+            self.journal.discard()
+            return False
+        from pytest_llmops.recording.formats import dump_interactions, load_interactions
+
+        with self._lock:
+            pending = self.new[self.saved :]
+            try:
+                with cassette_lock(self.path):
+                    base = self._base
+                    if _fingerprint(self.path) != self._disk_state:
+                        base = load_interactions(self.path) if self.path.is_file() else []
+                    final = [*base, *pending]
+                    text = dump_interactions(final)
+                    self.scrubber.assert_text_clean(text, str(self.path))
+                    write_atomic(self.path, text)
+                    self._disk_state = _fingerprint(self.path)
+            except SecretLeakError:
+                self._refuse()
+                raise
+            except OSError as exc:
+                self.journal.close()
+                raise _write_error(
+                    self.path, self.journal.path, exc, before=False, kept=len(pending)
+                ) from None
+            self._base = final
+            self.saved = len(self.new)
+            self._replaced = True
+            self.journal.discard()
         return True
+
+    def close(self) -> None:
+        """Stop journaling without merging (the run is being abandoned; a later run recovers)."""
+        self.journal.close()
+
+
+def _fingerprint(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _write_error(
+    path: Path, journal: Path, exc: OSError, *, before: bool, kept: int | None = None
+) -> CassetteWriteError:
+    reason = exc.strerror or str(exc)
+    if before:
+        return CassetteWriteError(
+            f"cannot record into cassette {path}: {reason} ({exc.filename or path.parent}). "
+            "The request was not sent, since its answer could not be kept. "
+            "Make the folder writable (or free disk space), or point llm_cassette_dir elsewhere."
+        )
+    if not journal.exists():
+        where = "this test's recordings could not be kept"
+    elif kept is None:
+        where = (
+            f"the recordings journaled before the failure are in {journal}, which the next run "
+            f"(or `pytest-llmops recover {path.parent}`) merges"
+        )
+    else:
+        where = (
+            f"the {kept} recording(s) not written are kept in {journal}, which the next run "
+            f"(or `pytest-llmops recover {path.parent}`) merges"
+        )
+    return CassetteWriteError(
+        f"could not write cassette {path}: {reason}; {where}. Free the disk or fix the folder."
+    )

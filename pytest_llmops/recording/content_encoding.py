@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_llmops.recording.interactions import Headers
 
-__all__ = ["BodyDecodeError", "decode_body"]
+__all__ = ["BodyDecodeError", "decode_body", "decode_prefix"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -79,6 +79,25 @@ def decode_body(body: bytes, headers: Headers) -> tuple[bytes, Headers]:
         return body, headers
     names = {"content-encoding", "content-length"} if wrong_length else {"content-encoding"}
     return body, {k: v for k, v in headers.items() if k.lower() not in names}
+
+
+def decode_prefix(body: bytes, headers: Headers) -> tuple[bytes, Headers]:
+    """What can be decoded of a body the connection cut short: the bytes the client saw before the cut.
+
+    gzip and deflate decode incrementally; a body in another encoding that cannot be decoded whole
+    is dropped (the client saw nothing usable of it). Headers lose content-encoding/-length.
+    """
+    try:
+        return decode_body(body, headers)
+    except BodyDecodeError:
+        pass
+    headers = {k: v for k, v in headers.items() if k.lower() not in ("content-encoding", "content-length")}
+    for wbits in (zlib.MAX_WBITS | 32, -zlib.MAX_WBITS):  # gzip or zlib (auto), then raw deflate
+        try:
+            return zlib.decompressobj(wbits).decompress(body), headers
+        except zlib.error:
+            continue
+    return b"", headers
 
 
 def _undo_declared(encoding: str, body: bytes) -> bytes:

@@ -1,10 +1,22 @@
-"""Writing files the safe way: readers see the old content or the new one, never half of either."""
+"""Writing files the safe way: readers see the old content or the new one, never half of either.
+
+Also the portable file locks that order writers of one cassette across xdist
+workers and tell a journal still being written from one a dead run left.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+__all__ = ["LockBusy", "cassette_lock", "lock_fd", "unlock_fd", "write_atomic"]
+
+
+class LockBusy(OSError):
+    """A non-blocking lock request found the lock held (by another process or another open file)."""
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -27,3 +39,63 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def lock_fd(fd: int, *, exclusive: bool = True, blocking: bool = True) -> None:
+    """flock on POSIX; msvcrt's byte-range lock on the first byte on Windows (always exclusive).
+
+    Held until `unlock_fd` or until the file is closed, also when the process is killed.
+    Raises LockBusy when `blocking` is false and the lock is held elsewhere.
+    """
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError as exc:
+            if blocking:
+                raise
+            raise LockBusy(str(exc)) from None
+        return
+    import fcntl
+
+    flags = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    try:
+        fcntl.flock(fd, flags if blocking else flags | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        raise LockBusy(str(exc)) from None
+
+
+def unlock_fd(fd: int) -> None:
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextmanager
+def cassette_lock(path: Path) -> Iterator[None]:
+    """Exclusive lock for read-merge-write of the cassette at `path`, across processes.
+
+    POSIX locks the cassette's folder itself (no lock file left beside the cassettes);
+    Windows, where a folder cannot be locked, a hidden `.<name>.lock` file beside it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        fd = os.open(path.parent / f".{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    else:
+        fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        lock_fd(fd)
+        try:
+            yield
+        finally:
+            unlock_fd(fd)
+    finally:
+        os.close(fd)

@@ -87,6 +87,9 @@ class InteractionMeta:
     ttfb_ms: float | None = None
     attempts: int | None = None
     truncated: bool = False
+    error: dict[str, str] | None = None
+    """How a response that broke off ended: `{type, message}` of the client library's transport error
+    (e.g. `RemoteProtocolError`), raised again in replay after the recorded body."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +104,8 @@ class InteractionMeta:
             out["attempts"] = self.attempts
         if self.truncated:
             out["truncated"] = True
+        if self.error is not None:
+            out["error"] = dict(self.error)
         out.update(self.extra)
         return out
 
@@ -108,13 +113,17 @@ class InteractionMeta:
     def from_dict(cls, data: dict[str, Any] | None) -> InteractionMeta:
         if not data:
             return cls()
-        known = {"recorded_at", "latency_ms", "ttfb_ms", "attempts", "truncated"}
+        known = {"recorded_at", "latency_ms", "ttfb_ms", "attempts", "truncated", "error"}
+        error = data.get("error")
+        if error is not None and not isinstance(error, dict):
+            raise ValueError(f"error: expected a mapping of type and message, got {error!r:.60}")
         return cls(
             recorded_at=_opt_str(data.get("recorded_at")),
             latency_ms=_opt_float(data.get("latency_ms")),
             ttfb_ms=_opt_float(data.get("ttfb_ms")),
             attempts=int(data["attempts"]) if data.get("attempts") is not None else None,
             truncated=bool(data.get("truncated", False)),
+            error=None if error is None else {str(k): str(v) for k, v in error.items()},
             extra={k: v for k, v in data.items() if k not in known},
         )
 

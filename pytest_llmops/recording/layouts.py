@@ -119,14 +119,58 @@ def _vcr_interaction(item: Any, where: str) -> Interaction:
             body = _json_bytes(resp["parsed_body"], f"{where}.response.parsed_body")
         else:
             body = _body_bytes(resp.get("body"), f"{where}.response.body") or b""
-    response = _response(
-        code, reason, _headers(resp.get("headers"), f"{where}.response.headers"), body, where
-    )
+    headers = _headers(resp.get("headers"), f"{where}.response.headers")
     meta = _meta(item.get("metadata"), where)
+    broken_off = meta.truncated or meta.error is not None
+    if not broken_off and "body" in resp and "parsed_body" not in resp:
+        _check_length(headers, body, f"{where}.response.body")
+    response = _response(code, reason, headers, body, where)
+    if not broken_off and not meta.extra.get("body_not_json"):
+        _check_json(response, f"{where}.response.body")
     recorded_at = item.get("recorded_at")  # pydantic-ai's serializer stamps each interaction
     if meta.recorded_at is None and isinstance(recorded_at, (str, dt.datetime)):
         meta.recorded_at = recorded_at if isinstance(recorded_at, str) else recorded_at.isoformat()
     return Interaction(request=request, response=response, meta=meta)
+
+
+def _check_length(headers: Headers, body: bytes, where: str) -> None:
+    """A body shorter or longer than its own content-length was cut (or edited) after recording.
+
+    Only checked where the stored bytes are the ones the length counted: no content-encoding
+    (recorders that store decoded text keep the encoded length beside it).
+    """
+    lengths, encoded = [], False
+    for key, values in headers.items():
+        name = key.lower()
+        if name == "content-length":
+            lengths += values
+        elif name == "content-encoding":
+            encoded = encoded or any(v.strip().lower() not in ("", "identity") for v in values)
+    if encoded:
+        return
+    for value in lengths:
+        if value.strip().isdigit() and int(value) != len(body):
+            raise _Invalid(
+                where,
+                f"the body has {len(body)} bytes but its content-length header says {value.strip()}: "
+                "the file was cut off or edited. Re-record the test (--llm-record=rewrite), "
+                "or restore the file",
+            )
+
+
+def _check_json(response: RecordedResponse, where: str) -> None:
+    """A JSON content type with a body that is not JSON would only fail later, deep in the SDK."""
+    if "json" not in response.content_type or response.is_sse or not response.body.strip():
+        return
+    try:
+        json.loads(response.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Invalid(
+            where,
+            f"content-type is {response.content_type} but the body is not valid JSON ({exc}): "
+            "the file was cut off or edited. Re-record the test (--llm-record=rewrite), "
+            "or restore the file",
+        ) from None
 
 
 def _meta(data: Any, where: str) -> InteractionMeta:

@@ -58,6 +58,13 @@ class BudgetExhausted(pytest.fail.Exception):  # type: ignore[name-defined,misc]
         super().__init__(msg=msg, pytrace=False)
 
 
+class RecordingRefused(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """A live request not sent because its answer could not be kept (unwritable cassette, a secret)."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg=msg, pytrace=False)
+
+
 @dataclass(slots=True)
 class RecordPolicy:
     max_retries: int = 4
@@ -97,6 +104,10 @@ class Recorder:
             return hit
         if not self.cassette.records:
             raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command()))
+        try:
+            self.cassette.prepare_live()  # before anything is paid for: can its answer be kept?
+        except Exception as exc:  # CassetteWriteError, SecretLeakError: our message, not a retry
+            raise RecordingRefused(str(exc)) from None
         return None
 
     def finish_open_streams(self) -> None:
@@ -307,18 +318,20 @@ class Sink:
     def feed(self, chunk: bytes) -> None:
         self.chunks.append(chunk)
 
-    def finish(self, *, truncated: bool = False) -> None:
+    def finish(self, *, truncated: bool = False, error: BaseException | None = None) -> None:
         if self.done:
             return
         self.done = True
         ended = time.perf_counter()
         if self in self.recorder.open_streams:
             self.recorder.open_streams.remove(self)
-        from pytest_llmops.recording.content_encoding import BodyDecodeError, decode_body
+        from pytest_llmops.recording.content_encoding import BodyDecodeError, decode_body, decode_prefix
 
         raw = b"".join(self.chunks)
         try:
-            body, headers = decode_body(raw, self.headers)
+            body, headers = (decode_prefix if truncated or error is not None else decode_body)(
+                raw, self.headers
+            )
             headers = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
         except BodyDecodeError:
             body, headers = (
@@ -330,12 +343,24 @@ class Sink:
             latency_ms=(ended - self.started) * 1000.0,
             ttfb_ms=(self.first_byte - self.started) * 1000.0,
             attempts=self.attempts,
-            truncated=truncated,
+            truncated=truncated or error is not None,
+            error=None if error is None else {"type": type(error).__name__, "message": str(error)},
         )
-        interaction = Interaction(
-            request=self.request,
-            response=RecordedResponse(status=self.status, reason=self.reason, headers=headers, body=body),
-            meta=meta,
-        )
+        response = RecordedResponse(status=self.status, reason=self.reason, headers=headers, body=body)
+        if not meta.truncated and _contradicts_json_type(response):
+            meta.extra["body_not_json"] = True  # as the server sent it: loading must not take it for damage
+        interaction = Interaction(request=self.request, response=response, meta=meta)
         index = self.recorder.cassette.add(interaction)
         self.recorder.on_live(index, interaction, self.ticket)
+
+
+def _contradicts_json_type(response: RecordedResponse) -> bool:
+    if "json" not in response.content_type or response.is_sse or not response.body.strip():
+        return False
+    import json
+
+    try:
+        json.loads(response.body)
+    except ValueError:
+        return True
+    return False

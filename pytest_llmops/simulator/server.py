@@ -58,6 +58,10 @@ class SimRequest:
     received_at: float = field(default_factory=time.monotonic)
     status: int | None = None
     """The status the simulator answered with (None while the answer is being produced)."""
+    answered_at: float | None = None
+    """When the last byte of the answer was written (monotonic); None while it is being written."""
+    cut: bool = False
+    """Whether an injected fault broke the answer off (see `ProviderSimulator.cut_next`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,14 @@ class _Fault:
     status: int
     path: str | None
     retry_after: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    path: str | None
+    after_events: int
+    after_bytes: int
+    body_contains: bytes | None
 
 
 class ProviderSimulator:
@@ -116,6 +128,7 @@ class ProviderSimulator:
         self._lifecycle = threading.Lock()
         self._requests: list[SimRequest] = []
         self._faults: list[_Fault] = []
+        self._cuts: list[_Cut] = []
         self._window: defaultdict[str, deque[tuple[float, int]]] = defaultdict(deque)
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
@@ -267,11 +280,42 @@ class ProviderSimulator:
         with self._lock:
             self._faults.extend(_Fault(status, path, retry_after) for _ in range(count))
 
+    def cut_next(
+        self,
+        *,
+        after_events: int = 0,
+        after_bytes: int = 0,
+        count: int = 1,
+        path: str | None = None,
+        body_contains: str | None = None,
+    ) -> None:
+        """Break off the next `count` successful answers and close the connection.
+
+        Only answers to `path` (if given) whose request body contains `body_contains` (if given)
+        are cut, so a test can cut one client's first attempt and let its retry through.
+
+        A stream sends its first `after_events` events, then closes without the terminating chunk;
+        a JSON answer sends its headers with the full `Content-Length` and only the first
+        `after_bytes` bytes of the body (as sent, after gzip). The client library raises its
+        "peer closed connection" error (httpx `RemoteProtocolError`), as on a real dropped connection.
+        """
+        for name, value in (("after_events", after_events), ("after_bytes", after_bytes)):
+            if value < 0:
+                raise ValueError(f"cut_next({name}={value!r}): must be >= 0")
+        if count < 1:
+            raise ValueError(f"cut_next(count={count!r}): must be >= 1")
+        if path is not None and not path.startswith("/"):
+            path = "/" + path
+        with self._lock:
+            needle = None if body_contains is None else body_contains.encode("utf-8")
+            self._cuts.extend(_Cut(path, after_events, after_bytes, needle) for _ in range(count))
+
     def reset(self) -> None:
         """Forget requests, pending faults, prompt caches and repeat counters: as good as a fresh server."""
         with self._lock:
             self._requests.clear()
             self._faults.clear()
+            self._cuts.clear()
             for window in self._window.values():
                 window.clear()
         self._engine.reset()
@@ -283,6 +327,15 @@ class ProviderSimulator:
             for index, fault in enumerate(self._faults):
                 if fault.path is None or fault.path.rstrip("/") == path.rstrip("/"):
                     return self._faults.pop(index)
+        return None
+
+    def _take_cut(self, path: str, body: bytes) -> _Cut | None:
+        with self._lock:
+            for index, cut in enumerate(self._cuts):
+                if cut.path is not None and cut.path.rstrip("/") != path.rstrip("/"):
+                    continue
+                if cut.body_contains is None or cut.body_contains in body:
+                    return self._cuts.pop(index)
         return None
 
     def _serve(self, handler: _Handler) -> None:
@@ -333,7 +386,10 @@ class ProviderSimulator:
             failure.message = f"Simulator error: {type(exc).__name__}: {exc}"
             reply = self._error_reply(failure, provider, request_id)
         record.status = reply.status if isinstance(reply, JsonReply) else 200
-        self._write(handler, reply, provider, request_id, record, received)
+        cut = self._take_cut(path, body) if record.status < 400 else None
+        record.cut = cut is not None
+        self._write(handler, reply, provider, request_id, record, received, cut)
+        record.answered_at = time.monotonic()
 
     def _dispatch(self, ctx: CallContext, record: SimRequest) -> Reply:
         provider, path, method = record.provider, record.path, record.method
@@ -468,6 +524,7 @@ class ProviderSimulator:
         request_id: str,
         record: SimRequest,
         received: float,
+        cut: _Cut | None = None,
     ) -> None:
         accepts_gzip = _accepts_gzip(record.headers.get("accept-encoding", ""))
         if isinstance(reply, JsonReply):
@@ -487,7 +544,7 @@ class ProviderSimulator:
                 payload = gzip.compress(payload, compresslevel=5, mtime=0)
                 headers["content-encoding"] = "gzip"
                 headers["vary"] = "Accept-Encoding"
-            handler.send_json(reply.status, headers, payload)
+            handler.send_json(reply.status, headers, payload, None if cut is None else cut.after_bytes)
             return
         if not self._sleep_until(received + self.ttfb_ms / 1000):
             handler.close_connection = True
@@ -500,7 +557,14 @@ class ProviderSimulator:
         compress = self.gzip_streams and accepts_gzip
         if compress:
             headers["content-encoding"] = "gzip"
-        handler.send_stream(headers, reply.events, self.chunk_delay_ms / 1000, compress, self._stopping)
+        handler.send_stream(
+            headers,
+            reply.events,
+            self.chunk_delay_ms / 1000,
+            compress,
+            self._stopping,
+            None if cut is None else cut.after_events,
+        )
 
 
 class _AnthropicErrors:
@@ -601,11 +665,24 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
 
-    def send_json(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
+    def send_json(
+        self, status: int, headers: Mapping[str, str], payload: bytes, cut_after: int | None = None
+    ) -> None:
         self._head(status, headers)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
+        if cut_after is not None and cut_after < len(payload):
+            self.wfile.write(payload[:cut_after])
+            self._hang_up()
+            return
         self.wfile.write(payload)
+
+    def _hang_up(self) -> None:
+        """Close the connection mid-message, as a dropped connection does."""
+        self.close_connection = True
+        self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def send_stream(
         self,
@@ -614,13 +691,22 @@ class _Handler(BaseHTTPRequestHandler):
         delay_s: float,
         compress: bool,
         stopping: threading.Event,
+        cut_after: int | None = None,
     ) -> None:
-        """Chunked transfer encoding, one chunk per event, each written as soon as it is due."""
+        """Chunked transfer encoding, one chunk per event, each written as soon as it is due.
+
+        With `cut_after`, the connection is closed after that many events, without the last chunk.
+        """
         self._head(200, headers)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         compressor = zlib.compressobj(wbits=31) if compress else None
         for index, event in enumerate(events):
+            if cut_after is not None and index >= cut_after:
+                if compressor is not None:
+                    self._chunk(compressor.flush(zlib.Z_SYNC_FLUSH))
+                self._hang_up()
+                return
             if index and delay_s > 0 and stopping.wait(delay_s):
                 self.close_connection = True
                 return

@@ -41,9 +41,9 @@ _STREAM_LIMIT = 2**16
 class _TapSink(Sink):
     reader_id = 0
 
-    def finish(self, *, truncated: bool = False) -> None:
+    def finish(self, *, truncated: bool = False, error: BaseException | None = None) -> None:
         _taps.pop(self.reader_id, None)
-        super().finish(truncated=truncated)
+        super().finish(truncated=truncated, error=error)
 
 
 _taps: dict[int, tuple[Any, _TapSink]] = {}

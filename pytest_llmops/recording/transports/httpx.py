@@ -120,10 +120,22 @@ class _Kit:
             "reason_phrase": (response.reason or "").encode("ascii", "replace"),
         }
         chunks, streamed = replay_body(response)
-        if not streamed:
+        failure = self._failure(interaction.meta.error)
+        if not streamed and failure is None:
             headers.append(("content-length", str(len(response.body))))
-        stream = self.ReplayStream(chunks)
+        stream = self.ReplayStream(chunks, failure)
         return self.mod.Response(response.status, headers=headers, stream=stream, extensions=extensions)
+
+    def _failure(self, error: dict[str, str] | None) -> BaseException | None:
+        """The transport error a recording broke off with, as this HTTP module's class of that name, so
+        the client raises (and retries) in replay as it did live."""
+        if error is None:
+            return None
+        cls = getattr(self.mod, error.get("type", ""), None)
+        if not (isinstance(cls, type) and issubclass(cls, self.mod.TransportError)):
+            cls = self.mod.RemoteProtocolError
+        exc: BaseException = cls(error.get("message", "connection broken off (recorded)"))
+        return exc
 
     def _prepare(self, request: Any) -> None:
         """Ask only for encodings we can store decoded; the app sees decoded bodies either way."""
@@ -257,15 +269,20 @@ def _make_replay_stream(mod: ModuleType) -> type:
     class ReplayStream(mod.SyncByteStream, mod.AsyncByteStream):  # type: ignore[name-defined,misc]
         """Recorded chunks, served one by one (SSE events arrive as events, not as one blob)."""
 
-        def __init__(self, chunks: list[bytes]) -> None:
+        def __init__(self, chunks: list[bytes], failure: BaseException | None = None) -> None:
             self._chunks = chunks
+            self._failure = failure  # the recorded connection broke off after these chunks
 
         def __iter__(self) -> Iterator[bytes]:
             yield from self._chunks
+            if self._failure is not None:
+                raise self._failure
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             for chunk in self._chunks:
                 yield chunk
+            if self._failure is not None:
+                raise self._failure
 
         def close(self) -> None:
             pass
@@ -283,9 +300,13 @@ def _make_tees(mod: ModuleType) -> tuple[type, type]:
             self._sink = sink
 
         def __iter__(self) -> Iterator[bytes]:
-            for chunk in self._inner:
-                self._sink.feed(chunk)
-                yield chunk
+            try:
+                for chunk in self._inner:
+                    self._sink.feed(chunk)
+                    yield chunk
+            except Exception as exc:  # the connection broke: keep how, to raise it again in replay
+                self._sink.finish(error=exc)
+                raise
             self._sink.finish()
 
         def close(self) -> None:
@@ -300,9 +321,13 @@ def _make_tees(mod: ModuleType) -> tuple[type, type]:
             self._sink = sink
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            async for chunk in self._inner:
-                self._sink.feed(chunk)
-                yield chunk
+            try:
+                async for chunk in self._inner:
+                    self._sink.feed(chunk)
+                    yield chunk
+            except Exception as exc:
+                self._sink.finish(error=exc)
+                raise
             self._sink.finish()
 
         async def aclose(self) -> None:

@@ -1,0 +1,142 @@
+"""The journal and the cassette's merge-save as pure file operations (no pytest run, no network)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pytest_llmops.recording.cassette import Cassette, CassetteWriteError, RecordMode
+from pytest_llmops.recording.formats import dump_interactions, load_interactions
+from pytest_llmops.recording.interactions import (
+    Interaction,
+    InteractionMeta,
+    RecordedRequest,
+    RecordedResponse,
+)
+from pytest_llmops.recording.journal import Journal, dumps_line, find_journals, read_journal, recover
+from pytest_llmops.recording.matching import Matcher
+from pytest_llmops.recording.secrets import Scrubber, SecretLeakError
+from tests.conftest import fake_key
+
+
+def interaction(
+    text: str, *, body: bytes | None = None, content_type: str = "application/json"
+) -> Interaction:
+    return Interaction(
+        request=RecordedRequest(
+            "POST",
+            "https://api.openai.com/v1/chat/completions",
+            {"content-type": ["application/json"], "authorization": ["Bearer secret-value"]},
+            f'{{"model": "gpt-4o-mini", "messages": [{{"role": "user", "content": "{text}"}}]}}'.encode(),
+        ),
+        response=RecordedResponse(
+            200, "OK", {"content-type": [content_type]}, body if body is not None else b'{"ok": true}'
+        ),
+        meta=InteractionMeta(recorded_at="2026-01-01T00:00:00.000000Z", latency_ms=12.0),
+    )
+
+
+def cassette(path: Path, mode: RecordMode = RecordMode.ONCE) -> Cassette:
+    return Cassette(path, mode, Matcher.build(["method", "path", "body"], []), Scrubber())
+
+
+def test_every_interaction_is_in_the_journal_scrubbed_before_the_cassette_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "c" / "t.yaml"
+    c = cassette(path)
+    c.prepare_live()
+    c.add(interaction("a"))
+    c.add(interaction("b", body=b"\xff\xfe binary", content_type="application/octet-stream"))
+    content = read_journal(c.journal.path)
+    assert content.cassette_name == "t.yaml" and content.skipped_lines == 0
+    assert [x.request.json()["messages"][0]["content"] for x in content.interactions] == ["a", "b"]  # type: ignore[union-attr]
+    assert content.interactions[1].response.body == b"\xff\xfe binary"
+    assert "authorization" not in content.interactions[0].request.headers  # type: ignore[union-attr]
+    assert not path.exists()
+    assert c.save() and c.saved == 2
+    assert not c.journal.path.exists() and len(load_interactions(path)) == 2
+
+
+def test_a_credential_never_reaches_the_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = fake_key()
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    c = cassette(tmp_path / "t.yaml")
+    c.prepare_live()
+    c.add(interaction("clean"))
+    c.add(interaction("leaky", body=f'{{"echo": "{key}"}}'.encode()))
+    assert not c.journal.path.exists()  # the whole run's recordings are refused, the journal with them
+    with pytest.raises(SecretLeakError, match=r"interactions\[1\]\.response\.body contains the value"):
+        c.check_secrets()
+    with pytest.raises(SecretLeakError):
+        c.prepare_live()  # and nothing more is sent for this test
+    assert not c.save() and not (tmp_path / "t.yaml").exists()
+
+
+def test_a_cut_off_last_line_is_skipped_and_counted(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "t.yaml")
+    j.open()
+    j.append_line(dumps_line(interaction("a")))
+    j.close()
+    with open(j.path, "a", encoding="utf-8") as handle:
+        handle.write(dumps_line(interaction("b"))[:40])
+    content = read_journal(j.path)
+    assert len(content.interactions) == 1 and content.skipped_lines == 1
+
+
+def test_recover_merges_leftovers_but_not_a_journal_a_live_writer_holds(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(dump_interactions([interaction("old")]))
+    dead = Journal(path)
+    dead.open()
+    dead.append_line(dumps_line(interaction("dead")))
+    dead.close()  # its writer is gone: the lock went with it
+    alive = Journal(path)
+    alive.open()
+    alive.append_line(dumps_line(interaction("alive")))
+    other = Journal(tmp_path / "t.yaml.other.yaml")  # a name that starts like this cassette's
+    other.open()
+    other.close()
+    done = recover(path)
+    assert [(r.journal, r.interactions) for r in done] == [(dead.path, 1)]
+    assert [x.request.json()["messages"][0]["content"] for x in load_interactions(path)] == ["old", "dead"]  # type: ignore[union-attr]
+    assert find_journals(path) == [alive.path]
+    alive.close()
+    assert [r.interactions for r in recover(path)] == [1]
+    assert len(load_interactions(path)) == 3 and other.path.exists()
+
+
+def test_save_appends_to_what_another_writer_put_in_the_file_meanwhile(tmp_path: Path) -> None:
+    path = tmp_path / "shared.yaml"
+    first, second = cassette(path, RecordMode.NEW_EPISODES), cassette(path, RecordMode.NEW_EPISODES)
+    for c, text in ((first, "one"), (second, "two")):
+        c.prepare_live()
+        c.add(interaction(text))
+    assert first.save() and second.save()
+    assert sorted(x.request.json()["messages"][0]["content"] for x in load_interactions(path)) == [
+        "one",
+        "two",
+    ]  # type: ignore[union-attr]
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_sending(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where the folder should be")
+    c = cassette(tmp_path / "blocked" / "t.yaml")
+    with pytest.raises(CassetteWriteError, match=r"cannot record into cassette .*t\.yaml: .*not sent"):
+        c.prepare_live()
+    assert c.write_error is not None
+    assert not c.save()
+
+
+def test_the_journal_is_fsynced_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    j = Journal(tmp_path / "t.yaml")
+    j.open()
+    before = len(synced)
+    j.append_line(dumps_line(interaction("a")))
+    j.append_line(dumps_line(interaction("b")))
+    assert len(synced) - before == 3  # each line, and the folder once (the file's name)
+    j.discard()
+    assert not j.path.exists()
