@@ -122,7 +122,9 @@ def _vcr_interaction(item: Any, where: str) -> Interaction:
     headers = _headers(resp.get("headers"), f"{where}.response.headers")
     meta = _meta(item.get("metadata"), where)
     broken_off = meta.truncated or meta.error is not None
-    if not broken_off and "body" in resp and "parsed_body" not in resp:
+    # Only in our own files (they carry `metadata`): other recorders re-serialize bodies (a YAML block
+    # drops the last newline), so their content-length need not match what they stored.
+    if not broken_off and "metadata" in item and "body" in resp and "parsed_body" not in resp:
         _check_length(headers, body, f"{where}.response.body")
     response = _response(code, reason, headers, body, where)
     if not broken_off and not meta.extra.get("body_not_json"):
