@@ -12,7 +12,7 @@ from supportbot.agent import OrderAgent, StatusCard
 QUESTION = "What's the order status for A-1042?"
 
 
-@pytest.mark.llm(tags=["agent"], max_tokens=3000)
+@pytest.mark.llm(tags=["agent"], budget_tokens=3000)
 def test_looks_the_order_up_then_answers():
     reply = OrderAgent().ask(QUESTION)
     checks.tool_calls(None, [{"name": "order_status", "arguments": {"order_id": "A-1042"}}])
