@@ -323,7 +323,8 @@ def test_recording_warns_about_traffic_it_did_not_record(
         """
     )
     warned = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-p", "no:randomly")
-    warned.assert_outcomes(passed=1, warnings=1)
+    warned.assert_outcomes(passed=1)  # other warnings (pytest's own, depending on the order) may come too
+    assert warned.stdout.str().count("UnrecordedTrafficWarning:") == 1
     warned.stdout.fnmatch_lines(
         [
             "*UnrecordedTrafficWarning: test_side.py::test_side_channel sent traffic the plugin did not record: "

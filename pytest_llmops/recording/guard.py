@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ipaddress
 import os
 import re
 import socket
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from pytest_llmops.recording.network import is_ip_literal, is_local
 
 if TYPE_CHECKING:
     import http.client
@@ -172,24 +173,6 @@ def note_endpoint(uri: str) -> None:
         _local_ports.add(found[1])
 
 
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return False
-    return True
-
-
-def is_local(host: str) -> bool:
-    if host in ("localhost", "") or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return False
-    return ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback)
-
-
 # -- lifecycle ---------------------------------------------------------------------------------------
 
 
@@ -324,7 +307,7 @@ def _getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
         if (
             mode is Mode.REPLAY
-            and not _is_address(name)
+            and not is_ip_literal(name)
             and not is_local(name.lower())
             and name.lower() not in _allowed
         ):

@@ -34,7 +34,8 @@ class NetworkBlocked(pytest.fail.Exception):  # type: ignore[name-defined,misc]
         )
 
 
-def _is_local(host: str) -> bool:
+def is_local(host: str) -> bool:
+    """localhost, a `.localhost` name, or a loopback address (IPv4-mapped IPv6 included)."""
     if host in ("localhost", "") or host.endswith(".localhost"):
         return True
     try:
@@ -44,7 +45,7 @@ def _is_local(host: str) -> bool:
     return ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback)
 
 
-def _is_ip_literal(host: str) -> bool:
+def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.split("%")[0])
     except ValueError:
@@ -53,7 +54,7 @@ def _is_ip_literal(host: str) -> bool:
 
 
 def _permitted(host: str) -> bool:
-    return _is_local(host) or host in _allowed
+    return is_local(host) or host in _allowed
 
 
 def _check_address(sock: socket.socket, address: Any, what: str = "") -> None:
@@ -71,7 +72,7 @@ def _check_name(host: Any, what: str) -> None:
     if host is None or not _blocking:
         return
     name = (host.decode("idna") if isinstance(host, bytes) else str(host)).lower().rstrip(".")
-    if _is_ip_literal(name) or _permitted(name):
+    if is_ip_literal(name) or _permitted(name):
         return
     raise NetworkBlocked(f"{name} ({what})")
 
