@@ -65,7 +65,10 @@ def decode_body(body: bytes, headers: Headers) -> tuple[bytes, Headers]:
             body = _undo_declared(pending.pop(0), body)
             continue
         elif sniff > 0 and _looks_like_zlib(body) and not _is_utf8(body):
-            body = _inflate(body, "zlib")
+            try:
+                body = _inflate(body, "zlib")
+            except BodyDecodeError:  # undeclared, and only its first two bytes looked like zlib: data
+                break
         else:
             break
         sniff -= 1
