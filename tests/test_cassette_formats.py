@@ -824,3 +824,16 @@ def test_vcrpy_reads_our_dumps_of_every_real_cassette() -> None:
         assert [r["status"]["code"] for r in responses] == [x.response.status for x in xs], row["saved_file"]
         assert [r["body"]["string"] for r in responses] == [x.response.body for x in ours]
         assert [r.body for r in requests] == [x.request.body for x in ours if x.request]
+
+
+def test_binary_bytes_that_only_look_like_zlib_stay_as_they_are() -> None:
+    # 0x88 0xf5 passes zlib's header check, but nothing declared an encoding and it does not inflate.
+    x = Interaction(
+        request=RecordedRequest(
+            method="POST", uri="https://api.example.test/v1/x", headers={}, body=b"\x88\xf5\x00"
+        ),
+        response=RecordedResponse(status=200, reason="OK", headers={}, body=b""),
+        meta=InteractionMeta(),
+    )
+    (back,) = loads(dump_interactions([x]))
+    assert back.request.body == b"\x88\xf5\x00"
