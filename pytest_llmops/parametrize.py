@@ -86,7 +86,8 @@ def _expand(session: LLMOpsSession, metafunc: pytest.Metafunc, marker: LLMMarker
 
         try:
             cases = load(dataset_path(Path(str(definition.path)), dataset))
-        except DatasetError as exc:
+        except DatasetError as exc:  # the file the marker names is configuration: usage-error status
+            session.note_config_error(f"{where}: {exc}")
             raise _collect_error(f"{where}: {exc}") from None
         _check_conversations(cases, where)
         _parametrize(metafunc, CASE, list(cases), [c.id for c in cases])

@@ -154,6 +154,14 @@ class LLMOpsSession:
             shutil.rmtree(self._ledger_dir, ignore_errors=True)
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """A configuration error found while a worker collected (a broken dataset or prompt file) makes the
+        whole run a usage error, as it does without xdist."""
+        for message in getattr(node, "workeroutput", {}).get("llmops_config_errors", ()):
+            if message not in self.config_errors:
+                self.config_errors.append(message)
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         if self.ledger is not None:
             node.workerinput["llmops_ledger"] = str(self.ledger.path)
@@ -598,6 +606,8 @@ class LLMOpsSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
         self._save_interrupted()
+        if self.is_worker and self.config_errors:  # the controller sets the status (pytest_testnodedown)
+            self.config.workeroutput["llmops_config_errors"] = list(self.config_errors)  # type: ignore[attr-defined]
         if self.config_errors and session.exitstatus in (
             pytest.ExitCode.OK,
             pytest.ExitCode.TESTS_FAILED,

@@ -73,7 +73,10 @@ def test_a_corrupt_prompts_lock_is_a_usage_error_naming_it(pytester: pytest.Pyte
     assert "prompts.lock:2: invalid JSON" in out and "--llm-lock-prompts" in out
 
 
-def test_a_non_utf8_csv_dataset_names_the_file_line_and_byte(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_non_utf8_csv_dataset_names_the_file_line_and_byte(
+    pytester: pytest.Pytester, xdist: list[str]
+) -> None:
     pytester.mkdir("data")
     (pytester.path / "data" / "cases.csv").write_bytes(
         b"id,q\nparis,capital of France\ncafe,caf\xe9 au lait\n"
@@ -87,8 +90,8 @@ def test_a_non_utf8_csv_dataset_names_the_file_line_and_byte(pytester: pytest.Py
             pass
         """
     )
-    result = pytester.runpytest("--llm-eval")
-    assert result.ret != pytest.ExitCode.OK
+    result = pytester.runpytest("--llm-eval", *xdist)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     out = assert_clean(result)
     assert "cases.csv, line 3: not UTF-8 text (byte 37" in out and "Save the file as UTF-8" in out
 
