@@ -20,6 +20,7 @@ from pytest_llmops.spend.providers.base import (
     body_json,
     is_event_stream,
     request_json,
+    set_input_tokens,
     set_model,
     sse_json,
 )
@@ -49,10 +50,7 @@ def apply_usage(call: LLMCall, usage: JSONDict) -> None:
     uncached = as_int(usage.get("input_tokens"))
     cache_read = as_int(usage.get("cache_read_input_tokens")) or 0
     cache_write = as_int(usage.get("cache_creation_input_tokens")) or 0
-    if uncached is not None:
-        call.input_tokens = uncached + cache_read + cache_write
-        call.cached_input_tokens = cache_read
-        call.cache_write_tokens = cache_write
+    set_input_tokens(call, uncached, cache_read, cache_write)
     call.output_tokens = as_int(usage.get("output_tokens"))
     call.reasoning_tokens = as_int(as_dict(usage.get("output_tokens_details")).get("thinking_tokens"))
     # 1-hour cache writes cost more than 5-minute ones; pricing needs the split.
@@ -84,9 +82,9 @@ def _stream(call: LLMCall, interaction: Interaction) -> None:
         if kind == "message_start":
             message = as_dict(data.get("message"))
             set_model(call, message.get("model"))
-            _merge(usage, message.get("usage"))
+            merge_usage(usage, message.get("usage"))
         elif kind == "message_delta":
-            _merge(usage, data.get("usage"))
+            merge_usage(usage, data.get("usage"))
         elif kind == "error":
             _set_error(call, data)
     call.tool_calls = from_anthropic_stream(events)
@@ -94,7 +92,7 @@ def _stream(call: LLMCall, interaction: Interaction) -> None:
         apply_usage(call, usage)
 
 
-def _merge(usage: JSONDict, update: object) -> None:
+def merge_usage(usage: JSONDict, update: object) -> None:
     """Last value of each field wins; a null sent later does not erase a count sent earlier."""
     for key, value in as_dict(update).items():
         if value is not None:

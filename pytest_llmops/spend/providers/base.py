@@ -130,6 +130,16 @@ def set_model(call: LLMCall, value: Any) -> None:
         call.model = model
 
 
+def set_input_tokens(call: LLMCall, uncached: int | None, cache_read: int, cache_write: int) -> None:
+    """Providers that count cache reads and writes apart from the rest of the prompt (Anthropic, Bedrock):
+    `input_tokens` is the whole prompt, as for every provider; unknown stays unknown."""
+    if uncached is None:
+        return
+    call.input_tokens = uncached + cache_read + cache_write
+    call.cached_input_tokens = cache_read
+    call.cache_write_tokens = cache_write
+
+
 def clear_tokens(call: LLMCall) -> None:
     call.input_tokens = call.cached_input_tokens = call.cache_write_tokens = None
     call.output_tokens = call.reasoning_tokens = None

@@ -41,6 +41,7 @@ from pytest_llmops.spend.providers.base import (
     body_json,
     clear_tokens,
     request_json,
+    set_input_tokens,
 )
 
 PROVIDER = "bedrock"
@@ -99,10 +100,7 @@ def _converse_usage(call: LLMCall, usage: JSONDict) -> None:
     uncached = as_int(usage.get("inputTokens"))
     read = as_int(usage.get("cacheReadInputTokens")) or 0
     write = as_int(usage.get("cacheWriteInputTokens")) or 0
-    if uncached is not None:
-        call.input_tokens = uncached + read + write
-        call.cached_input_tokens = read
-        call.cache_write_tokens = write
+    set_input_tokens(call, uncached, read, write)
     call.output_tokens = as_int(usage.get("outputTokens"))
 
 
@@ -151,9 +149,7 @@ def _invoke_json(call: LLMCall, interaction: Interaction) -> None:
         return
     read = as_int(_int_header(header(headers, "x-amzn-bedrock-cache-read-input-token-count"))) or 0
     write = as_int(_int_header(header(headers, "x-amzn-bedrock-cache-write-input-token-count"))) or 0
-    call.input_tokens = None if inputs is None else inputs + read + write
-    call.cached_input_tokens = read if inputs is not None else None
-    call.cache_write_tokens = write if inputs is not None else None
+    set_input_tokens(call, inputs, read, write)
     call.output_tokens = outputs
 
 
@@ -175,10 +171,10 @@ def _invoke_stream(call: LLMCall, messages: list[EventMessage], request: JSONDic
             continue
         kind = event.get("type")
         if kind == "message_start":
-            anthropic_merge(usage, as_dict(event.get("message")).get("usage"))
+            anthropic.merge_usage(usage, as_dict(event.get("message")).get("usage"))
             call.extra["response_model"] = as_str(as_dict(event.get("message")).get("model"))
         elif kind == "message_delta":
-            anthropic_merge(usage, event.get("usage"))
+            anthropic.merge_usage(usage, event.get("usage"))
         elif kind == "content_block_delta":
             delta = as_dict(event.get("delta"))
             for key in ("text", "partial_json", "thinking"):
@@ -194,18 +190,10 @@ def _invoke_stream(call: LLMCall, messages: list[EventMessage], request: JSONDic
         inputs = as_int(metrics.get("inputTokenCount"))
         read = as_int(metrics.get("cacheReadInputTokenCount")) or 0
         write = as_int(metrics.get("cacheWriteInputTokenCount")) or 0
-        call.input_tokens = None if inputs is None else inputs + read + write
-        call.cached_input_tokens = read if inputs is not None else None
-        call.cache_write_tokens = write if inputs is not None else None
+        set_input_tokens(call, inputs, read, write)
         call.output_tokens = as_int(metrics.get("outputTokenCount"))
     elif call.error_type is None:
         _estimate(call, request, chars)
-
-
-def anthropic_merge(usage: JSONDict, update: object) -> None:
-    for key, value in as_dict(update).items():
-        if value is not None:
-            usage[key] = value
 
 
 def _int_header(value: str | None) -> int | None:
