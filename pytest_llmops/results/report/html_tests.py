@@ -324,21 +324,8 @@ def _all_scores(record: TestRecord, row: TestRow) -> list[ScoreLine]:
     lines = []
     repeated = len({s.run for s in record.scores}) > 1
     for score in record.scores:
-        comparison = row.comparisons.get(score.name)
-        reason = score.details.get("reason")
-        lines.append(
-            ScoreLine(
-                f"{score.name} (run {score.run})" if repeated else score.name,
-                score.value,
-                comparison.baseline if comparison is not None else None,
-                score.threshold,
-                score.passed,
-                score.scorer,
-                str(reason) if reason else None,
-                score.scorer.startswith("judge:"),
-                comparison.status if comparison is not None else None,
-            )
-        )
+        name = f"{score.name} (run {score.run})" if repeated else score.name
+        lines.append(ScoreLine.of(name, score, row.comparisons.get(score.name)))
     return lines
 
 

@@ -33,6 +33,22 @@ class ScoreLine:
     judged: bool
     status: str | None = None  # the comparison with the baseline: same, better, worse, regressed, ...
 
+    @classmethod
+    def of(cls, name: str, score: Score, comparison: Any | None) -> ScoreLine:
+        """`score` shown as `name`, beside its metric's comparison with the baseline (None: no baseline)."""
+        reason = score.details.get("reason")
+        return cls(
+            name,
+            score.value,
+            comparison.baseline if comparison is not None else None,
+            score.threshold,
+            score.passed,
+            score.scorer,
+            str(reason) if reason else None,
+            score.scorer.startswith("judge:"),
+            comparison.status if comparison is not None else None,
+        )
+
 
 @dataclass(slots=True)
 class RegressionView:
@@ -63,21 +79,7 @@ def score_lines(
             first[score.name] = score
     lines = []
     for name, score in first.items():
-        comparison = comparisons.get(name) if comparisons else None
-        reason = score.details.get("reason")
-        lines.append(
-            ScoreLine(
-                name,
-                score.value,
-                comparison.baseline if comparison is not None else None,
-                score.threshold,
-                score.passed,
-                score.scorer,
-                str(reason) if reason else None,
-                score.scorer.startswith("judge:"),
-                comparison.status if comparison is not None else None,
-            )
-        )
+        lines.append(ScoreLine.of(name, score, comparisons.get(name) if comparisons else None))
     return lines
 
 
