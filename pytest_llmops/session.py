@@ -71,6 +71,13 @@ class LLMOpsSession:
         self.records: dict[str, TestRecord] = {}
         self.is_worker = hasattr(config, "workerinput")
         self.started = time.perf_counter()
+        # Wall clock of the controller's start, shared with workers: a cassette written after it was
+        # written by this run (see Cassette.written_this_run).
+        self.run_started_ns: int = (
+            int(config.workerinput["llmops_run_started_ns"])  # type: ignore[attr-defined]
+            if self.is_worker and "llmops_run_started_ns" in config.workerinput  # type: ignore[attr-defined]
+            else time.time_ns()
+        )
         self._env_restore: dict[str, str | None] = {}
         self._price_table: Any = None
         self._price_table_loaded = False
@@ -163,6 +170,7 @@ class LLMOpsSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["llmops_run_started_ns"] = self.run_started_ns
         if self.ledger is not None:
             node.workerinput["llmops_ledger"] = str(self.ledger.path)
 
@@ -409,7 +417,9 @@ class LLMOpsSession:
         record.cassette = CassetteInfo(path=label, mode=mode.value)
         failure: str | None = None
         try:
-            cassette = Cassette(path, mode, self._matcher(marker), self.settings.scrubber)
+            cassette = Cassette(
+                path, mode, self._matcher(marker), self.settings.scrubber, run_started_ns=self.run_started_ns
+            )
         except Exception as exc:  # a broken cassette fails this test, not the session
             problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
             command = self._rerecord_command(item).replace("{mode}", "rewrite")
@@ -446,7 +456,7 @@ class LLMOpsSession:
             network.block(self.settings.allowed_hosts)
         transports.install(import_missing=True)
         transport.activate(recorder)
-        how = "once" if not cassette.existed else "new_episodes"
+        how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
         guard.allow(self.settings.allowed_hosts)
         guard.start_test(
             item.nodeid,

@@ -313,6 +313,53 @@ def test_xdist_workers_recording_one_shared_cassette_lose_nothing(
     assert len(slow_sim.requests) == 8
 
 
+@pytest.mark.parametrize("workers", [["-p", "no:xdist"], ["-n", "2"]], ids=["no-xdist", "n2"])
+def test_once_records_every_test_of_a_cassette_the_run_created_and_replays_it_next_run(
+    project: pytest.Pytester, slow_sim: ProviderSimulator, workers: list[str]
+) -> None:
+    """`once` records cassettes that did not exist before the run, even when a test sharing the cassette
+    wrote it earlier in the same run; the next `once` run replays it and sends nothing."""
+    (project.path / "test_paid.py").unlink()
+    project.makepyfile(test_shared=SHARED)
+    live = project.runpytest("--llm-eval", "--llm-record=once", *workers)
+    live.assert_outcomes(passed=4)
+    live.stdout.fnmatch_lines(["*0 misses*"])
+    assert len(slow_sim.requests) == 8
+    path = project.path / "cassettes" / "shared.yaml"
+    assert sorted(_content(x) for x in load_interactions(path)) == sorted(
+        f"shared t{t} c{c}" for t in range(4) for c in range(2)
+    )
+    again = project.runpytest("--llm-eval", "--llm-record=once", *workers)
+    again.assert_outcomes(passed=4)
+    again.stdout.fnmatch_lines(["*8 played*0 new recordings*0 misses*"])
+    assert len(slow_sim.requests) == 8  # the cassette existed before this run: replay only
+    project.makepyfile(
+        test_shared=SHARED.replace("range(4)", "range(5)")
+    )  # a new case of an existing cassette is a miss under `once`, as documented
+    third = project.runpytest("--llm-eval", "--llm-record=once", "-p", "no:xdist")
+    third.assert_outcomes(passed=4, failed=1)
+    assert len(slow_sim.requests) == 8
+
+
+def test_rewrite_replaces_a_shared_cassette_once_per_run_keeping_every_test(
+    project: pytest.Pytester, slow_sim: ProviderSimulator
+) -> None:
+    """Under `rewrite`, the second test of a shared cassette appends to what the first wrote in this run
+    instead of replacing it (which would lose paid recordings); a later rewrite run replaces the file."""
+    (project.path / "test_paid.py").unlink()
+    project.makepyfile(test_shared=SHARED)
+    path = project.path / "cassettes" / "shared.yaml"
+    for run in (1, 2):
+        result = project.runpytest("--llm-eval", "--llm-record=rewrite", "-p", "no:xdist")
+        result.assert_outcomes(passed=4)
+        result.stdout.fnmatch_lines(["*8 new recordings*"])
+        assert len(slow_sim.requests) == 8 * run
+        assert sorted(_content(x) for x in load_interactions(path)) == sorted(
+            f"shared t{t} c{c}" for t in range(4) for c in range(2)
+        )
+    project.runpytest("--llm-eval", "-p", "no:xdist").assert_outcomes(passed=4)
+
+
 # --- a cassette cut off inside a body -------------------------------------------------------------
 
 

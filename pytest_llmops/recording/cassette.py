@@ -42,16 +42,35 @@ class Cassette:
     recording once (cache write then read, 429 then 200, one per repeat).
     """
 
-    def __init__(self, path: Path, mode: RecordMode, matcher: Matcher, scrubber: Scrubber) -> None:
+    def __init__(
+        self,
+        path: Path,
+        mode: RecordMode,
+        matcher: Matcher,
+        scrubber: Scrubber,
+        *,
+        run_started_ns: int | None = None,
+    ) -> None:
         self.path = path
         self.mode = mode
         self.matcher = matcher
         self.scrubber = scrubber
+        written_ns = _mtime_ns(path)  # before a recovery below rewrites the file
         # Journals a dead run left are merged first, so their recordings replay like any other.
         self.recovered: list[Recovery] = recover(path, check_text=scrubber.assert_text_clean)
         self.existed = path.is_file()
+        # "Exists" means existed before the run. A file this run wrote already (another test sharing the
+        # cassette, on this or another xdist worker; a journal recovered just now is not) holds this run's
+        # recordings: under `once` it replays what it holds and records the rest (as `new_episodes`), under
+        # `rewrite` later tests append to it (as `all`) instead of replacing it.
+        self.written_this_run = (
+            self.existed
+            and mode in (RecordMode.ONCE, RecordMode.REWRITE)
+            and run_started_ns is not None
+            and written_ns >= run_started_ns
+        )
         self.recorded: list[Interaction] = []
-        if self.existed and mode is not RecordMode.REWRITE:
+        if self.existed and (mode is not RecordMode.REWRITE or self.written_this_run):
             from pytest_llmops.recording.formats import load_interactions
 
             self.recorded = load_interactions(path)
@@ -65,8 +84,9 @@ class Cassette:
         self.write_error: CassetteWriteError | None = None
         self.journal = Journal(path)
         self._disk_state = _fingerprint(path)
-        self._base: list[Interaction] = [] if mode is RecordMode.REWRITE else self.recorded
-        self._replaced = mode is not RecordMode.REWRITE or not self.existed
+        rewrites = mode is RecordMode.REWRITE and not self.written_this_run
+        self._base: list[Interaction] = [] if rewrites else self.recorded
+        self._replaced = not rewrites or not self.existed
         self._queues: dict[MatchKey, deque[int]] | None = None
         self._lock = threading.Lock()
 
@@ -79,7 +99,7 @@ class Cassette:
     @property
     def records(self) -> bool:
         return self.mode in (RecordMode.NEW_EPISODES, RecordMode.ALL, RecordMode.REWRITE) or (
-            self.mode is RecordMode.ONCE and not self.existed
+            self.mode is RecordMode.ONCE and (not self.existed or self.written_this_run)
         )
 
     def _index(self) -> dict[MatchKey, deque[int]]:
@@ -261,6 +281,13 @@ class Cassette:
     def close(self) -> None:
         """Stop journaling without merging (the run is being abandoned; a later run recovers)."""
         self.journal.close()
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _fingerprint(path: Path) -> tuple[int, int, int] | None:
