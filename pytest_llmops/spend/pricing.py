@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -35,8 +35,10 @@ __all__ = [
     "PriceTable",
     "UserPrice",
     "context_window",
+    "is_deprecated",
     "is_known_model",
     "price_call",
+    "price_call_at",
     "unknown_models",
 ]
 
@@ -136,6 +138,24 @@ def price_call(call: LLMCall, table: PriceTable | None = None) -> float | None:
     if priced is None:
         return None
     return priced.cost(call)
+
+
+def price_call_at(call: LLMCall, when: datetime, table: PriceTable | None = None) -> float | None:
+    """What `call` would cost if it were made at `when`: the same usage, the prices in force then.
+
+    Set beside the cost at the recording time, it shows a price change without a live call. The user's
+    price file has no dates, so the models it names cost the same at any time.
+    """
+    return price_call(replace(call, recorded_at=when.astimezone(UTC).isoformat()), table)
+
+
+def is_deprecated(model: str, provider: str | None) -> bool:
+    """Whether genai-prices' data flags `model` as deprecated by its provider (still served, to be retired).
+
+    The data has no retirement dates: a model it stops listing is unknown, hence unpriced, instead.
+    """
+    resolved = _resolve(provider, model)
+    return resolved is not None and bool(resolved.info.deprecated)
 
 
 def _full_usage(call: LLMCall) -> bool:
