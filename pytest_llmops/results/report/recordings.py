@@ -18,13 +18,18 @@ from typing import TYPE_CHECKING
 
 from pytest_llmops.results.records import TestRecord
 from pytest_llmops.results.report.figures import model_of
-from pytest_llmops.results.report.model import AgedCassette, ModelPrices, Recordings
+from pytest_llmops.results.report.model import PRICE_EPSILON, AgedCassette, ModelPrices, Recordings
 from pytest_llmops.spend.calls import LLMCall
 
 if TYPE_CHECKING:
     from pytest_llmops.spend.pricing import PriceTable
 
-__all__ = ["recorded_date", "summarize"]
+__all__ = ["RERECORD_HINT", "change_text", "model_notes", "recorded_date", "summarize"]
+
+RERECORD_HINT = (
+    "re-record their tests (pytest --llm-eval --llm-record=rewrite TEST), review the new answers, "
+    "then update the baseline"
+)
 
 
 def recorded_date(recorded_at: str | None) -> date | None:
@@ -38,6 +43,30 @@ def recorded_date(recorded_at: str | None) -> date | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).date()
+
+
+def change_text(then: float | None, now: float | None) -> str:
+    """How a cost moved, as every printer shows it: "-80%", "+$0.0001" from $0, "" when unknown or equal."""
+    from pytest_llmops.results.report import numbers as fmt
+
+    if then is None or now is None:
+        return ""
+    delta = now - then
+    if abs(delta) <= PRICE_EPSILON * max(abs(then), 1e-12):
+        return "±0"
+    if then:
+        return fmt.signed_pct(delta / then)
+    return ("+" if delta > 0 else "-") + fmt.usd(abs(delta))
+
+
+def model_notes(prices: ModelPrices) -> str:
+    """What else to know about a model: deprecated by its provider, or no price today."""
+    notes = []
+    if prices.deprecated:
+        notes.append("deprecated")
+    if prices.cost_now_usd is None:
+        notes.append("no price today")
+    return ", ".join(notes)
 
 
 def summarize(
