@@ -108,6 +108,16 @@ def test_user_prices_have_no_dates_so_they_never_change() -> None:
     assert section.models[0].cost_then_usd == section.models[0].cost_now_usd and not section.changed_models
 
 
+def test_only_calls_whose_price_has_dates_are_priced_again() -> None:
+    assert pricing.has_dated_prices(replayed("o3-2025-04-16", None))
+    assert not pricing.has_dated_prices(replayed("gpt-4o-mini-2024-07-18", None))
+    # its service tiers' prices (flex, priority) start on a date: a call on a tier is priced again
+    assert pricing.has_dated_prices(replayed("gpt-4o-mini-2024-07-18", None, extra={"service_tier": "flex"}))
+    table = PriceTable({"o3-2025-04-16": UserPrice(1.0, 2.0, 1.0, 1.0)})
+    assert not pricing.has_dated_prices(replayed("o3-2025-04-16", None), table)
+    assert not pricing.has_dated_prices(replayed("acme-support-1", None))
+
+
 def test_deprecated_is_genai_prices_own_flag() -> None:
     assert pricing.is_deprecated("gemini-2.0-flash", "gemini")
     assert not pricing.is_deprecated("gpt-4o-mini", "openai")

@@ -142,17 +142,25 @@ def _ages(section: Recordings, calls: Sequence[LLMCall], tests_of: dict[str, set
 
 
 def _prices(section: Recordings, calls: Sequence[LLMCall], as_of: datetime, table: PriceTable | None) -> None:
-    from pytest_llmops.spend.pricing import is_deprecated, price_call_at
+    from pytest_llmops.spend.pricing import has_dated_prices, is_deprecated, price_call_at
 
     groups: dict[tuple[str, str], list[tuple[float | None, float | None]]] = {}
+    dated: dict[tuple[str, str, str | None], bool] = {}
     for call in calls:
         if not call.has_usage:
             continue  # no tokens: nothing to price at either date
+        key = (model_of(call), call.provider)
         then = call.cost_usd
-        now = price_call_at(call, as_of, table)
+        tier = call.extra.get("service_tier")
+        dated_key = (*key, tier if isinstance(tier, str) else None)
+        repriced = dated.get(dated_key)
+        if repriced is None:
+            repriced = dated[dated_key] = has_dated_prices(call, table)
+        # A call whose price has no dates costs the same today: not priced again.
+        now = price_call_at(call, as_of, table) if repriced else then
         if now is None and then is not None:
             now = then  # priced by a plugin's parse hook: no second price to compare with
-        groups.setdefault((model_of(call), call.provider), []).append((then, now))
+        groups.setdefault(key, []).append((then, now))
     then_total: list[float] = []
     now_total: list[float] = []
     for (model, provider), pairs in sorted(groups.items()):
