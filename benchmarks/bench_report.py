@@ -27,6 +27,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,9 @@ def make_records(n: int, seed: int) -> list[TestRecord]:
     return records
 
 
+AS_OF = datetime(2026, 12, 1, tzinfo=UTC)
+
+
 def finish_steps(records: list[TestRecord], old: bl.Baseline, out: Path) -> dict[str, float]:
     """The work of `reporting.finish` for the report (minus the HTML and Markdown files), timed by step."""
     with collector_paused():
@@ -121,7 +125,15 @@ def _steps(records: list[TestRecord], old: bl.Baseline, out: Path) -> dict[str, 
     measured = {r.nodeid: bl.measure(r) for r in records}
     diff = bl.compare(records, measured, old, parse_gates(None), alpha=0.05, full_run=True)
     info = BaselineInfo(".llm-baseline.json", "loaded", tests=len(old.tests))
-    report = build(records, measured, baseline=info, diff=diff, options=ReportOptions())
+    report = build(
+        records,
+        measured,
+        baseline=info,
+        diff=diff,
+        options=ReportOptions(),
+        as_of=AS_OF,  # as a session does: the "Recordings" section prices every replayed call again
+        max_recording_age_days=90,
+    )
     t1 = time.perf_counter()
     writer = TerminalWriter(io.StringIO())
     writer.hasmarkup = True

@@ -62,6 +62,28 @@ def probability(text: str) -> float:
     return value
 
 
+RECORDING_AGE_UNITS = {"d": 1, "w": 7}
+RECORDING_AGE_FORMS = "a whole number of days or weeks, e.g. 90d or 12w, or off"
+
+
+def recording_age(text: str) -> int:
+    """`llm_max_recording_age`: whole days (`90d`), weeks (`12w`), or `off` (0: no limit).
+
+    Months and years are refused, not guessed: their length varies, and a limit should say exactly when a
+    recording counts as old.
+    """
+    raw = text.strip().lower()
+    if raw == "off":
+        return 0
+    number, unit = raw[:-1], raw[-1:]
+    if unit in RECORDING_AGE_UNITS and number.isdigit() and int(number) > 0:
+        return int(number) * RECORDING_AGE_UNITS[unit]
+    hint = ""
+    if unit in ("m", "y") or raw.endswith(("mo", "month", "months", "year", "years")):
+        hint = " (months and years vary in length: write 180d or 26w instead)"
+    raise argparse.ArgumentTypeError(f"{text!r} is not a recording age: write {RECORDING_AGE_FORMS}{hint}")
+
+
 def judge_spec(text: str) -> str:
     from pytest_llmops.markers import judge_problem
 
@@ -219,6 +241,15 @@ OPTIONS: tuple[Option, ...] = (
         "Retries of a 429/5xx answer while recording (exponential backoff, retry-after).",
         ini="llm_record_retries",
         default="4",
+    ),
+    Option(
+        "llm_max_recording_age",
+        "Report cassettes whose oldest replayed recording is older than this: days or weeks (90d, 12w), "
+        "or off (the default).",
+        flag="--llm-max-recording-age",
+        ini="llm_max_recording_age",
+        type=recording_age,
+        metavar="AGE",
     ),
     Option(
         "llm_replay_placeholder_keys",

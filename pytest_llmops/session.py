@@ -343,6 +343,13 @@ class LLMOpsSession:
                     raise pytest.UsageError(str(exc)) from None
         return self._price_table
 
+    def _report_prices(self) -> Any:
+        """The price table for the report's cost today; a broken price file was already reported."""
+        try:
+            return self.prices()
+        except pytest.UsageError:
+            return None
+
     def price(self, call: LLMCall) -> float | None:
         from pytest_llmops.spend import pricing
 
@@ -639,6 +646,7 @@ class LLMOpsSession:
             full_run=reporting.is_full_run(session),
             duration_s=time.perf_counter() - self.started,
             comparisons=ab_tables,
+            prices=self._report_prices(),
         )
         status = self.report_outcome.exit_status
         if status is not None and session.exitstatus == pytest.ExitCode.OK:

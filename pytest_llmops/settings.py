@@ -78,6 +78,7 @@ class Settings:
     scrubber: Scrubber
     record_policy: RecordPolicy
     replay_placeholder_keys: bool
+    max_recording_age_days: int | None
     budget_usd: float | None
     prices_file: Path | None
     prompts_dir: Path
@@ -153,6 +154,7 @@ class Settings:
             ),
             record_policy=RecordPolicy(max_retries=retries),
             replay_placeholder_keys=bool(r.get("llm_replay_placeholder_keys")),
+            max_recording_age_days=r.get("llm_max_recording_age") or None,
             budget_usd=r.get("llm_budget_usd"),
             prices_file=ini_path("llm_prices"),
             prompts_dir=inidir / r.get("llm_prompts_dir"),

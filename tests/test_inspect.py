@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,31 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["output_tokens"] == 6
+
+
+def test_each_interaction_has_its_recording_time_and_age_and_the_totals_name_the_oldest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = chat("gpt-4o-mini", 10, 2)
+    undated = chat("gpt-4o-mini", 10, 2)
+    undated.meta = InteractionMeta()
+    dated_by_header = chat("gpt-4o-mini", 10, 2)
+    dated_by_header.meta = InteractionMeta()
+    dated_by_header.response.headers["date"] = ["Tue, 01 Jul 2025 08:00:00 GMT"]
+    cassette(tmp_path / "a.yaml", old, undated)
+    cassette(tmp_path / "b.yaml", dated_by_header)
+    status, out, _ = run(capsys, tmp_path, "--json")
+    rows = json.loads(out)
+    today = datetime.now(UTC).date()
+    assert status == 0
+    assert [(r["recorded_at"], r["age_days"]) for r in rows] == [
+        ("2025-06-01T00:00:00Z", (today - date(2025, 6, 1)).days),
+        (None, None),
+        ("2025-07-01T08:00:00Z", (today - date(2025, 7, 1)).days),
+    ]
+    status, out, _ = run(capsys, tmp_path)
+    assert (
+        f"recorded: oldest 2025-06-01 ({(today - date(2025, 6, 1)).days} days ago, {tmp_path / 'a.yaml'}), "
+        f"newest 2025-07-01 ({(today - date(2025, 7, 1)).days} days ago)"
+    ) in out
+    assert "1 interactions carry no recording time (no metadata.recorded_at, no Date header)" in out

@@ -386,6 +386,7 @@ def test_json_is_the_whole_model_and_timings_are_the_only_wall_clock_fields() ->
         "next_steps",
         "comparisons",
         "regressed_tests",
+        "recordings",
         "timings",
         "settings",
         "records",
@@ -457,6 +458,7 @@ def settings(tmp_path: Path, **kwargs: Any) -> Settings:
         "scrubber": Scrubber(),
         "rootdir": tmp_path,
         "invocation_paths": (),
+        "max_recording_age_days": None,
     }
     values.update(kwargs)
     return cast(Settings, SimpleNamespace(**values))

@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -39,6 +40,8 @@ JSON_KEYS = (
     "cache_write_tokens",
     "output_tokens",
     "cost_usd",
+    "recorded_at",
+    "age_days",
 )
 _TOKEN_KEYS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens")
 EXIT_OK = 0
@@ -95,6 +98,8 @@ class Row:
     stream: bool
     status: int
     cost_usd: float | None
+    recorded_at: str | None = None
+    age_days: int | None = None
 
     def json(self) -> dict[str, Any]:
         call = self.call
@@ -110,6 +115,8 @@ class Row:
             "status": self.status,
             **{key: getattr(recorded, key) if recorded is not None else None for key in _TOKEN_KEYS},
             "cost_usd": self.cost_usd if recorded is not None else None,
+            "recorded_at": self.recorded_at,
+            "age_days": self.age_days,
         }
 
 
@@ -138,8 +145,11 @@ def find_cassettes(paths: Sequence[Path], failures: list[str]) -> Iterator[Path]
 def inspect_rows(paths: Sequence[Path], table: PriceTable | None, failures: list[str]) -> Iterator[Row]:
     """A row per interaction in every readable file; each unreadable one adds a line to `failures`."""
     from pytest_llmops.recording.formats import CassetteFormatError, load_interactions
+    from pytest_llmops.results.report.recordings import recorded_date
     from pytest_llmops.spend.pricing import price_call
     from pytest_llmops.spend.providers import builtin_parse_call
+
+    today = datetime.now(UTC).date()
 
     for file in find_cassettes(paths, failures):
         try:
@@ -156,6 +166,9 @@ def inspect_rows(paths: Sequence[Path], table: PriceTable | None, failures: list
         for index, interaction in enumerate(interactions):
             call = builtin_parse_call(interaction)
             cost = price_call(call, table) if call is not None else None
+            # The recording time as pricing reads it: our metadata, else the response's Date header.
+            recorded_at = call.recorded_at if call is not None else interaction.meta.recorded_at
+            day = recorded_date(recorded_at)
             yield Row(
                 file=str(file),
                 index=index,
@@ -164,6 +177,8 @@ def inspect_rows(paths: Sequence[Path], table: PriceTable | None, failures: list
                 stream=call.stream if call is not None else interaction.response.is_sse,
                 status=interaction.response.status,
                 cost_usd=cost,
+                recorded_at=recorded_at if day is not None else None,
+                age_days=(today - day).days if day is not None else None,
             )
 
 
@@ -239,6 +254,25 @@ def _cells(row: Row) -> tuple[str, ...]:
     )
 
 
+def _ages(rows: list[Row]) -> list[str]:
+    """When the interactions were recorded: the oldest (and its file), the newest, and the undated."""
+    dated = [row for row in rows if row.recorded_at is not None and row.age_days is not None]
+    lines = []
+    if dated:
+        oldest = max(dated, key=lambda row: (row.age_days or 0, row.file))
+        newest = min(dated, key=lambda row: row.age_days or 0)
+        lines.append(
+            f"recorded: oldest {str(oldest.recorded_at)[:10]} ({oldest.age_days} days ago, {oldest.file}), "
+            f"newest {str(newest.recorded_at)[:10]} ({newest.age_days} days ago)"
+        )
+    undated = len(rows) - len(dated)
+    if undated:
+        lines.append(
+            f"{undated} interactions carry no recording time (no metadata.recorded_at, no Date header)"
+        )
+    return lines
+
+
 def _dollars(cost: float) -> str:
     # Eight decimals: a short embedding call costs a few millionths of a cent.
     return "$0" if cost == 0 else f"${cost:.8f}"
@@ -276,4 +310,5 @@ def _totals(rows: list[Row], table: PriceTable | None) -> str:
             f"{estimated} calls recorded no usage: their tokens are estimates (~), "
             "left out of the totals and unpriced"
         )
+    lines += _ages(rows)
     return "\n".join(lines) + "\n"

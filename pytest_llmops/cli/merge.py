@@ -41,6 +41,7 @@ class _Settings:
     update_baseline: bool = False
     baseline_include_errors: bool = False
     invocation_paths: tuple[str, ...] = ()
+    max_recording_age_days: int | None = None
     scrubber: Any = field(default=None)
 
 
@@ -140,6 +141,7 @@ def run(args: argparse.Namespace, out: IO[str] | None = None, err: IO[str] | Non
         alpha=float(shard.get("alpha", 0.05)),
         primary_metric=str(shard.get("primary_metric", "pass_rate")),
         guard_metrics=tuple(shard.get("guard_metrics") or ()),
+        max_recording_age_days=shard.get("max_recording_age_days"),
         report_json=args.report_json,
         report_md=args.report_md,
         report_html=args.report_html,

@@ -28,6 +28,7 @@ from pytest_llmops.wording import plural
 if TYPE_CHECKING:
     from pytest_llmops.recording.secrets import Scrubber
     from pytest_llmops.results.report.model import Table
+    from pytest_llmops.spend.pricing import PriceTable
 
 __all__ = ["Outcome", "collector_paused", "finish", "is_full_run", "print_summary"]
 
@@ -62,6 +63,8 @@ class Settings(Protocol):
     def rootdir(self) -> Path: ...
     @property
     def invocation_paths(self) -> tuple[str, ...]: ...
+    @property
+    def max_recording_age_days(self) -> int | None: ...
 
 
 @dataclass(slots=True)
@@ -104,13 +107,16 @@ def finish(
     meta: Mapping[str, Any] | None = None,
     duration_s: float | None = None,
     comparisons: Sequence[Table] = (),
+    prices: PriceTable | None = None,
+    as_of: _dt.datetime | None = None,
 ) -> Outcome:
     """Build the report, compare with and maybe update the baseline, write the report files.
 
     `full_run`: every collected test was selected (see `is_full_run`); only then are baseline entries of
     tests that did not run reported as unused, and dropped by --llm-update-baseline. `meta` is recorded
     in the report as given (JSON-able values); `duration_s` goes under `timings`. `comparisons` (A/B
-    tables from the variants) are printed in every format.
+    tables from the variants) are printed in every format. `prices` is the user's price file, for the
+    replayed calls' cost today; `as_of` the time recordings are aged and priced at (default: now).
     """
     try:
         with collector_paused():
@@ -121,6 +127,8 @@ def finish(
                 meta=meta or {},
                 duration_s=duration_s,
                 comparisons=comparisons,
+                prices=prices,
+                as_of=as_of or _dt.datetime.now(_dt.UTC),
             )
     except Exception as exc:  # a bug here must not hide the test results behind a traceback
         return Outcome(
@@ -154,6 +162,8 @@ def _finish(
     meta: Mapping[str, Any],
     duration_s: float | None,
     comparisons: Sequence[Table],
+    prices: PriceTable | None,
+    as_of: _dt.datetime,
 ) -> Outcome:
     from pytest_llmops.recording.files import write_atomic
     from pytest_llmops.results.gates import parse_gates
@@ -212,6 +222,9 @@ def _finish(
         options=options,
         meta={**run_meta, **meta},
         timings=timings,
+        as_of=as_of,
+        max_recording_age_days=settings.max_recording_age_days,
+        prices=prices,
     )
     report.comparisons.extend(comparisons)
     report.records = ordered
@@ -222,6 +235,7 @@ def _finish(
         "primary_metric": getattr(settings, "primary_metric", "pass_rate"),
         "guard_metrics": list(getattr(settings, "guard_metrics", ())),
         "full_run": full_run,
+        "max_recording_age_days": settings.max_recording_age_days,
     }
     outcome.report = report
 

@@ -35,8 +35,11 @@ __all__ = [
     "PriceTable",
     "UserPrice",
     "context_window",
+    "has_dated_prices",
+    "is_deprecated",
     "is_known_model",
     "price_call",
+    "price_call_at",
     "unknown_models",
 ]
 
@@ -112,7 +115,7 @@ class PriceTable:
         return cls(models=_parse_models(path, root), source=str(path))
 
 
-def price_call(call: LLMCall, table: PriceTable | None = None) -> float | None:
+def price_call(call: LLMCall, table: PriceTable | None = None, *, at: datetime | None = None) -> float | None:
     """USD cost of `call`, or None when it cannot be known.
 
     The model is the one the response names (what ran and was billed); the
@@ -122,6 +125,7 @@ def price_call(call: LLMCall, table: PriceTable | None = None) -> float | None:
     A call without both input and output counts costs 0.0 only if its model is
     known to be free, else None: a missing count is never taken as 0.
     Estimated counts are priced like recorded ones (`call.estimated` says so).
+    `at` prices the call as if it were made then instead of when it was recorded.
     """
     if not call.has_usage and not call.ok:
         return 0.0
@@ -135,7 +139,43 @@ def price_call(call: LLMCall, table: PriceTable | None = None) -> float | None:
     priced = _resolve(call.provider, model)
     if priced is None:
         return None
-    return priced.cost(call)
+    return priced.cost(call, at)
+
+
+def price_call_at(call: LLMCall, when: datetime, table: PriceTable | None = None) -> float | None:
+    """What `call` would cost if it were made at `when`: the same usage, the prices in force then.
+
+    Set beside the cost at the recording time, it shows a price change without a live call. The user's
+    price file has no dates, so the models it names cost the same at any time.
+    """
+    return price_call(call, table, at=when)
+
+
+def has_dated_prices(call: LLMCall, table: PriceTable | None = None) -> bool:
+    """Whether what `call` costs depends on when it is made: genai-prices lists its model's prices (or, for
+    a call with a service tier, the tier's prices) with start dates or times of day. When it does not, the
+    call costs the same at any date and need not be priced again."""
+    model = call.model or call.request_model
+    if not model or (table is not None and table.lookup(model, call.provider) is not None):
+        return False
+    resolved = _resolve(call.provider, model)
+    if resolved is None:
+        return False
+    if price_context(call) is not None:
+        if resolved.granularity is None:
+            resolved.granularity = _granularity(resolved.info)
+        return resolved.granularity != "fixed"
+    prices = resolved.info.prices  # without a service tier, genai-prices never applies the tiers' variants
+    return isinstance(prices, list) and any(p.constraint is not None for p in prices)
+
+
+def is_deprecated(model: str, provider: str | None) -> bool:
+    """Whether genai-prices' data flags `model` as deprecated by its provider (still served, to be retired).
+
+    The data has no retirement dates: a model it stops listing is unknown, hence unpriced, instead.
+    """
+    resolved = _resolve(provider, model)
+    return resolved is not None and bool(resolved.info.deprecated)
 
 
 def _full_usage(call: LLMCall) -> bool:
@@ -248,8 +288,8 @@ class _GenaiModel:
     coefficients: dict[Any, _Coefficients | None] = field(default_factory=dict)
     granularity: str | None = None
 
-    def cost(self, call: LLMCall) -> float | None:
-        when = _timestamp(call.recorded_at)
+    def cost(self, call: LLMCall, at: datetime | None = None) -> float | None:
+        when = at if at is not None else _timestamp(call.recorded_at)
         context = price_context(call)
         usage = genai_usage(call)
         coefficients = self._coefficients(when, context)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmops.results.baseline import BaselineDiff, MetricComparison, MetricEntry, judge_of, known
 from pytest_llmops.results.gates import BUILTIN_METRICS
@@ -40,9 +41,13 @@ from pytest_llmops.results.report.model import (
     TestRow,
     Verdict,
 )
+from pytest_llmops.results.report.recordings import summarize as recordings_section
 from pytest_llmops.results.report.why import regression_views
 from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.wording import plural, shorten
+
+if TYPE_CHECKING:
+    from pytest_llmops.spend.pricing import PriceTable
 
 __all__ = ["MESSAGE_LIMIT", "NO_PROMPT", "build"]
 
@@ -365,9 +370,13 @@ def build(
     options: ReportOptions | None = None,
     meta: Mapping[str, Any] | None = None,
     timings: Mapping[str, Any] | None = None,
+    as_of: datetime | None = None,
+    max_recording_age_days: int | None = None,
+    prices: PriceTable | None = None,
 ) -> Report:
     """The report of one session. `measured` is `baseline.measure` of every record; `diff` the comparison
-    with the baseline, None when there is no usable one."""
+    with the baseline, None when there is no usable one. `as_of` is the date recordings are aged and
+    priced at (the "Recordings" section; none without it), `prices` the user's price file."""
     options = options or ReportOptions()
     ordered = sorted(records, key=lambda r: r.nodeid)
 
@@ -502,6 +511,9 @@ def build(
         distributions=distributions,
         next_steps=[],
         regressed_tests=regression_views(ordered, diff, _message),
+        recordings=recordings_section(
+            ordered, as_of=as_of, max_age_days=max_recording_age_days, prices=prices
+        ),
         timings=dict(timings or {}),
     )
     if any(measured.values()) or options.update_baseline:

@@ -18,7 +18,8 @@ from pytest_llmops.results.baseline import MetricComparison
 from pytest_llmops.results.report import html_tests
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import Histogram
-from pytest_llmops.results.report.model import GroupSummary, Report
+from pytest_llmops.results.report.model import GroupSummary, Recordings, Report
+from pytest_llmops.results.report.recordings import RERECORD_HINT, change_text, model_notes
 from pytest_llmops.wording import plural
 
 __all__ = ["render"]
@@ -332,6 +333,65 @@ def _groups_table(first: str, groups: Sequence[GroupSummary]) -> str:
     return _table(headers, rows, numeric=(1, 2, 3, 4, 5, 6, 7))
 
 
+def _recordings(section: Recordings) -> list[str]:
+    """The "Recordings" section, only when it has something to say."""
+    if not section.findings:
+        return []
+    out = [f"<h2>Recordings (as of {_e(section.as_of)})</h2>"]
+    if section.too_old:
+        out.append(
+            f'<p class="sub">Older than {_e(plural(section.max_age_days or 0, "day"))}: '
+            f"{_e(plural(len(section.too_old), 'cassette'))}; {_e(RERECORD_HINT)}.</p>"
+        )
+        out.append(
+            _table(
+                ["cassette", "age", "oldest recording", "over the limit", "tests"],
+                [
+                    [
+                        _code(c.path),
+                        plural(c.age_days, "day"),
+                        c.oldest,
+                        f"{c.too_old} of {c.recordings}",
+                        _Raw(" ".join(_code(t).html for t in c.tests)),
+                    ]
+                    for c in section.too_old
+                ],
+                numeric=(1, 3),
+            )
+        )
+    if section.undated and section.max_age_days is not None:
+        out.append(
+            f'<p class="sub">{_e(plural(section.undated, "recording"))} in '
+            f"{_e(plural(len(section.undated_cassettes), 'cassette'))} carry no recording date (no "
+            "metadata.recorded_at, no Date header): their age is unknown.</p>"
+        )
+    if section.changed_models or section.deprecated_models or section.unpriced_models:
+        out.append(
+            f'<p class="sub">Replayed calls at today\'s prices: {_e(fmt.usd(section.cost_then_usd))} when '
+            f"recorded, {_e(fmt.usd(section.cost_now_usd))} today "
+            f"({_e(change_text(section.cost_then_usd, section.cost_now_usd))}).</p>"
+        )
+        out.append(
+            _table(
+                ["model", "provider", "calls", "cost when recorded", "cost today", "change", ""],
+                [
+                    [
+                        _code(m.model),
+                        m.provider,
+                        m.calls,
+                        fmt.usd(m.cost_then_usd),
+                        fmt.usd(m.cost_now_usd),
+                        change_text(m.cost_then_usd, m.cost_now_usd),
+                        _pill(model_notes(m), "warn") if model_notes(m) else "",
+                    ]
+                    for m in section.models
+                ],
+                numeric=(2, 3, 4, 5),
+            )
+        )
+    return out
+
+
 def render(report: Report) -> str:
     h, app = report.headline, report.headline.app
     out: list[str] = [
@@ -549,6 +609,8 @@ def render(report: Report) -> str:
             )
         )
         out += [f'<p class="sub">{_e(note)}</p>' for note in extra_table.notes]
+
+    out += _recordings(report.recordings)
 
     def details(title: str, body: str) -> None:
         out.append(f"<details><summary>{_e(title)}</summary>{body}</details>")

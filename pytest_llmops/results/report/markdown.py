@@ -12,7 +12,8 @@ from typing import Any
 from pytest_llmops.results.baseline import MetricComparison
 from pytest_llmops.results.report import markdown_why
 from pytest_llmops.results.report import numbers as fmt
-from pytest_llmops.results.report.model import GroupSummary, Report
+from pytest_llmops.results.report.model import GroupSummary, Recordings, Report
+from pytest_llmops.results.report.recordings import RERECORD_HINT, change_text, model_notes
 from pytest_llmops.wording import plural, shorten
 
 __all__ = ["ROW_LIMIT", "render"]
@@ -84,6 +85,64 @@ def _groups(title: str, first: str, groups: Sequence[GroupSummary]) -> list[str]
         headers.pop()
         rows = [r[:-1] for r in rows]
     out += _table(headers, rows, right=(1, 2, 3, 4, 5))
+    return out
+
+
+def _recordings(section: Recordings) -> list[str]:
+    """The "Recordings" section, only when it has something to say."""
+    if not section.findings:
+        return []
+    out = ["", f"### Recordings (as of {section.as_of})", ""]
+    if section.too_old:
+        out.append(
+            f"**Older than {plural(section.max_age_days or 0, 'day')}:** "
+            f"{plural(len(section.too_old), 'cassette')}; {RERECORD_HINT}."
+        )
+        out.append("")
+        out += _table(
+            ["cassette", "age", "oldest recording", "over the limit", "tests"],
+            [
+                [
+                    _code(c.path),
+                    plural(c.age_days, "day"),
+                    c.oldest,
+                    f"{c.too_old} of {c.recordings}",
+                    ", ".join(_code(t) for t in c.tests),
+                ]
+                for c in section.too_old
+            ],
+            right=(1, 3),
+        )
+    if section.undated and section.max_age_days is not None:
+        out += [
+            "",
+            f"_{plural(section.undated, 'recording')} in {plural(len(section.undated_cassettes), 'cassette')} "
+            "carry no recording date (no `metadata.recorded_at`, no `Date` header): their age is unknown._",
+        ]
+    if section.changed_models or section.deprecated_models or section.unpriced_models:
+        out += [
+            "",
+            f"**Replayed calls at today's prices:** {fmt.usd(section.cost_then_usd)} when recorded, "
+            f"{fmt.usd(section.cost_now_usd)} today "
+            f"({change_text(section.cost_then_usd, section.cost_now_usd)})",
+            "",
+        ]
+        out += _table(
+            ["model", "provider", "calls", "cost when recorded", "cost today", "change", ""],
+            [
+                [
+                    _code(m.model),
+                    m.provider,
+                    m.calls,
+                    fmt.usd(m.cost_then_usd),
+                    fmt.usd(m.cost_now_usd),
+                    change_text(m.cost_then_usd, m.cost_now_usd),
+                    model_notes(m),
+                ]
+                for m in section.models
+            ],
+            right=(2, 3, 4, 5),
+        )
     return out
 
 
@@ -205,6 +264,8 @@ def render(report: Report) -> str:
         )
         for note in t.notes:  # a line right under a table would render as one more row
             out += ["", f"_{note}_"]
+
+    out += _recordings(report.recordings)
 
     details: list[tuple[str, list[str]]] = []
     if report.not_comparable:

@@ -21,6 +21,7 @@ from pytest_llmops.results.report.why import RegressionView
 
 __all__ = [
     "FORMAT",
+    "AgedCassette",
     "BaselineInfo",
     "CassetteFigures",
     "DeclaredFigure",
@@ -31,6 +32,8 @@ __all__ = [
     "MeanCI",
     "MetricCell",
     "MetricSummary",
+    "ModelPrices",
+    "Recordings",
     "RegressionView",
     "RepeatRow",
     "Report",
@@ -274,6 +277,113 @@ class Table:
 
 
 @dataclass(slots=True)
+class AgedCassette:
+    """A cassette whose oldest recording replayed in this run is older than `llm_max_recording_age`."""
+
+    path: str
+    oldest: str
+    """`recorded_at` of its oldest replayed recording."""
+    age_days: int
+    """Whole days from that recording's UTC date to the report's (`Recordings.as_of`)."""
+    recordings: int
+    """Its recordings replayed in this run."""
+    too_old: int
+    """Of them, the ones older than the limit."""
+    tests: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ModelPrices:
+    """One model's replayed calls priced twice: at their recording time and at the report's date."""
+
+    model: str
+    provider: str
+    calls: int
+    cost_then_usd: float | None
+    cost_now_usd: float | None
+    deprecated: bool = False
+
+    @property
+    def change_usd(self) -> float | None:
+        if self.cost_then_usd is None or self.cost_now_usd is None:
+            return None
+        return self.cost_now_usd - self.cost_then_usd
+
+    @property
+    def change(self) -> float | None:
+        """Relative to the cost then; None from $0 or when either side is unknown."""
+        delta = self.change_usd
+        if delta is None or not self.cost_then_usd:
+            return None
+        return delta / self.cost_then_usd
+
+    @property
+    def changed(self) -> bool:
+        delta = self.change_usd
+        return delta is not None and abs(delta) > PRICE_EPSILON * max(abs(self.cost_then_usd or 0.0), 1e-12)
+
+
+PRICE_EPSILON = 1e-9
+"""A relative difference below this is rounding, not a price change."""
+
+
+@dataclass(slots=True)
+class Recordings:
+    """How old the replayed recordings are and what they would cost today, without a live call.
+
+    Depends on the date of the run (`as_of`, a UTC date): two runs of the same recordings on the same day
+    give equal sections. Empty when no recording was replayed.
+    """
+
+    as_of: str | None = None
+    max_age_days: int | None = None
+    replayed: int = 0
+    """Replayed LLM recordings considered (app and judge)."""
+    cassettes: int = 0
+    oldest: str | None = None
+    """`recorded_at` of the oldest replayed recording."""
+    too_old: list[AgedCassette] = field(default_factory=list)
+    undated: int = 0
+    """Replayed recordings with no recording time (no `metadata.recorded_at`, no `Date` header)."""
+    undated_cassettes: list[str] = field(default_factory=list)
+    models: list[ModelPrices] = field(default_factory=list)
+    cost_then_usd: float = 0.0
+    """Over the calls priced both at their recording time and today."""
+    cost_now_usd: float = 0.0
+
+    @property
+    def changed_models(self) -> list[str]:
+        return [m.model for m in self.models if m.changed]
+
+    @property
+    def deprecated_models(self) -> list[str]:
+        return [m.model for m in self.models if m.deprecated]
+
+    @property
+    def unpriced_models(self) -> list[str]:
+        return [m.model for m in self.models if m.cost_now_usd is None]
+
+    @property
+    def change_usd(self) -> float:
+        return self.cost_now_usd - self.cost_then_usd
+
+    @property
+    def change(self) -> float | None:
+        return self.change_usd / self.cost_then_usd if self.cost_then_usd else None
+
+    @property
+    def findings(self) -> bool:
+        """Something to say: an old cassette, a price change, a deprecated or unpriced model."""
+        return bool(
+            self.too_old
+            or self.changed_models
+            or self.deprecated_models
+            or self.unpriced_models
+            or (self.undated and self.max_age_days is not None)
+        )
+
+
+@dataclass(slots=True)
 class BaselineInfo:
     """Where the baseline is and what became of it: missing, loaded, or unusable (error)."""
 
@@ -331,6 +441,7 @@ class Report:
     next_steps: list[str]
     comparisons: list[Table] = field(default_factory=list)
     regressed_tests: list[RegressionView] = field(default_factory=list)
+    recordings: Recordings = field(default_factory=Recordings)
     timings: dict[str, Any] = field(default_factory=dict)
     # What `pytest-llmops merge` rebuilds a report from: every test's record (TestRecord) and the
     # settings the session applied (gates, alpha, A/B metrics). Not printed.
@@ -365,6 +476,15 @@ _DERIVED: dict[type, tuple[str, ...]] = {
     CallFigures: ("cost_usd", "total_tokens"),
     Headline: ("ran",),
     RepeatRow: ("pass_at_k", "pass_all_k", "rule"),
+    ModelPrices: ("change_usd", "change", "changed"),
+    Recordings: (
+        "changed_models",
+        "deprecated_models",
+        "unpriced_models",
+        "change_usd",
+        "change",
+        "findings",
+    ),
 }
 
 

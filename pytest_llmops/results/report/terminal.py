@@ -14,10 +14,11 @@ from typing import Any
 from pytest_llmops.results.baseline import MetricComparison
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import CallFigures
-from pytest_llmops.results.report.model import GroupSummary, Report, Table
+from pytest_llmops.results.report.model import GroupSummary, Recordings, Report, Table
+from pytest_llmops.results.report.recordings import RERECORD_HINT, change_text
 from pytest_llmops.wording import plural, shorten
 
-__all__ = ["LIST_LIMIT", "Line", "lines", "table"]
+__all__ = ["LIST_LIMIT", "Line", "lines", "recordings_lines", "table"]
 
 Line = tuple[str, dict[str, bool]]
 LIST_LIMIT = 30
@@ -233,6 +234,63 @@ def _table(t: Table) -> Iterator[Line]:
         yield f"  {note}", PLAIN
 
 
+def recordings_lines(section: Recordings, shown: int | None) -> Iterator[Line]:
+    """The "Recordings" block, only when it has something to say: old cassettes (the first `shown`, all
+    with None), prices changed since recording, deprecated and unpriced models, undated recordings."""
+    if not section.findings:
+        return
+    yield from _section(f"Recordings (as of {section.as_of})", YELLOW)
+    old = section.too_old
+    if old:
+        yield (
+            f"  older than {_plural(section.max_age_days or 0, 'day')}: {_plural(len(old), 'cassette')}; "
+            f"{RERECORD_HINT}",
+            PLAIN,
+        )
+        listed = old if shown is None else old[:shown]
+        for cassette in listed:
+            tests = ", ".join(cassette.tests[:2]) + (" ..." if len(cassette.tests) > 2 else "")
+            yield (
+                f"    {cassette.path}: {_plural(cassette.age_days, 'day')} old "
+                f"(recorded {cassette.oldest[:10]}; {cassette.too_old} of "
+                f"{_plural(cassette.recordings, 'recording')} over the limit) · {tests}",
+                PLAIN,
+            )
+        if len(listed) < len(old):
+            yield (
+                f"    ... and {len(old) - len(listed):,} more (-v lists them; the JSON report has all)",
+                PLAIN,
+            )
+    if section.undated and section.max_age_days is not None:
+        yield (
+            f"  no recording date: {_plural(section.undated, 'recording')} in "
+            f"{_plural(len(section.undated_cassettes), 'cassette')} (no metadata.recorded_at, no Date "
+            "header): their age is unknown",
+            PLAIN,
+        )
+    changed = [m for m in section.models if m.changed]
+    if changed:
+        parts = [
+            f"{m.model} {fmt.usd(m.cost_then_usd)} -> {fmt.usd(m.cost_now_usd)} "
+            f"({change_text(m.cost_then_usd, m.cost_now_usd)}, {_plural(m.calls, 'call')})"
+            for m in changed
+        ]
+        yield "  prices changed since recording: " + "; ".join(parts), PLAIN
+        yield (
+            f"  replayed calls at today's prices: {fmt.usd(section.cost_then_usd)} when recorded -> "
+            f"{fmt.usd(section.cost_now_usd)} today ({change_text(section.cost_then_usd, section.cost_now_usd)})",
+            PLAIN,
+        )
+    deprecated = [m for m in section.models if m.deprecated]
+    if deprecated:
+        names = ", ".join(f"{m.model} ({_plural(m.calls, 'call')})" for m in deprecated)
+        yield f"  deprecated by the provider (genai-prices): {names}; plan the move to a successor", PLAIN
+    unpriced = [m for m in section.models if m.cost_now_usd is None]
+    if unpriced:
+        names = ", ".join(f"{m.model} ({_plural(m.calls, 'call')})" for m in unpriced)
+        yield f"  no price today: {names} (a price for them goes in the llm_prices file)", PLAIN
+
+
 def _partial_baseline_note(report: Report) -> str | None:
     partial = [q for q in report.quality if q.baseline is not None and q.baseline_count != q.count]
     if not partial:
@@ -341,6 +399,7 @@ def lines(report: Report, verbose: bool = False, extra: Sequence[Line] = ()) -> 
     for extra_table in report.comparisons:
         yield from _table(extra_table)
 
+    yield from recordings_lines(report.recordings, None if verbose else LIST_LIMIT)
     yield from _comparisons(
         "Not comparable: the judge changed", report.not_comparable, verbose, YELLOW, notes=True
     )

@@ -16,11 +16,13 @@ from collections.abc import Iterator, Sequence
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.model import Report
 from pytest_llmops.results.report.terminal import _headline as headline_lines
+from pytest_llmops.results.report.terminal import recordings_lines
 from pytest_llmops.results.report.why import RegressionView
 
 __all__ = [
     "ANSWER_LINES",
     "ANSWER_WIDTH",
+    "SHOWN_CASSETTES",
     "SHOWN_FAILURES",
     "SHOWN_REGRESSIONS",
     "answer_lines",
@@ -32,6 +34,8 @@ Line = tuple[str, dict[str, bool]]
 SHOWN_REGRESSIONS = 3
 """Regressed tests shown with their answers; the rest are counted."""
 SHOWN_FAILURES = 3
+SHOWN_CASSETTES = 3
+"""Cassettes over the recording age limit listed by name; the rest are counted."""
 ANSWER_LINES = 2
 """Lines of each answer shown."""
 ANSWER_WIDTH = 110
@@ -182,6 +186,7 @@ def lines(report: Report, verbose: bool = False, extra: Sequence[Line] = ()) -> 
     yield from _regressions(report)
     yield from _failures(report)
     yield from _decisions(report)
+    yield from recordings_lines(report.recordings, SHOWN_CASSETTES)
     yield from _others(report)
     if report.verdict.reasons:
         yield "", PLAIN
