@@ -91,11 +91,12 @@ class Cassette:
             self._queues = queues
         return self._queues
 
-    def play(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
-        """The next unplayed recording for `request`, or None."""
+    def play(self, request: RecordedRequest, body_key: str | None = None) -> tuple[int, Interaction] | None:
+        """The next unplayed recording for `request`, or None. `body_key`: its canonical body, when
+        the interception has it without the bytes (`Matcher.canonical_json`)."""
         if not self.replays:
             return None
-        key = self.matcher.key(request)
+        key = self.matcher.key(request, body_key)
         with self._lock:
             queue = self._index().get(key)
             if not queue:

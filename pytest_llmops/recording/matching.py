@@ -41,7 +41,9 @@ class Matcher:
         paths = tuple(tuple(p.split(".")) for p in dict.fromkeys(ignore) if p)
         return cls(fields, paths)
 
-    def key(self, request: RecordedRequest) -> MatchKey:
+    def key(self, request: RecordedRequest, body: str | None = None) -> MatchKey:
+        """The request's match key. `body` is its canonical body when the caller already has it
+        (`canonical_json` of the object a client serializes), so the bytes are not parsed again."""
         parts = urlsplit(request.uri)
         out: list[str] = []
         for field in self.match_on:
@@ -50,9 +52,9 @@ class Matcher:
             elif field == "path":
                 out.append(parts.path.rstrip("/") or "/")
             elif field == "body":
-                out.append(self.canonical_body(request.body))
+                out.append(self.canonical_body(request.body) if body is None else body)
             elif field == "query":
-                out.append(_canonical_query(parts.query))
+                out.append(_canonical_query(parts.query) if parts.query else "")
             elif field == "host":
                 out.append((parts.hostname or "").lower())
             elif field == "scheme":
@@ -73,12 +75,96 @@ class Matcher:
             _drop_path(data, path)
         return _CANONICAL.encode(data)
 
+    def canonical_json(self, value: Any) -> str | None:
+        """`canonical_body(json.dumps(value).encode())` computed from the object itself, or None when
+        that cannot be promised (a mapping with a key that is not a string, which `json.dumps`
+        would turn into one, or a value `json` cannot encode): the caller then serializes and
+        uses the bytes. Saves parsing back what was just serialized, on every replayed call."""
+        if self.ignore:
+            value = _json_copy(value)
+            if value is _NOT_PLAIN:
+                return None
+            for path in self.ignore:
+                _drop_path(value, path)
+        elif not _string_keys(value):
+            return None
+        try:
+            return _CANONICAL.encode(value)
+        except (TypeError, ValueError, RecursionError):
+            return None
+
     def pretty_body(self, body: bytes | None) -> str:
         canonical = self.canonical_body(body)
         try:
             return json.dumps(json.loads(canonical), sort_keys=True, indent=2, ensure_ascii=False)
         except ValueError:
             return canonical
+
+
+_NOT_PLAIN = object()
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _string_keys(value: Any) -> bool:
+    """Whether `value` is plain JSON data (dicts, lists, tuples, str, int, float, bool, None; no
+    subclasses) whose mappings have only string keys, which JSON keeps as they are. False for
+    anything else, and for more containers than any request body holds (or a cycle): the caller
+    then lets json decide, from the bytes. Iterative and type-exact: it runs on every replayed call."""
+    scalars = _SCALARS
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    seen = 0
+    while stack:
+        item = pop()
+        seen += 1
+        if seen > 100_000:
+            return False
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            for child in item.values():
+                if type(child) not in scalars:
+                    push(child)
+        elif kind is list or kind is tuple:
+            for child in item:
+                if type(child) not in scalars:
+                    push(child)
+        elif kind not in scalars:
+            return False
+    return True
+
+
+def _json_copy(value: Any, depth: int = 0) -> Any:
+    """A copy of plain JSON data (as `_string_keys` accepts it; tuples become lists, as in JSON), to
+    drop ignored fields from, or `_NOT_PLAIN`."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if depth > 200:
+        return _NOT_PLAIN
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return _NOT_PLAIN
+            copied = _json_copy(item, depth + 1)
+            if copied is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out[key] = copied
+        return out
+    if kind is list or kind is tuple:
+        items = []
+        for item in value:
+            copied = _json_copy(item, depth + 1)
+            if copied is _NOT_PLAIN:
+                return _NOT_PLAIN
+            items.append(copied)
+        return items
+    return _NOT_PLAIN
 
 
 def _canonical_query(query: str) -> str:

@@ -32,6 +32,7 @@ from pytest_llmops.recording.interactions import (
     InteractionMeta,
     RecordedRequest,
     RecordedResponse,
+    is_sse,
 )
 
 HOP_HEADERS = frozenset(
@@ -95,12 +96,27 @@ class Recorder:
     policy: RecordPolicy = field(default_factory=RecordPolicy)
     open_streams: list[Sink] = field(default_factory=list)
 
-    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
-        """The recording that answers `request`; None means: send it live (and record it)."""
+    def find(self, request: RecordedRequest, *, json_body: Any = None) -> tuple[int, Interaction] | None:
+        """The recording that answers `request`, if the cassette has one (played: it answers once).
+
+        With `json_body` (the object a client was given to send as JSON) the key is computed from
+        the object, so a replay serializes nothing; on None the interception fills in the request's
+        body and headers and calls `lookup`, which decides between a miss and recording."""
         guard.note_endpoint(request.uri)
-        hit: tuple[int, Interaction] | None = self.cassette.play(request)
+        body_key = None
+        if json_body is not None:
+            body_key = self.cassette.matcher.canonical_json(json_body)
+            if body_key is None:
+                return None  # not provably the same as from the bytes: the caller serializes
+        hit: tuple[int, Interaction] | None = self.cassette.play(request, body_key)
         if hit is not None:
             self.on_replay(*hit)
+        return hit
+
+    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
+        """The recording that answers `request`; None means: send it live (and record it)."""
+        hit = self.find(request)
+        if hit is not None:
             return hit
         if not self.cassette.records:
             raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command()))
@@ -260,6 +276,43 @@ def replay_body(response: RecordedResponse) -> tuple[list[bytes], bool]:
     if response.content_type == EVENT_STREAM:
         return split_frames(response.body), True
     return ([response.body] if response.body else []), False
+
+
+@dataclass(slots=True)
+class ReplayParts:
+    """What a replayed response is made of, computed in one pass over the recording."""
+
+    headers: list[tuple[str, str]]
+    """As the app should get them: no hop headers, fast retries, a content-length for a whole plain body."""
+    chunks: list[bytes]
+    """The body in the pieces it arrived in (one SSE event or event-stream frame each)."""
+    streamed: bool
+    error: dict[str, str] | None
+    """How the recorded connection broke off after `chunks` (`{type, message}`), to raise again."""
+
+
+def replay_parts(interaction: Interaction, policy: RecordPolicy) -> ReplayParts:
+    response = interaction.response
+    recorded = response.headers
+    headers = [(k, v) for k, values in recorded.items() if k.lower() not in HOP_HEADERS for v in values]
+    if policy.fast_replay_retries and response.status in RETRYABLE:
+        # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
+        headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]
+        headers.append(("retry-after-ms", "1"))
+    found = recorded.get("content-type") or recorded.get("Content-Type")
+    content_type = (
+        found[0].split(";")[0].strip().lower() if found else response.content_type
+    )  # the common spellings first: this runs on every replayed call
+    body, error = response.body, interaction.meta.error
+    if is_sse(content_type, body):
+        from pytest_llmops.recording.sse import split_event_chunks
+
+        return ReplayParts(headers, split_event_chunks(body), True, error)
+    if content_type == EVENT_STREAM:
+        return ReplayParts(headers, split_frames(body), True, error)
+    if error is None:
+        headers.append(("content-length", str(len(body))))
+    return ReplayParts(headers, [body] if body else [], False, error)
 
 
 def replay_chunks(response: RecordedResponse) -> list[bytes]:
