@@ -294,7 +294,10 @@ class ReplayParts:
 def replay_parts(interaction: Interaction, policy: RecordPolicy) -> ReplayParts:
     response = interaction.response
     recorded = response.headers
-    headers = [(k, v) for k, values in recorded.items() if k.lower() not in HOP_HEADERS for v in values]
+    if HOP_HEADERS.isdisjoint(map(str.lower, recorded)):  # as this plugin records: none to drop
+        headers = [(k, v) for k, values in recorded.items() for v in values]
+    else:
+        headers = [(k, v) for k, values in recorded.items() if k.lower() not in HOP_HEADERS for v in values]
     if policy.fast_replay_retries and response.status in RETRYABLE:
         # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
         headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -163,8 +164,6 @@ def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., A
 
 def _plain_json(session: Any) -> bool:
     """Whether the session serializes `json=` with the standard library's `json.dumps` (the default)."""
-    import json
-
     return getattr(session, "_json_serialize", json.dumps) is json.dumps and (
         getattr(session, "_json_serialize_bytes", None) is None
     )
@@ -191,8 +190,6 @@ def _body(session: Any, data: Any, json_value: Any) -> bytes | None:
         if serialize is None:
             serialize = getattr(session, "_json_serialize", None)
         if serialize is None:
-            import json
-
             serialize = json.dumps
         text = serialize(json_value)
         return text.encode("utf-8") if isinstance(text, str) else bytes(text)
