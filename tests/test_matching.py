@@ -7,6 +7,7 @@ import enum
 import json
 import math
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,12 +68,20 @@ def test_plain_json_data_gets_the_canonical_form_of_its_bytes(value: Any) -> Non
         assert fast == from_bytes(matcher, value)
 
 
-@settings(max_examples=300, deadline=None)
+def is_canonical(key: str) -> bool:
+    """Whether `key` is a canonical form at all, as every key built from recorded bytes is."""
+    try:
+        return json.dumps(json.loads(key), sort_keys=True, separators=(",", ":"), ensure_ascii=False) == key
+    except ValueError:
+        return False
+
+
+@settings(max_examples=400, deadline=None)
 @given(any_keys)
-def test_any_keys_either_match_the_bytes_or_are_left_to_them(value: Any) -> None:
+def test_any_keys_either_give_the_bytes_key_or_a_key_no_recording_has(value: Any) -> None:
     for matcher in MATCHERS:
         fast = matcher.canonical_json(value)
-        if fast is not None:
+        if fast is not None and is_canonical(fast):
             assert fast == from_bytes(matcher, value)
 
 
@@ -123,18 +132,63 @@ class Level(enum.IntEnum):
     "value",
     [
         {1: "a", 10: "b", 2: "c"},  # json.dumps turns int keys into strings: "10" sorts before "2"
-        {1: "a", "1": "b"},  # two keys that JSON makes one
-        {"outer": {True: 1, None: 2, 1.5: 3}},
-        [{"deep": {3: "x"}}],
-        OrderedDict(b=1, a=2),  # a subclass: left to the bytes
-        {"mode": Mode.FAST, "level": Level.HIGH},
+        {"outer": {2.5: 1, 10.5: 2}},
+        [{"deep": {3: "x", 20: "y"}}],
+    ],
+)
+def test_keys_json_would_reorder_give_a_key_no_recording_has(value: Any) -> None:
+    matcher = Matcher.build()
+    fast = matcher.canonical_json(value)
+    assert fast is not None and fast != from_bytes(matcher, value) and not is_canonical(fast)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "a", "1": "b"},  # two keys that JSON makes one: Python cannot even sort them
         {"color": Color.RED},  # json cannot encode it: the caller raises what aiohttp raises
         {"when": object()},
     ],
 )
-def test_what_json_would_change_or_refuse_is_left_to_the_bytes(value: Any) -> None:
+def test_what_json_refuses_is_left_to_the_bytes(value: Any) -> None:
     for matcher in MATCHERS:
         assert matcher.canonical_json(value) is None
+
+
+def test_subclasses_and_enums_encode_as_json_does() -> None:
+    value = {"mode": Mode.FAST, "level": Level.HIGH, "ordered": OrderedDict(b=1, a=2)}
+    assert Matcher.build().canonical_json(value) == from_bytes(Matcher.build(), value)
+    ignoring = MATCHERS[1]
+    assert ignoring.canonical_json(value) is None  # the copy for dropping fields takes plain data only
+    assert ignoring.canonical_json({1: "a"}) is None
+
+
+def test_the_fast_path_falls_back_to_the_bytes_on_a_miss(tmp_path: Path) -> None:
+    """A body whose object key misses is looked up again from its bytes, and found."""
+    from pytest_llmops.recording.cassette import Cassette, RecordMode
+    from pytest_llmops.recording.formats import dump_interactions
+    from pytest_llmops.recording.interactions import Interaction, RecordedResponse
+    from pytest_llmops.recording.secrets import Scrubber
+    from pytest_llmops.recording.transport import Recorder
+
+    body = {"model": "m", "logit_bias": {10: 1, 2: -1}}
+    uri = "http://127.0.0.1:1/v1/chat/completions"
+    path = tmp_path / "c.yaml"
+    recorded = Interaction(
+        RecordedRequest("POST", uri, {}, json.dumps(body).encode()), RecordedResponse(200, "OK", {}, b"{}")
+    )
+    path.write_text(dump_interactions([recorded]), encoding="utf-8")
+    recorder = Recorder(
+        cassette=Cassette(path, RecordMode.NONE, Matcher.build(), Scrubber()),
+        rerecord_command=lambda: "",
+        on_replay=lambda index, interaction: None,
+        on_live=lambda index, interaction, ticket: None,
+    )
+    request = RecordedRequest("POST", uri)
+    assert recorder.find(request, json_body=body) is None
+    request.body = json.dumps(body).encode()
+    hit = recorder.lookup(request)
+    assert hit is not None and hit[0] == 0
 
 
 def test_a_cycle_is_left_to_the_bytes() -> None:

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_llmops.recording.files import cassette_lock, write_atomic
@@ -68,6 +69,8 @@ class Cassette:
         self._base: list[Interaction] = [] if mode is RecordMode.REWRITE else self.recorded
         self._replaced = mode is not RecordMode.REWRITE or not self.existed
         self._queues: dict[MatchKey, deque[int]] | None = None
+        self.prepared: list[Any] = []
+        """Each recording in the form the interceptions replay it from (`transport.prepare_replay`)."""
         self._lock = threading.Lock()
 
     @property
@@ -88,6 +91,9 @@ class Cassette:
             for i, interaction in enumerate(self.recorded):
                 if interaction.request is not None:
                     queues.setdefault(self.matcher.key(interaction.request), deque()).append(i)
+            from pytest_llmops.recording.transport import prepare_replay
+
+            self.prepared = [prepare_replay(interaction) for interaction in self.recorded]
             self._queues = queues
         return self._queues
 

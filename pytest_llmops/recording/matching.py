@@ -7,6 +7,7 @@ not grow with the size of the cassette.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,23 +45,15 @@ class Matcher:
     def key(self, request: RecordedRequest, body: str | None = None) -> MatchKey:
         """The request's match key. `body` is its canonical body when the caller already has it
         (`canonical_json` of the object a client serializes), so the bytes are not parsed again."""
-        parts = urlsplit(request.uri)
+        fields = _uri_fields(request.uri)
         out: list[str] = []
         for field in self.match_on:
             if field == "method":
                 out.append(request.method.upper())
-            elif field == "path":
-                out.append(parts.path.rstrip("/") or "/")
             elif field == "body":
                 out.append(self.canonical_body(request.body) if body is None else body)
-            elif field == "query":
-                out.append(_canonical_query(parts.query) if parts.query else "")
-            elif field == "host":
-                out.append((parts.hostname or "").lower())
-            elif field == "scheme":
-                out.append(parts.scheme.lower())
-            elif field == "port":
-                out.append(str(parts.port or ""))
+            else:
+                out.append(fields[field])
         return tuple(out)
 
     def canonical_body(self, body: bytes | None) -> str:
@@ -76,18 +69,23 @@ class Matcher:
         return _CANONICAL.encode(data)
 
     def canonical_json(self, value: Any) -> str | None:
-        """`canonical_body(json.dumps(value).encode())` computed from the object itself, or None when
-        that cannot be promised (a mapping with a key that is not a string, which `json.dumps`
-        would turn into one, or a value `json` cannot encode): the caller then serializes and
-        uses the bytes. Saves parsing back what was just serialized, on every replayed call."""
+        """The canonical body of the request `json=value` sends, computed from the object (no
+        serializing and parsing back, on every replayed call); None when it cannot be computed so.
+
+        Equal to `canonical_body(json.dumps(value).encode())` whenever it is a canonical form at
+        all, and every recorded key is one: JSON turns non-string keys into strings, and only
+        when that changes their order, or makes two keys one, does the result differ, and then
+        its keys are out of order (or repeated), which no canonical form is. So a key from this
+        either finds the recording the bytes would find, or finds nothing, and the caller then
+        looks up with the bytes (`Recorder.find`). Ignored fields are dropped from a copy, which
+        takes only plain data with string keys (None otherwise), since a path names string keys.
+        """
         if self.ignore:
             value = _json_copy(value)
             if value is _NOT_PLAIN:
                 return None
             for path in self.ignore:
                 _drop_path(value, path)
-        elif not _string_keys(value):
-            return None
         try:
             return _CANONICAL.encode(value)
         except (TypeError, ValueError, RecursionError):
@@ -107,40 +105,9 @@ _NOT_PLAIN = object()
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def _string_keys(value: Any) -> bool:
-    """Whether `value` is plain JSON data (dicts, lists, tuples, str, int, float, bool, None; no
-    subclasses) whose mappings have only string keys, which JSON keeps as they are. False for
-    anything else, and for more containers than any request body holds (or a cycle): the caller
-    then lets json decide, from the bytes. Iterative and type-exact: it runs on every replayed call."""
-    scalars = _SCALARS
-    stack = [value]
-    pop, push = stack.pop, stack.append
-    seen = 0
-    while stack:
-        item = pop()
-        seen += 1
-        if seen > 100_000:
-            return False
-        kind = type(item)
-        if kind is dict:
-            for key in item:
-                if type(key) is not str:
-                    return False
-            for child in item.values():
-                if type(child) not in scalars:
-                    push(child)
-        elif kind is list or kind is tuple:
-            for child in item:
-                if type(child) not in scalars:
-                    push(child)
-        elif kind not in scalars:
-            return False
-    return True
-
-
 def _json_copy(value: Any, depth: int = 0) -> Any:
-    """A copy of plain JSON data (as `_string_keys` accepts it; tuples become lists, as in JSON), to
-    drop ignored fields from, or `_NOT_PLAIN`."""
+    """A copy of plain JSON data (dicts with string keys, lists, tuples, which become lists as in JSON,
+    str, int, float, bool, None; no subclasses), to drop ignored fields from; else `_NOT_PLAIN`."""
     kind = type(value)
     if kind in _SCALARS:
         return value
@@ -165,6 +132,23 @@ def _json_copy(value: Any, depth: int = 0) -> Any:
             items.append(copied)
         return items
     return _NOT_PLAIN
+
+
+@functools.lru_cache(maxsize=4096)
+def _uri_fields(uri: str) -> dict[str, str]:
+    """The match fields a URL gives, cached: a test suite calls few URLs, many times."""
+    parts = urlsplit(uri)
+    try:
+        port = str(parts.port or "")
+    except ValueError:  # not a number: matched as written
+        port = parts.netloc.rpartition(":")[2]
+    return {
+        "path": parts.path.rstrip("/") or "/",
+        "query": _canonical_query(parts.query) if parts.query else "",
+        "host": (parts.hostname or "").lower(),
+        "scheme": parts.scheme.lower(),
+        "port": port,
+    }
 
 
 def _canonical_query(query: str) -> str:

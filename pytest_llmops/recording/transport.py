@@ -113,6 +113,12 @@ class Recorder:
             self.on_replay(*hit)
         return hit
 
+    def replay_parts(self, index: int, interaction: Interaction) -> ReplayParts:
+        """The response `find`/`lookup` chose, as prepared when the cassette was indexed."""
+        prepared = getattr(self.cassette, "prepared", None)
+        ready = prepared[index] if prepared is not None and index < len(prepared) else None
+        return replay_parts(interaction, self.policy, ready)
+
     def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
         """The recording that answers `request`; None means: send it live (and record it)."""
         hit = self.find(request)
@@ -291,21 +297,16 @@ class ReplayParts:
     """How the recorded connection broke off after `chunks` (`{type, message}`), to raise again."""
 
 
-def replay_parts(interaction: Interaction, policy: RecordPolicy) -> ReplayParts:
+def prepare_replay(interaction: Interaction) -> ReplayParts:
+    """A recording in the form every interception replays it from, made once per recording when
+    its cassette is indexed (`Cassette._index`), not on the call it answers."""
     response = interaction.response
     recorded = response.headers
     if HOP_HEADERS.isdisjoint(map(str.lower, recorded)):  # as this plugin records: none to drop
         headers = [(k, v) for k, values in recorded.items() for v in values]
     else:
         headers = [(k, v) for k, values in recorded.items() if k.lower() not in HOP_HEADERS for v in values]
-    if policy.fast_replay_retries and response.status in RETRYABLE:
-        # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
-        headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]
-        headers.append(("retry-after-ms", "1"))
-    found = recorded.get("content-type") or recorded.get("Content-Type")
-    content_type = (
-        found[0].split(";")[0].strip().lower() if found else response.content_type
-    )  # the common spellings first: this runs on every replayed call
+    content_type = response.content_type
     body, error = response.body, interaction.meta.error
     if is_sse(content_type, body):
         from pytest_llmops.recording.sse import split_event_chunks
@@ -316,6 +317,19 @@ def replay_parts(interaction: Interaction, policy: RecordPolicy) -> ReplayParts:
     if error is None:
         headers.append(("content-length", str(len(body))))
     return ReplayParts(headers, [body] if body else [], False, error)
+
+
+def replay_parts(
+    interaction: Interaction, policy: RecordPolicy, prepared: ReplayParts | None = None
+) -> ReplayParts:
+    """What a replayed response is made of (callers copy, never change, its lists)."""
+    parts = prepared if prepared is not None else prepare_replay(interaction)
+    if policy.fast_replay_retries and interaction.response.status in RETRYABLE:
+        # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
+        headers = [(k, v) for k, v in parts.headers if k.lower() not in ("retry-after", "retry-after-ms")]
+        headers.append(("retry-after-ms", "1"))
+        parts = ReplayParts(headers, parts.chunks, parts.streamed, parts.error)
+    return parts
 
 
 def replay_chunks(response: RecordedResponse) -> list[bytes]:

@@ -28,7 +28,6 @@ from pytest_llmops.recording.transport import (
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
-    replay_parts,
     retry_delay,
     should_retry,
     unmarked_guarded,
@@ -148,7 +147,7 @@ def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., A
         if check is None:
             check = getattr(session, "_raise_for_status", False)
         if hit is not None:
-            response = kit.replay_response(session, recorded, url, kwargs.get("headers"), hit[1], recorder)
+            response = kit.replay_response(session, recorded, url, kwargs.get("headers"), hit, recorder)
         else:
             with guard.sending():
                 response = await kit.record(original, session, method, str_or_url, kwargs, recorded, recorder)
@@ -237,14 +236,12 @@ class _Kit:
         self.CIMultiDict = CIMultiDict
         self.CIMultiDictProxy = CIMultiDictProxy
         params = inspect.signature(module.ClientResponse.__init__).parameters
-        self.response_options = {
-            k: v for k, v in {"writer": None, "continue100": None, "timer": None}.items() if k in params
-        }
-        self.optional = frozenset(k for k in ("traces", "session", "loop", "stream_writer") if k in params)
+        self.with_writer = "stream_writer" in params  # aiohttp >= 3.12
+        self.no_headers: Any = CIMultiDictProxy(CIMultiDict())
         self.version = module.HttpVersion11
         # Taken before the tap is installed on the class (see AiohttpInterception.install).
         self.feed_data, self.feed_eof = module.StreamReader.feed_data, module.StreamReader.feed_eof
-        self.uris: dict[str, str] = {}
+        self.targets: dict[str, tuple[Any, str]] = {}
 
         class ReplayedResponse(module.ClientResponse):  # type: ignore[misc]
             """A real `ClientResponse` (clients check `isinstance`), its raw headers made on demand."""
@@ -273,19 +270,24 @@ class _Kit:
 
     def target(self, session: Any, str_or_url: Any, params: Any) -> tuple[Any, str]:
         """The URL aiohttp will request, and its text for the cassette."""
+        absolute = (
+            not params and isinstance(str_or_url, str) and str_or_url.startswith(("http://", "https://"))
+        )
+        if absolute:  # one answer per URL text (a base URL does not apply to it): skip parsing it per call
+            found = self.targets.get(str_or_url)
+            if found is not None:
+                return found
         build = getattr(session, "_build_url", None)
         url = build(str_or_url) if build is not None else self.URL(str_or_url)
         if params:
             url = url.extend_query(params)
-        elif isinstance(str_or_url, str) and str_or_url.startswith(("http://", "https://")):
-            uri = self.uris.get(str_or_url)  # one answer per URL text: skip re-rendering it per call
-            if uri is None:
-                uri = str_or_url if str_or_url == url.human_repr() else str(url)
-                if len(self.uris) > 4096:
-                    self.uris.clear()
-                self.uris[str_or_url] = uri
-            return url, uri
-        return url, str(url)
+        if not absolute:
+            return url, str(url)
+        uri = str_or_url if str_or_url == url.human_repr() else str(url)
+        if len(self.targets) > 4096:
+            self.targets.clear()
+        self.targets[str_or_url] = (url, uri)
+        return url, uri
 
     def replay_response(
         self,
@@ -293,29 +295,51 @@ class _Kit:
         recorded: RecordedRequest,
         url: Any,
         call_headers: Any,
-        interaction: Interaction,
+        hit: tuple[int, Interaction],
         recorder: Recorder,
     ) -> Any:
         loop = asyncio.get_running_loop()
+        interaction = hit[1]
         if recorded.headers:
-            sent = self.CIMultiDict([(k, v) for k, values in recorded.headers.items() for v in values])
-        else:  # the fast path did not collect them
-            sent = self.CIMultiDict(session.headers)
+            sent = self.CIMultiDictProxy(
+                self.CIMultiDict([(k, v) for k, values in recorded.headers.items() for v in values])
+            )
+        elif session.headers or call_headers:  # the fast path did not collect them
+            merged = self.CIMultiDict(session.headers)
             if call_headers:
-                sent.update(call_headers)
+                merged.update(call_headers)
+            sent = self.CIMultiDictProxy(merged)
+        else:
+            sent = self.no_headers
         method = recorded.method
-        options = dict(self.response_options)
-        options["request_info"] = self.mod.RequestInfo(url, method, self.CIMultiDictProxy(sent), url)
-        if self.optional:
-            extra = {
-                "traces": [],
-                "loop": loop,
-                "session": session,
-                "stream_writer": _Written(len(recorded.body)) if recorded.body else _NOTHING_WRITTEN,
-            }
-            options.update((k, v) for k, v in extra.items() if k in self.optional)
-        response = self.Response(method, url, **options)
-        parts = replay_parts(interaction, recorder.policy)
+        info = self.mod.RequestInfo(url, method, sent, url)
+        if self.with_writer:
+            written = _Written(len(recorded.body)) if recorded.body else _NOTHING_WRITTEN
+            response = self.Response(
+                method,
+                url,
+                writer=None,
+                continue100=None,
+                timer=None,
+                request_info=info,
+                traces=[],
+                loop=loop,
+                session=session,
+                stream_writer=written,
+            )
+        else:
+            response = self.Response(
+                method,
+                url,
+                writer=None,
+                continue100=None,
+                timer=None,
+                request_info=info,
+                traces=[],
+                loop=loop,
+                session=session,
+            )
+        parts = recorder.replay_parts(*hit)
         response.version = self.version
         response.status = interaction.response.status
         response.reason = interaction.response.reason or None

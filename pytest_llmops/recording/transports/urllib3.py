@@ -22,14 +22,12 @@ from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
 from pytest_llmops.recording.transport import (
     Recorder,
-    RecordPolicy,
     Sink,
     active,
     check_unmarked,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
-    replay_parts,
     retry_delay,
     should_retry,
 )
@@ -110,7 +108,7 @@ def _urlopen_handler(original: Callable[..., Any], response_cls: type) -> Callab
         )
         hit = recorder.lookup(recorded)
         if hit is not None:
-            return _replay_response(response_cls, method, recorded, hit[1], recorder.policy, kwargs)
+            return _replay_response(response_cls, method, recorded, hit, recorder, kwargs)
         with guard.sending():
             return _record(
                 original,
@@ -182,12 +180,12 @@ def _replay_response(
     response_cls: type,
     method: str,
     recorded: RecordedRequest,
-    interaction: Interaction,
-    policy: RecordPolicy,
+    hit: tuple[int, Interaction],
+    recorder: Recorder,
     kwargs: dict[str, Any],
 ) -> Any:
-    response = interaction.response
-    parts = replay_parts(interaction, policy)
+    response = hit[1].response
+    parts = recorder.replay_parts(*hit)
     from urllib3 import HTTPHeaderDict
 
     return response_cls(
