@@ -4,7 +4,8 @@ recorded once, then replayed with the simulator running (it must hear nothing) a
 
 Both wrap the official SDKs, so what this proves is that nothing they add (their own retries, streaming
 helpers, tool calls for structured output, pydantic-ai's async client under `run_sync`) escapes the cassette.
-instructor is not in the test extra: 1.17, its latest release, pins `jiter<0.15`, which downgrades openai.
+instructor is not in the test extra: 1.17, its latest release, pins `jiter<0.15`, which downgrades openai. Its
+test runs where it is installed (checked here with `pip install --no-deps instructor`), and is skipped otherwise.
 """
 
 from __future__ import annotations
@@ -196,4 +197,83 @@ def test_langchain_and_pydantic_ai_record_then_replay_with_nothing_reaching_the_
 
     offline = llm_pytester.runpytest(*run, "--llm-block-network")  # the simulator is stopped now
     offline.assert_outcomes(passed=len(NAMES))
+    assert results(offline) == seen
+
+
+INSTRUCTOR_SUITE = textwrap.dedent(
+    """
+    import asyncio, json, os
+    import instructor
+    import pytest
+    from openai import AsyncOpenAI, OpenAI
+    from pydantic import BaseModel
+
+    URL = os.environ["SIM_URL"] + "/v1"
+    Q = [{"role": "user", "content": "Context: refunds take 5 business days. How many days do refunds take?"}]
+
+
+    class Refund(BaseModel):
+        days: int
+
+
+    def show(name, refund, usage):
+        print("RESULT", name, json.dumps({"text": refund.model_dump_json(), "calls": len(usage.calls),
+                                          "streams": [c.stream for c in usage.calls]}))
+
+
+    @pytest.mark.llm
+    def test_instructor_sync(llm_usage):
+        client = instructor.from_openai(OpenAI(base_url=URL, max_retries=0))
+        show("instructor_sync", client.chat.completions.create(
+            model="gpt-4o-mini", response_model=Refund, messages=Q), llm_usage)
+
+
+    @pytest.mark.llm
+    def test_instructor_async(llm_usage):
+        client = instructor.from_openai(AsyncOpenAI(base_url=URL, max_retries=0))
+        refund = asyncio.run(client.chat.completions.create(model="gpt-4o-mini", response_model=Refund, messages=Q))
+        show("instructor_async", refund, llm_usage)
+
+
+    @pytest.mark.llm
+    def test_instructor_partial_stream(llm_usage):
+        client = instructor.from_openai(OpenAI(base_url=URL, max_retries=0))
+        partials = list(client.chat.completions.create_partial(model="gpt-4o-mini", response_model=Refund, messages=Q))
+        show("instructor_partial_stream", partials[-1], llm_usage)
+    """
+)
+
+
+def test_instructor_records_then_replays_with_nothing_reaching_the_network(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instructor = pytest.importorskip(
+        "instructor",
+        reason="not in the test extra: instructor 1.17 (the latest) pins jiter<0.15, which downgrades openai",
+    )
+    from openai import AsyncOpenAI, OpenAI
+
+    # instructor imports its provider modules on first use: do it here, outside the inner runs, which
+    # drop what they imported (a second import would register its modes twice).
+    instructor.from_openai(OpenAI(api_key="unused", base_url="http://127.0.0.1:9"))
+    instructor.from_openai(AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1:9"))
+    llm_pytester.makepyfile(test_instructor=INSTRUCTOR_SUITE)
+    run = ("--llm-eval", "-s", "-p", "no:randomly")
+    names = ["instructor_sync", "instructor_async", "instructor_partial_stream"]
+    with ProviderSimulator(idle_timeout_s=120) as live:
+        monkeypatch.setenv("SIM_URL", live.url)
+        recorded = llm_pytester.runpytest(*run, "--llm-record=once")
+        recorded.assert_outcomes(passed=len(names))
+        seen = results(recorded)
+        assert sorted(seen) == sorted(names) and len(live.requests) == len(names)
+        assert {json.loads(r["text"])["days"] for r in seen.values()} == {5}
+        assert seen["instructor_partial_stream"]["streams"] == [True]
+        for name in with_keys:
+            monkeypatch.delenv(name)
+        live.reset()
+        replayed = llm_pytester.runpytest(*run)
+        replayed.assert_outcomes(passed=len(names))
+        assert live.requests == [] and results(replayed) == seen
+    offline = llm_pytester.runpytest(*run, "--llm-block-network")
+    offline.assert_outcomes(passed=len(names))
     assert results(offline) == seen
