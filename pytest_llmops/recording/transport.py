@@ -256,34 +256,6 @@ def narrow_accept_encoding(accepted: str) -> str:
     return ", ".join(keep) or "identity"
 
 
-def replay_headers(response: RecordedResponse, policy: RecordPolicy) -> list[tuple[str, str]]:
-    """The recorded headers as the app should get them (no hop headers; fast retries in replay)."""
-    headers = [
-        (k, v) for k, values in response.headers.items() if k.lower() not in HOP_HEADERS for v in values
-    ]
-    if policy.fast_replay_retries and response.status in RETRYABLE:
-        # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
-        headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]
-        headers.append(("retry-after-ms", "1"))
-    return headers
-
-
-def is_streamed(response: RecordedResponse) -> bool:
-    return response.is_sse or response.content_type == EVENT_STREAM
-
-
-def replay_body(response: RecordedResponse) -> tuple[list[bytes], bool]:
-    """The recorded body in the pieces it arrived in (one SSE event or event-stream frame per chunk),
-    and whether it is a stream (no content-length then)."""
-    if response.is_sse:
-        from pytest_llmops.recording.sse import split_event_chunks
-
-        return split_event_chunks(response.body), True
-    if response.content_type == EVENT_STREAM:
-        return split_frames(response.body), True
-    return ([response.body] if response.body else []), False
-
-
 @dataclass(slots=True)
 class ReplayParts:
     """What a replayed response is made of, computed in one pass over the recording."""
@@ -330,10 +302,6 @@ def replay_parts(
         headers.append(("retry-after-ms", "1"))
         parts = ReplayParts(headers, parts.chunks, parts.streamed, parts.error)
     return parts
-
-
-def replay_chunks(response: RecordedResponse) -> list[bytes]:
-    return replay_body(response)[0]
 
 
 def split_frames(body: bytes) -> list[bytes]:
