@@ -68,6 +68,18 @@ def test_plain_json_data_gets_the_canonical_form_of_its_bytes(value: Any) -> Non
         assert fast == from_bytes(matcher, value)
 
 
+@settings(max_examples=300, deadline=None)
+@given(any_keys)
+def test_the_prebuilt_encoder_is_the_standard_one(value: Any) -> None:
+    from pytest_llmops.recording.matching import _CANONICAL, _canonical_encode
+
+    try:
+        expected = _CANONICAL.encode(value)
+    except (TypeError, ValueError):
+        return  # mixed key types Python cannot sort: both refuse
+    assert _canonical_encode(value) == expected
+
+
 def is_canonical(key: str) -> bool:
     """Whether `key` is a canonical form at all, as every key built from recorded bytes is."""
     try:

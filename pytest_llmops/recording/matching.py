@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -21,9 +21,30 @@ MATCH_FIELDS = ("method", "scheme", "host", "port", "path", "query", "body")
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
 
 MatchKey = tuple[str, ...]
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False
-)  # made once: per call it costs
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _make_canonical_encode() -> Callable[[Any], str]:
+    """`_CANONICAL.encode`, with its C encoder built once instead of per call (it runs per replayed call).
+    Without the circular check: a cycle ends in RecursionError instead of ValueError."""
+    from json import encoder
+
+    make, escape = getattr(encoder, "c_make_encoder", None), getattr(encoder, "c_encode_basestring", None)
+    if make is None or escape is None:  # no C accelerator: the standard path
+        return _CANONICAL.encode
+    iterencode = make(None, _unserializable, escape, None, ":", ",", True, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(iterencode(value, 0))
+
+    return encode
+
+
+_canonical_encode: Callable[[Any], str] = _make_canonical_encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +87,7 @@ class Matcher:
             return body.decode("utf-8", "replace")
         for path in self.ignore:
             _drop_path(data, path)
-        return _CANONICAL.encode(data)
+        return _canonical_encode(data)
 
     def canonical_json(self, value: Any) -> str | None:
         """The canonical body of the request `json=value` sends, computed from the object (no
@@ -87,7 +108,7 @@ class Matcher:
             for path in self.ignore:
                 _drop_path(value, path)
         try:
-            return _CANONICAL.encode(value)
+            return _canonical_encode(value)
         except (TypeError, ValueError, RecursionError):
             return None
 
