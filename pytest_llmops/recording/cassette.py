@@ -100,11 +100,14 @@ class Cassette:
     def play(self, request: RecordedRequest, body_key: str | None = None) -> tuple[int, Interaction] | None:
         """The next unplayed recording for `request`, or None. `body_key`: its canonical body, when
         the interception has it without the bytes (`Matcher.canonical_json`)."""
-        if not self.replays:
-            return None
+        queues = self._queues
+        if queues is None:  # not indexed yet (or not replaying)
+            if not self.replays:
+                return None
+            queues = self._index()
         key = self.matcher.key(request, body_key)
         with self._lock:
-            queue = self._index().get(key)
+            queue = queues.get(key)
             if not queue:
                 return None
             index = queue.popleft()

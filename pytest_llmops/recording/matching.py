@@ -67,6 +67,13 @@ class Matcher:
         """The request's match key. `body` is its canonical body when the caller already has it
         (`canonical_json` of the object a client serializes), so the bytes are not parsed again."""
         fields = _uri_fields(request.uri)
+        if self.match_on == DEFAULT_MATCH_ON:  # the common case, without the loop: it runs per call
+            return (
+                request.method.upper(),
+                fields["path"],
+                fields["query"],
+                self.canonical_body(request.body) if body is None else body,
+            )
         out: list[str] = []
         for field in self.match_on:
             if field == "method":

@@ -103,10 +103,11 @@ def _urlopen_handler(original: Callable[..., Any], response_cls: type) -> Callab
         if headers is None:
             headers = pool.headers
         data, resendable = _body(body)
-        recorded = RecordedRequest(
-            method=method.upper(), uri=_uri(pool, url), headers=_headers(headers.items()), body=data
-        )
-        hit = recorder.lookup(recorded)
+        recorded = RecordedRequest(method=method.upper(), uri=_uri(pool, url), body=data)
+        hit = recorder.find(recorded)  # a replay needs no request headers: collect them on a miss only
+        if hit is None:
+            recorded.headers = _headers(headers.items())
+            hit = recorder.lookup(recorded)
         if hit is not None:
             return _replay_response(response_cls, method, recorded, hit, recorder, kwargs)
         with guard.sending():
