@@ -278,7 +278,8 @@ def prepare_replay(interaction: Interaction) -> ReplayParts:
         headers = [(k, v) for k, values in recorded.items() for v in values]
     else:
         headers = [(k, v) for k, values in recorded.items() if k.lower() not in HOP_HEADERS for v in values]
-    content_type = response.content_type
+    found = recorded.get("content-type") or recorded.get("Content-Type")  # the usual spellings first
+    content_type = found[0].split(";")[0].strip().lower() if found else response.content_type
     body, error = response.body, interaction.meta.error
     if is_sse(content_type, body):
         from pytest_llmops.recording.sse import split_event_chunks
