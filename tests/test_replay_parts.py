@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pytest_llmops.recording.cassette import Cassette, RecordMode
 from pytest_llmops.recording.formats import dump_interactions
 from pytest_llmops.recording.interactions import (
@@ -98,3 +100,46 @@ def test_the_recorder_replays_what_the_cassette_prepared_when_indexed(tmp_path: 
     assert first is not None and len(cassette.prepared) == 2
     parts = recorder.replay_parts(*first)
     assert parts is cassette.prepared[first[0]] and json.loads(parts.chunks[0]) == {"n": 1}
+
+
+def test_a_recorded_error_is_raised_again_as_the_library_class_of_that_name() -> None:
+    import aiohttp
+    import urllib3
+
+    from pytest_llmops.recording.transports import aiohttp as via_aiohttp
+    from pytest_llmops.recording.transports import urllib3 as via_urllib3
+
+    kit = via_aiohttp._Kit(aiohttp)
+    for name, expected in [
+        ("ClientPayloadError", aiohttp.ClientPayloadError),
+        ("ServerDisconnectedError", aiohttp.ServerDisconnectedError),
+        ("ClientConnectorError", aiohttp.ClientPayloadError),  # needs more than a message to be made
+        ("ValueError", aiohttp.ClientPayloadError),  # not an aiohttp error
+        ("NoSuchError", aiohttp.ClientPayloadError),
+    ]:
+        exc = kit._failure({"type": name, "message": "Response payload is not completed"})
+        assert type(exc) is expected and "not completed" in str(exc), name
+    for name, expected in [
+        ("ProtocolError", urllib3.exceptions.ProtocolError),
+        ("ReadTimeoutError", urllib3.exceptions.ProtocolError),
+        ("DecodeError", urllib3.exceptions.DecodeError),
+        ("NoSuchError", urllib3.exceptions.ProtocolError),
+    ]:
+        exc = via_urllib3._failure({"type": name, "message": "Connection broken: IncompleteRead"})
+        assert type(exc) is expected and "IncompleteRead" in str(exc), name
+
+
+def test_a_replayed_urllib3_body_raises_after_its_chunks() -> None:
+    import urllib3
+
+    from pytest_llmops.recording.transports.urllib3 import _RecordedBody
+
+    body = _RecordedBody([b"data: 1\n\n", b"data: 2\n\n"], urllib3.exceptions.ProtocolError("cut"))
+    assert body.read(100) == b"data: 1\n\n" and not body.isclosed()
+    assert body.read(4) == b"data" and body.read(100) == b": 2\n\n"
+    with pytest.raises(urllib3.exceptions.ProtocolError, match="cut"):
+        body.read(100)
+    assert body.isclosed() and body.read(100) == b""
+    whole = _RecordedBody([b"partial"], urllib3.exceptions.ProtocolError("cut"))
+    with pytest.raises(urllib3.exceptions.ProtocolError):  # read() to the end meets the break, as live
+        whole.read()

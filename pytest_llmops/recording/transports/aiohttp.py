@@ -361,7 +361,11 @@ class _Kit:
         cls = getattr(self.mod, error.get("type", ""), None)
         if not (isinstance(cls, type) and issubclass(cls, self.mod.ClientError)):
             cls = self.mod.ClientPayloadError
-        exc: BaseException = cls(error.get("message", "connection broken off (recorded)"))
+        message = error.get("message", "connection broken off (recorded)")
+        try:
+            exc: BaseException = cls(message)
+        except TypeError:  # a class made from more than a message: the payload error stands in
+            exc = self.mod.ClientPayloadError(message)
         return exc
 
     async def record(

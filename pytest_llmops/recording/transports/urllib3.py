@@ -210,7 +210,11 @@ def _failure(error: dict[str, str]) -> BaseException:
     cls = getattr(exceptions, error.get("type", ""), None)
     if not (isinstance(cls, type) and issubclass(cls, exceptions.HTTPError)):
         cls = exceptions.ProtocolError
-    exc: BaseException = cls(error.get("message", "connection broken off (recorded)"))
+    message = error.get("message", "connection broken off (recorded)")
+    try:
+        exc: BaseException = cls(message)
+    except TypeError:  # made from more than a message (ReadTimeoutError takes the pool and URL)
+        exc = exceptions.ProtocolError(message)
     return exc
 
 
