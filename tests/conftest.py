@@ -69,8 +69,11 @@ def fake_key(prefix: str = "sk-proj-") -> str:
 
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """pytester without plugins the inner runs don't need (hypothesis alone adds a second per run)."""
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:cacheprovider -p no:recording")
+    """pytester without plugins the inner runs don't need (hypothesis alone adds a second per run; langsmith
+    comes with langchain and imports pydantic and orjson)."""
+    monkeypatch.setenv(
+        "PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:cacheprovider -p no:recording -p no:langsmith_plugin"
+    )
     return pytester
 
 

@@ -3,11 +3,11 @@
 Each page gets a fresh project folder (pytester) in which its blocks are handled in order, so a page can
 write a prompt file, then a test, record it against the provider simulator, replay it offline, and show
 the output. SDK clients reach the simulator through OPENAI_BASE_URL / ANTHROPIC_BASE_URL (and
-GOOGLE_GEMINI_BASE_URL, AZURE_OPENAI_ENDPOINT + OPENAI_API_VERSION for the client pages in docs/clients/),
-so the examples use plain `OpenAI()` / `Anthropic()` / `genai.Client()` as users do. No API key is in the
-environment unless a command sets one (`OPENAI_API_KEY=... pytest ...`, given a fake key of the provider's
-shape here); a pytest command without a key must not reach the simulator at all, so every replay shown in
-the docs is proven offline.
+GOOGLE_GEMINI_BASE_URL, AZURE_OPENAI_ENDPOINT + OPENAI_API_VERSION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME for the
+client pages in docs/clients/), so the examples use plain `OpenAI()` / `Anthropic()` / `genai.Client()` as
+users do. No API key is in the environment unless a command sets one (`OPENAI_API_KEY=... pytest ...`, given
+a fake key of the provider's shape here); a pytest command without a key must not reach the simulator at
+all, so every replay shown in the docs is proven offline.
 
 A block's handling comes from an HTML comment on the line before its fence:
 
@@ -54,6 +54,10 @@ import yaml
 from pytest_llmops import cli
 from pytest_llmops.simulator import ProviderSimulator
 from tests.conftest import fake_key
+
+os.environ.setdefault(
+    "LITELLM_LOCAL_MODEL_COST_MAP", "True"
+)  # litellm fetches its price map at import otherwise
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "docs" / "clients").glob("*.md")])
@@ -550,6 +554,7 @@ def project(
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", docs_sim.azure_endpoint)
     monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
     monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", docs_sim.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", docs_sim.bedrock_endpoint_url)  # boto3
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
@@ -558,9 +563,44 @@ def project(
         yield Project(pytester, docs_sim, monkeypatch, stack=stack)
 
 
+def preload(blocks: list[Block]) -> None:
+    """Import, in this process, the libraries the page's Python imports (litellm, boto3, langchain, ...).
+
+    The page's pytest commands run in-process, and each run drops the modules first imported during
+    it: a client library imported afresh by every run is slow, and one that is not re-importable (C
+    extensions, litellm) breaks the next run's plugin loading. tests/conftest.py does the same for the
+    SDKs every page uses.
+    """
+    import ast
+    import importlib
+    import importlib.util
+
+    names: set[str] = set()
+    for block in blocks:
+        if block.lang != "python":
+            continue
+        try:
+            tree = ast.parse(block.text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+    for name in sorted(names):
+        if name.split(".")[0] in sys.modules and name in sys.modules:
+            continue
+        with contextlib.suppress(ImportError):
+            if importlib.util.find_spec(name.split(".")[0]) is not None:
+                importlib.import_module(name)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 def test_every_block_of_the_page_runs(page: Path, project: Project) -> None:
-    for block in blocks_of(page):
+    blocks = blocks_of(page)
+    preload(blocks)
+    for block in blocks:
         handle(project, block)
 
 

@@ -6,6 +6,7 @@ The simulator breaks answers off over real HTTP (`cut_next`); each inner test pr
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 
@@ -13,6 +14,14 @@ import pytest
 
 from pytest_llmops.recording.formats import load_interactions
 from pytest_llmops.simulator import ProviderSimulator
+
+os.environ.setdefault(
+    "LITELLM_LOCAL_MODEL_COST_MAP", "True"
+)  # litellm fetches its price map at import otherwise
+# Imported before any in-process inner run (see tests/test_transports.py): pytester restores sys.modules.
+aiohttp = pytest.importorskip("aiohttp")
+requests = pytest.importorskip("requests")
+litellm = pytest.importorskip("litellm")
 
 CLIENTS = textwrap.dedent(
     """
@@ -213,3 +222,131 @@ def test_simulator_cut_options_are_checked() -> None:
         sim.cut_next(after_events=-1)
     with pytest.raises(ValueError, match="count"):
         sim.cut_next(count=0)
+
+
+# -- aiohttp and requests (urllib3), directly and through LiteLLM's async client ----------------------
+
+LIBRARIES = textwrap.dedent(
+    """
+    import asyncio, hashlib, os
+    import pytest
+
+    URL = os.environ["SIM_URL"]
+    AUTH = {"Authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "")}
+
+    def body(name, stream):
+        return {"model": "gpt-4o-mini", "stream": stream,
+                "messages": [{"role": "user", "content": f"case {name}: tell me about Paris, the capital of France"}]}
+
+    def report(name, fn, seen):
+        try:
+            fn()
+            outcome = "ok"
+        except Exception as exc:
+            outcome = f"{type(exc).__module__.split('.')[0]}.{type(exc).__name__}"
+        digest = hashlib.sha256(repr(seen).encode()).hexdigest()[:12]
+        print(f"OUTCOME {name} {outcome} {len(seen)} {digest}")
+
+    @pytest.mark.llm
+    def test_aiohttp_stream():
+        import aiohttp
+        seen = []
+        async def go():
+            async with aiohttp.ClientSession() as s:
+                async with s.post(URL + "/v1/chat/completions", json=body("aiohttp_stream", True), headers=AUTH) as r:
+                    async for line in r.content:
+                        seen.append(line)
+        report("aiohttp_stream", lambda: asyncio.run(go()), seen)
+
+    @pytest.mark.llm
+    def test_aiohttp_body():
+        import aiohttp
+        seen = []
+        async def go():
+            async with aiohttp.ClientSession() as s:
+                async with s.post(URL + "/v1/chat/completions", json=body("aiohttp_body", False), headers=AUTH) as r:
+                    seen.append(r.status)
+                    seen.append((await r.json())["choices"][0]["message"]["content"])
+        report("aiohttp_body", lambda: asyncio.run(go()), seen)
+
+    @pytest.mark.llm
+    def test_requests_stream():
+        import requests
+        seen = []
+        def go():
+            with requests.post(URL + "/v1/chat/completions", json=body("requests_stream", True), headers=AUTH,
+                               stream=True) as r:
+                for line in r.iter_lines():
+                    seen.append(line)
+        report("requests_stream", go, seen)
+
+    @pytest.mark.llm
+    def test_requests_body():
+        import requests
+        seen = []
+        def go():
+            r = requests.post(URL + "/v1/chat/completions", json=body("requests_body", False), headers=AUTH)
+            seen.append(r.json()["choices"][0]["message"]["content"])
+        report("requests_body", go, seen)
+
+    @pytest.mark.llm
+    def test_litellm_async_stream():
+        import litellm
+        seen = []
+        async def go():
+            r = await litellm.acompletion(
+                model="openai/gpt-4o-mini", api_base=URL + "/v1", api_key=os.environ.get("OPENAI_API_KEY", "x"),
+                messages=body("litellm_async_stream", True)["messages"], stream=True, max_retries=0)
+            async for chunk in r:
+                seen.append(chunk.choices[0].delta.content if chunk.choices else None)
+        report("litellm_async_stream", lambda: asyncio.run(go()), seen)
+    """
+)
+LIBRARY_NAMES = ("aiohttp_stream", "aiohttp_body", "requests_stream", "requests_body", "litellm_async_stream")
+
+
+def test_aiohttp_and_requests_replay_a_cut_answer_as_it_broke_live(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    for name in LIBRARY_NAMES:
+        if name.endswith("stream"):
+            sim.cut_next(after_events=3, body_contains=f"case {name}:")
+        else:
+            sim.cut_next(after_bytes=40, body_contains=f"case {name}:")
+    llm_pytester.makepyfile(test_cut=LIBRARIES)
+    run = ("--llm-eval", "-s", "-p", "no:randomly")
+    live = llm_pytester.runpytest(*run, "--llm-record=once")
+    live.assert_outcomes(passed=len(LIBRARY_NAMES))
+    assert len(sim.requests) == len(LIBRARY_NAMES) and all(r.cut for r in sim.requests)
+    seen_live = _outcomes(live)
+    outcomes = {line.split()[1]: line.split()[2] for line in seen_live}
+    # What each library raises live when the server drops the connection mid-answer.
+    assert outcomes == {
+        "aiohttp_stream": "aiohttp.ClientPayloadError",
+        "aiohttp_body": "aiohttp.ClientPayloadError",
+        "requests_stream": "requests.ChunkedEncodingError",
+        "requests_body": "requests.ChunkedEncodingError",
+        "litellm_async_stream": outcomes["litellm_async_stream"],
+    }, seen_live
+    assert outcomes["litellm_async_stream"] != "ok"
+    streamed = {line.split()[1]: int(line.split()[3]) for line in seen_live}
+    assert streamed["aiohttp_stream"] >= 2 and streamed["requests_stream"] >= 2, seen_live
+    folder = llm_pytester.path / "cassettes" / "test_cut"
+    errors = {}
+    for name in LIBRARY_NAMES:
+        (interaction,) = load_interactions(folder / f"test_{name}.yaml")
+        assert interaction.meta.truncated and interaction.meta.error is not None, name
+        errors[name] = interaction.meta.error["type"]
+    assert errors["aiohttp_stream"] == errors["aiohttp_body"] == "ClientPayloadError"
+    assert (
+        errors["requests_stream"] == errors["requests_body"] == "ProtocolError"
+    )  # urllib3's, under requests'
+
+    sim.reset()
+    replay = llm_pytester.runpytest(*run)
+    replay.assert_outcomes(passed=len(LIBRARY_NAMES))
+    assert sim.requests == []
+    assert _outcomes(replay) == seen_live  # same error class, after the same chunks
+    offline = llm_pytester.runpytest(*run, "--llm-block-network")
+    offline.assert_outcomes(passed=len(LIBRARY_NAMES))
+    assert _outcomes(offline) == seen_live

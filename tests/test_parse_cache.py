@@ -57,7 +57,9 @@ def test_a_new_reader_gets_its_own_folder(tmp_path: Path) -> None:
 def test_replay_reads_the_edited_cassette_not_the_cached_one(
     llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:recording")  # cacheprovider on
+    monkeypatch.setenv(
+        "PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:recording -p no:langsmith_plugin"
+    )  # cacheprovider on
     llm_pytester.makepyfile(
         test_q=textwrap.dedent(
             """

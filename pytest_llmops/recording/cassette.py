@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_llmops.recording.files import cassette_lock, write_atomic
@@ -88,6 +89,8 @@ class Cassette:
         self._base: list[Interaction] = [] if rewrites else self.recorded
         self._replaced = not rewrites or not self.existed
         self._queues: dict[MatchKey, deque[int]] | None = None
+        self.prepared: list[Any] = []
+        """Each recording in the form the interceptions replay it from (`transport.prepare_replay`)."""
         self._lock = threading.Lock()
 
     @property
@@ -108,16 +111,23 @@ class Cassette:
             for i, interaction in enumerate(self.recorded):
                 if interaction.request is not None:
                     queues.setdefault(self.matcher.key(interaction.request), deque()).append(i)
+            from pytest_llmops.recording.transport import prepare_replay
+
+            self.prepared = [prepare_replay(interaction) for interaction in self.recorded]
             self._queues = queues
         return self._queues
 
-    def play(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
-        """The next unplayed recording for `request`, or None."""
-        if not self.replays:
-            return None
-        key = self.matcher.key(request)
+    def play(self, request: RecordedRequest, body_key: str | None = None) -> tuple[int, Interaction] | None:
+        """The next unplayed recording for `request`, or None. `body_key`: its canonical body, when
+        the interception has it without the bytes (`Matcher.canonical_json`)."""
+        queues = self._queues
+        if queues is None:  # not indexed yet (or not replaying)
+            if not self.replays:
+                return None
+            queues = self._index()
+        key = self.matcher.key(request, body_key)
         with self._lock:
-            queue = self._index().get(key)
+            queue = queues.get(key)
             if not queue:
                 return None
             index = queue.popleft()

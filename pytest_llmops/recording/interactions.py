@@ -56,14 +56,7 @@ class RecordedResponse:
 
     @property
     def is_sse(self) -> bool:
-        if self.content_type == "text/event-stream":
-            return True
-        # Some recorders drop headers, or label a stream application/json; an SSE body still starts
-        # with a field, where a JSON body starts with a brace.
-        if self.content_type not in ("", "application/json", "text/plain"):
-            return False
-        head = self.body[:64].lstrip()
-        return head.startswith((b"event:", b"data:", b":"))
+        return is_sse(self.content_type, self.body)
 
     @property
     def text(self) -> str:
@@ -135,6 +128,18 @@ class Interaction:
     request: RecordedRequest | None
     response: RecordedResponse
     meta: InteractionMeta = field(default_factory=InteractionMeta)
+
+
+def is_sse(content_type: str, body: bytes) -> bool:
+    """Whether a body of this (lower-case, parameterless) content type is a server-sent event stream."""
+    if content_type == "text/event-stream":
+        return True
+    # Some recorders drop headers, or label a stream application/json; an SSE body still starts
+    # with a field, where a JSON body starts with a brace.
+    if content_type not in ("", "application/json", "text/plain"):
+        return False
+    head = body[:64].lstrip()
+    return head.startswith((b"event:", b"data:", b":"))
 
 
 def _parse_json(body: bytes | None) -> Any:

@@ -7,8 +7,9 @@ not grow with the size of the cassette.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -20,9 +21,30 @@ MATCH_FIELDS = ("method", "scheme", "host", "port", "path", "query", "body")
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
 
 MatchKey = tuple[str, ...]
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False
-)  # made once: per call it costs
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _make_canonical_encode() -> Callable[[Any], str]:
+    """`_CANONICAL.encode`, with its C encoder built once instead of per call (it runs per replayed call).
+    Without the circular check: a cycle ends in RecursionError instead of ValueError."""
+    from json import encoder
+
+    make, escape = getattr(encoder, "c_make_encoder", None), getattr(encoder, "c_encode_basestring", None)
+    if make is None or escape is None:  # no C accelerator: the standard path
+        return _CANONICAL.encode
+    iterencode = make(None, _unserializable, escape, None, ":", ",", True, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(iterencode(value, 0))
+
+    return encode
+
+
+_canonical_encode: Callable[[Any], str] = _make_canonical_encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,24 +63,25 @@ class Matcher:
         paths = tuple(tuple(p.split(".")) for p in dict.fromkeys(ignore) if p)
         return cls(fields, paths)
 
-    def key(self, request: RecordedRequest) -> MatchKey:
-        parts = urlsplit(request.uri)
+    def key(self, request: RecordedRequest, body: str | None = None) -> MatchKey:
+        """The request's match key. `body` is its canonical body when the caller already has it
+        (`canonical_json` of the object a client serializes), so the bytes are not parsed again."""
+        fields = _uri_fields(request.uri)
+        if self.match_on == DEFAULT_MATCH_ON:  # the common case, without the loop: it runs per call
+            return (
+                request.method.upper(),
+                fields["path"],
+                fields["query"],
+                self.canonical_body(request.body) if body is None else body,
+            )
         out: list[str] = []
         for field in self.match_on:
             if field == "method":
                 out.append(request.method.upper())
-            elif field == "path":
-                out.append(parts.path.rstrip("/") or "/")
             elif field == "body":
-                out.append(self.canonical_body(request.body))
-            elif field == "query":
-                out.append(_canonical_query(parts.query))
-            elif field == "host":
-                out.append((parts.hostname or "").lower())
-            elif field == "scheme":
-                out.append(parts.scheme.lower())
-            elif field == "port":
-                out.append(str(parts.port or ""))
+                out.append(self.canonical_body(request.body) if body is None else body)
+            else:
+                out.append(fields[field])
         return tuple(out)
 
     def canonical_body(self, body: bytes | None) -> str:
@@ -71,7 +94,30 @@ class Matcher:
             return body.decode("utf-8", "replace")
         for path in self.ignore:
             _drop_path(data, path)
-        return _CANONICAL.encode(data)
+        return _canonical_encode(data)
+
+    def canonical_json(self, value: Any) -> str | None:
+        """The canonical body of the request `json=value` sends, computed from the object (no
+        serializing and parsing back, on every replayed call); None when it cannot be computed so.
+
+        Equal to `canonical_body(json.dumps(value).encode())` whenever it is a canonical form at
+        all, and every recorded key is one: JSON turns non-string keys into strings, and only
+        when that changes their order, or makes two keys one, does the result differ, and then
+        its keys are out of order (or repeated), which no canonical form is. So a key from this
+        either finds the recording the bytes would find, or finds nothing, and the caller then
+        looks up with the bytes (`Recorder.find`). Ignored fields are dropped from a copy, which
+        takes only plain data with string keys (None otherwise), since a path names string keys.
+        """
+        if self.ignore:
+            value = _json_copy(value)
+            if value is _NOT_PLAIN:
+                return None
+            for path in self.ignore:
+                _drop_path(value, path)
+        try:
+            return _canonical_encode(value)
+        except (TypeError, ValueError, RecursionError):
+            return None
 
     def pretty_body(self, body: bytes | None) -> str:
         canonical = self.canonical_body(body)
@@ -79,6 +125,58 @@ class Matcher:
             return json.dumps(json.loads(canonical), sort_keys=True, indent=2, ensure_ascii=False)
         except ValueError:
             return canonical
+
+
+_NOT_PLAIN = object()
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _json_copy(value: Any, depth: int = 0) -> Any:
+    """A copy of plain JSON data (dicts with string keys, lists, tuples, which become lists as in JSON,
+    str, int, float, bool, None; no subclasses), to drop ignored fields from; else `_NOT_PLAIN`."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if depth > 200:
+        return _NOT_PLAIN
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return _NOT_PLAIN
+            copied = _json_copy(item, depth + 1)
+            if copied is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out[key] = copied
+        return out
+    if kind is list or kind is tuple:
+        items = []
+        for item in value:
+            copied = _json_copy(item, depth + 1)
+            if copied is _NOT_PLAIN:
+                return _NOT_PLAIN
+            items.append(copied)
+        return items
+    return _NOT_PLAIN
+
+
+@functools.lru_cache(maxsize=4096)
+def _uri_fields(uri: str) -> dict[str, str]:
+    """The match fields a URL gives, cached: a test suite calls few URLs, many times."""
+    parts = urlsplit(uri)
+    try:
+        port = str(parts.port or "")
+    except ValueError:  # not a number: matched as written
+        port = parts.netloc.rpartition(":")[2]
+    return {
+        "path": parts.path.rstrip("/") or "/",
+        "query": _canonical_query(parts.query) if parts.query else "",
+        "host": (parts.hostname or "").lower(),
+        "scheme": parts.scheme.lower(),
+        "port": port,
+    }
 
 
 def _canonical_query(query: str) -> str:

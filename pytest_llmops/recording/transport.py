@@ -32,6 +32,7 @@ from pytest_llmops.recording.interactions import (
     InteractionMeta,
     RecordedRequest,
     RecordedResponse,
+    is_sse,
 )
 
 HOP_HEADERS = frozenset(
@@ -95,12 +96,33 @@ class Recorder:
     policy: RecordPolicy = field(default_factory=RecordPolicy)
     open_streams: list[Sink] = field(default_factory=list)
 
-    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
-        """The recording that answers `request`; None means: send it live (and record it)."""
+    def find(self, request: RecordedRequest, *, json_body: Any = None) -> tuple[int, Interaction] | None:
+        """The recording that answers `request`, if the cassette has one (played: it answers once).
+
+        With `json_body` (the object a client was given to send as JSON) the key is computed from
+        the object, so a replay serializes nothing; on None the interception fills in the request's
+        body and headers and calls `lookup`, which decides between a miss and recording."""
         guard.note_endpoint(request.uri)
-        hit: tuple[int, Interaction] | None = self.cassette.play(request)
+        body_key = None
+        if json_body is not None:
+            body_key = self.cassette.matcher.canonical_json(json_body)
+            if body_key is None:
+                return None  # not provably the same as from the bytes: the caller serializes
+        hit: tuple[int, Interaction] | None = self.cassette.play(request, body_key)
         if hit is not None:
             self.on_replay(*hit)
+        return hit
+
+    def replay_parts(self, index: int, interaction: Interaction) -> ReplayParts:
+        """The response `find`/`lookup` chose, as prepared when the cassette was indexed."""
+        prepared = getattr(self.cassette, "prepared", None)
+        ready = prepared[index] if prepared is not None and index < len(prepared) else None
+        return replay_parts(interaction, self.policy, ready)
+
+    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction] | None:
+        """The recording that answers `request`; None means: send it live (and record it)."""
+        hit = self.find(request)
+        if hit is not None:
             return hit
         if not self.cassette.records:
             raise CassetteMiss(self.cassette.miss_message(request, self.rerecord_command()))
@@ -234,36 +256,53 @@ def narrow_accept_encoding(accepted: str) -> str:
     return ", ".join(keep) or "identity"
 
 
-def replay_headers(response: RecordedResponse, policy: RecordPolicy) -> list[tuple[str, str]]:
-    """The recorded headers as the app should get them (no hop headers; fast retries in replay)."""
-    headers = [
-        (k, v) for k, values in response.headers.items() if k.lower() not in HOP_HEADERS for v in values
-    ]
-    if policy.fast_replay_retries and response.status in RETRYABLE:
-        # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
-        headers = [(k, v) for k, v in headers if k.lower() not in ("retry-after", "retry-after-ms")]
-        headers.append(("retry-after-ms", "1"))
-    return headers
+@dataclass(slots=True)
+class ReplayParts:
+    """What a replayed response is made of, computed in one pass over the recording."""
+
+    headers: list[tuple[str, str]]
+    """As the app should get them: no hop headers, fast retries, a content-length for a whole plain body."""
+    chunks: list[bytes]
+    """The body in the pieces it arrived in (one SSE event or event-stream frame each)."""
+    streamed: bool
+    error: dict[str, str] | None
+    """How the recorded connection broke off after `chunks` (`{type, message}`), to raise again."""
 
 
-def is_streamed(response: RecordedResponse) -> bool:
-    return response.is_sse or response.content_type == EVENT_STREAM
-
-
-def replay_body(response: RecordedResponse) -> tuple[list[bytes], bool]:
-    """The recorded body in the pieces it arrived in (one SSE event or event-stream frame per chunk),
-    and whether it is a stream (no content-length then)."""
-    if response.is_sse:
+def prepare_replay(interaction: Interaction) -> ReplayParts:
+    """A recording in the form every interception replays it from, made once per recording when
+    its cassette is indexed (`Cassette._index`), not on the call it answers."""
+    response = interaction.response
+    recorded = response.headers
+    if HOP_HEADERS.isdisjoint(map(str.lower, recorded)):  # as this plugin records: none to drop
+        headers = [(k, v) for k, values in recorded.items() for v in values]
+    else:
+        headers = [(k, v) for k, values in recorded.items() if k.lower() not in HOP_HEADERS for v in values]
+    found = recorded.get("content-type") or recorded.get("Content-Type")  # the usual spellings first
+    content_type = found[0].split(";")[0].strip().lower() if found else response.content_type
+    body, error = response.body, interaction.meta.error
+    if is_sse(content_type, body):
         from pytest_llmops.recording.sse import split_event_chunks
 
-        return split_event_chunks(response.body), True
-    if response.content_type == EVENT_STREAM:
-        return split_frames(response.body), True
-    return ([response.body] if response.body else []), False
+        return ReplayParts(headers, split_event_chunks(body), True, error)
+    if content_type == EVENT_STREAM:
+        return ReplayParts(headers, split_frames(body), True, error)
+    if error is None:
+        headers.append(("content-length", str(len(body))))
+    return ReplayParts(headers, [body] if body else [], False, error)
 
 
-def replay_chunks(response: RecordedResponse) -> list[bytes]:
-    return replay_body(response)[0]
+def replay_parts(
+    interaction: Interaction, policy: RecordPolicy, prepared: ReplayParts | None = None
+) -> ReplayParts:
+    """What a replayed response is made of (callers copy, never change, its lists)."""
+    parts = prepared if prepared is not None else prepare_replay(interaction)
+    if policy.fast_replay_retries and interaction.response.status in RETRYABLE:
+        # The SDKs honour retry-after-ms; a recorded wait would only slow the replay down.
+        headers = [(k, v) for k, v in parts.headers if k.lower() not in ("retry-after", "retry-after-ms")]
+        headers.append(("retry-after-ms", "1"))
+        parts = ReplayParts(headers, parts.chunks, parts.streamed, parts.error)
+    return parts
 
 
 def split_frames(body: bytes) -> list[bytes]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,15 +22,12 @@ from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
 from pytest_llmops.recording.transport import (
     Recorder,
-    RecordPolicy,
     Sink,
     active,
     check_unmarked,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
-    replay_body,
-    replay_headers,
     retry_delay,
     should_retry,
     unmarked_guarded,
@@ -40,9 +38,15 @@ _STREAM_LIMIT = 2**16
 
 class _TapSink(Sink):
     reader_id = 0
+    unread = 0
+    """Bytes still in the reader's buffer when the connection broke: aiohttp raises the error on the
+    next read, so the app never gets them, and neither does the replay."""
 
     def finish(self, *, truncated: bool = False, error: BaseException | None = None) -> None:
         _taps.pop(self.reader_id, None)
+        if self.unread and not self.done:
+            raw = b"".join(self.chunks)
+            self.chunks = [raw[: max(len(raw) - self.unread, 0)]]
         super().finish(truncated=truncated, error=error)
 
 
@@ -101,13 +105,24 @@ def _tapped_feed_eof(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _tapped_set_exception(original: Callable[..., Any]) -> Callable[..., Any]:
-    def set_exception(reader: Any, *args: Any, **kwargs: Any) -> Any:
+    def set_exception(reader: Any, exc: BaseException, *args: Any, **kwargs: Any) -> Any:
         tap = _taps.get(id(reader)) if _taps else None
         if tap is not None:
-            tap[1].finish(truncated=True)
-        return original(reader, *args, **kwargs)
+            if _app_closed(exc):  # the app released the response before its end
+                tap[1].finish(truncated=True)
+            else:  # the connection broke: keep what the app could still read, and how it ended
+                tap[1].unread = getattr(reader, "_size", 0)
+                tap[1].finish(error=exc)
+        return original(reader, exc, *args, **kwargs)
 
     return set_exception
+
+
+def _app_closed(exc: BaseException) -> bool:
+    """`ClientResponse.release()`/`close()` ends an unfinished body with this one shared exception."""
+    import aiohttp.client_reqrep
+
+    return exc is getattr(aiohttp.client_reqrep, "_CONNECTION_CLOSED_EXCEPTION", None)
 
 
 def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
@@ -115,23 +130,24 @@ def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., A
         recorder = active()
         if recorder is None:
             if unmarked_guarded():
-                check_unmarked(method, str(kit.url(session, str_or_url, kwargs.get("params"))))
+                check_unmarked(method, kit.target(session, str_or_url, kwargs.get("params"))[1])
             return await original(session, method, str_or_url, **kwargs)
-        url = kit.url(session, str_or_url, kwargs.get("params"))
-        recorded = RecordedRequest(
-            method=method.upper(),
-            uri=str_or_url
-            if isinstance(str_or_url, str) and url.is_absolute() and str_or_url == url.human_repr()
-            else str(url),
-            headers=_headers(session.headers, kwargs.get("headers")),
-            body=_body(session, kwargs.get("data"), kwargs.get("json")),
-        )
-        hit = recorder.lookup(recorded)
+        url, uri = kit.target(session, str_or_url, kwargs.get("params"))
+        recorded = RecordedRequest(method=method.upper(), uri=uri)
+        hit = None
+        json_value = kwargs.get("json")
+        if json_value is not None and kwargs.get("data") is None and _plain_json(session):
+            # Replay's fast path: the key from the object itself, nothing serialized unless it misses.
+            hit = recorder.find(recorded, json_body=json_value)
+        if hit is None:
+            recorded.headers = _headers(session.headers, kwargs.get("headers"))
+            recorded.body = _body(session, kwargs.get("data"), json_value)
+            hit = recorder.lookup(recorded)
         check = kwargs.pop("raise_for_status", None)
         if check is None:
             check = getattr(session, "_raise_for_status", False)
         if hit is not None:
-            response = kit.replay_response(session, method.upper(), url, recorded, hit[1], recorder.policy)
+            response = kit.replay_response(session, recorded, url, kwargs.get("headers"), hit, recorder)
         else:
             with guard.sending():
                 response = await kit.record(original, session, method, str_or_url, kwargs, recorded, recorder)
@@ -143,6 +159,13 @@ def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., A
 
     _request.__wrapped__ = original  # type: ignore[attr-defined]
     return _request
+
+
+def _plain_json(session: Any) -> bool:
+    """Whether the session serializes `json=` with the standard library's `json.dumps` (the default)."""
+    return getattr(session, "_json_serialize", json.dumps) is json.dumps and (
+        getattr(session, "_json_serialize_bytes", None) is None
+    )
 
 
 def _headers(*sources: Any) -> Headers:
@@ -162,10 +185,10 @@ def _headers(*sources: Any) -> Headers:
 def _body(session: Any, data: Any, json_value: Any) -> bytes | None:
     """The bytes aiohttp will send, for the bodies LLM clients send (JSON, bytes, text, forms)."""
     if json_value is not None:
-        serialize = getattr(session, "_json_serialize", None)
+        serialize = getattr(session, "_json_serialize_bytes", None)  # aiohttp >= 3.13 prefers it
         if serialize is None:
-            import json
-
+            serialize = getattr(session, "_json_serialize", None)
+        if serialize is None:
             serialize = json.dumps
         text = serialize(json_value)
         return text.encode("utf-8") if isinstance(text, str) else bytes(text)
@@ -199,6 +222,10 @@ class _NoFlowControl:
         pass
 
 
+_NOTHING_WRITTEN = _Written(0)
+_NO_FLOW_CONTROL = _NoFlowControl()
+
+
 class _Kit:
     def __init__(self, module: Any) -> None:
         from multidict import CIMultiDict, CIMultiDictProxy
@@ -208,8 +235,13 @@ class _Kit:
         self.URL = URL
         self.CIMultiDict = CIMultiDict
         self.CIMultiDictProxy = CIMultiDictProxy
-        self.response_params = frozenset(inspect.signature(module.ClientResponse.__init__).parameters)
+        params = inspect.signature(module.ClientResponse.__init__).parameters
+        self.with_writer = "stream_writer" in params  # aiohttp >= 3.12
+        self.no_headers: Any = CIMultiDictProxy(CIMultiDict())
         self.version = module.HttpVersion11
+        # Taken before the tap is installed on the class (see AiohttpInterception.install).
+        self.feed_data, self.feed_eof = module.StreamReader.feed_data, module.StreamReader.feed_eof
+        self.targets: dict[str, tuple[Any, str]] = {}
 
         class ReplayedResponse(module.ClientResponse):  # type: ignore[misc]
             """A real `ClientResponse` (clients check `isinstance`), its raw headers made on demand."""
@@ -218,56 +250,123 @@ class _Kit:
             def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
                 return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in self._headers.items())
 
-        self.Response = ReplayedResponse
+        class ReplayedContent(module.StreamReader):  # type: ignore[misc]
+            """The recorded body, all there at once; a recording that broke off raises its error once
+            the app has read what arrived before the break, as a live reader does."""
 
-    def url(self, session: Any, str_or_url: Any, params: Any) -> Any:
+            __slots__ = ("_failure",)
+
+            async def _wait(self, func_name: str) -> None:
+                failure = getattr(self, "_failure", None)
+                if failure is None:
+                    await super()._wait(func_name)
+                    return
+                self._failure = None
+                self.set_exception(failure)
+                raise failure
+
+        self.Response = ReplayedResponse
+        self.Content = ReplayedContent
+
+    def target(self, session: Any, str_or_url: Any, params: Any) -> tuple[Any, str]:
+        """The URL aiohttp will request, and its text for the cassette."""
+        absolute = (
+            not params and isinstance(str_or_url, str) and str_or_url.startswith(("http://", "https://"))
+        )
+        if absolute:  # one answer per URL text (a base URL does not apply to it): skip parsing it per call
+            found = self.targets.get(str_or_url)
+            if found is not None:
+                return found
         build = getattr(session, "_build_url", None)
         url = build(str_or_url) if build is not None else self.URL(str_or_url)
         if params:
             url = url.extend_query(params)
-        return url
+        if not absolute:
+            return url, str(url)
+        uri = str_or_url if str_or_url == url.human_repr() else str(url)
+        if len(self.targets) > 4096:
+            self.targets.clear()
+        self.targets[str_or_url] = (url, uri)
+        return url, uri
 
     def replay_response(
         self,
         session: Any,
-        method: str,
-        url: Any,
         recorded: RecordedRequest,
-        interaction: Interaction,
-        policy: RecordPolicy,
+        url: Any,
+        call_headers: Any,
+        hit: tuple[int, Interaction],
+        recorder: Recorder,
     ) -> Any:
         loop = asyncio.get_running_loop()
-        sent = self.CIMultiDictProxy(
-            self.CIMultiDict([(k, v) for k, values in recorded.headers.items() for v in values])
-        )
-        options: dict[str, Any] = {
-            "writer": None,
-            "continue100": None,
-            "timer": None,
-            "request_info": self.mod.RequestInfo(url, method, sent, url),
-            "traces": [],
-            "loop": loop,
-            "session": session,
-            "stream_writer": _Written(len(recorded.body or b"")),
-        }
-        response = self.Response(
-            method, url, **{k: v for k, v in options.items() if k in self.response_params}
-        )
-        recorded_response = interaction.response
-        headers = replay_headers(recorded_response, policy)
-        chunks, streamed = replay_body(recorded_response)
-        if not streamed:
-            headers.append(("Content-Length", str(len(recorded_response.body))))
+        interaction = hit[1]
+        if recorded.headers:
+            sent = self.CIMultiDictProxy(
+                self.CIMultiDict([(k, v) for k, values in recorded.headers.items() for v in values])
+            )
+        elif session.headers or call_headers:  # the fast path did not collect them
+            merged = self.CIMultiDict(session.headers)
+            if call_headers:
+                merged.update(call_headers)
+            sent = self.CIMultiDictProxy(merged)
+        else:
+            sent = self.no_headers
+        method = recorded.method
+        info = self.mod.RequestInfo(url, method, sent, url)
+        if self.with_writer:
+            written = _Written(len(recorded.body)) if recorded.body else _NOTHING_WRITTEN
+            response = self.Response(
+                method,
+                url,
+                writer=None,
+                continue100=None,
+                timer=None,
+                request_info=info,
+                traces=[],
+                loop=loop,
+                session=session,
+                stream_writer=written,
+            )
+        else:
+            response = self.Response(
+                method,
+                url,
+                writer=None,
+                continue100=None,
+                timer=None,
+                request_info=info,
+                traces=[],
+                loop=loop,
+                session=session,
+            )
+        parts = recorder.replay_parts(*hit)
         response.version = self.version
-        response.status = recorded_response.status
-        response.reason = recorded_response.reason or None
-        response._headers = self.CIMultiDictProxy(self.CIMultiDict(headers))
-        content = self.mod.StreamReader(_NoFlowControl(), _STREAM_LIMIT, loop=loop)
-        for chunk in chunks:
-            content.feed_data(chunk)
-        content.feed_eof()
+        response.status = interaction.response.status
+        response.reason = interaction.response.reason or None
+        response._headers = self.CIMultiDictProxy(self.CIMultiDict(parts.headers))
+        content: Any = self.Content(_NO_FLOW_CONTROL, _STREAM_LIMIT, loop=loop)
+        feed = self.feed_data  # the library's own: replayed readers are never tapped
+        for chunk in parts.chunks:
+            feed(content, chunk)
+        if parts.error is None:
+            self.feed_eof(content)
+        else:
+            content._failure = self._failure(parts.error)  # raised by ReplayedContent._wait
         response.content = content
         return response
+
+    def _failure(self, error: dict[str, str]) -> BaseException:
+        """The error a recording broke off with, as aiohttp's class of that name (`ClientPayloadError`
+        when aiohttp has none), so the client raises (and retries) in replay as it did live."""
+        cls = getattr(self.mod, error.get("type", ""), None)
+        if not (isinstance(cls, type) and issubclass(cls, self.mod.ClientError)):
+            cls = self.mod.ClientPayloadError
+        message = error.get("message", "connection broken off (recorded)")
+        try:
+            exc: BaseException = cls(message)
+        except TypeError:  # a class made from more than a message: the payload error stands in
+            exc = self.mod.ClientPayloadError(message)
+        return exc
 
     async def record(
         self,

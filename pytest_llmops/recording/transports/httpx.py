@@ -17,15 +17,12 @@ from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
 from pytest_llmops.recording.transport import (
     Recorder,
-    RecordPolicy,
     Sink,
     active,
     check_unmarked,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
-    replay_body,
-    replay_headers,
     retry_delay,
     should_retry,
 )
@@ -62,7 +59,7 @@ def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]
         recorded = _recorded_request(request, request.read())
         hit = recorder.lookup(recorded)
         if hit is not None:
-            return kit.replay_response(hit[1], recorder.policy)
+            return kit.replay_response(hit, recorder)
         with guard.sending():
             return kit.record_sync(original, transport, request, recorded, recorder)
 
@@ -79,7 +76,7 @@ def _async_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any
         recorded = _recorded_request(request, await request.aread())
         hit = recorder.lookup(recorded)
         if hit is not None:
-            return kit.replay_response(hit[1], recorder.policy)
+            return kit.replay_response(hit, recorder)
         with guard.sending():
             return await kit.record_async(original, transport, request, recorded, recorder)
 
@@ -112,19 +109,15 @@ class _Kit:
             kit = cls._cache[id(mod)] = cls(mod)
         return kit
 
-    def replay_response(self, interaction: Interaction, policy: RecordPolicy) -> Any:
-        response = interaction.response
-        headers = replay_headers(response, policy)
+    def replay_response(self, hit: tuple[int, Interaction], recorder: Recorder) -> Any:
+        response = hit[1].response
+        parts = recorder.replay_parts(*hit)  # headers with a content-length for a whole plain body
         extensions = {
             "http_version": b"HTTP/1.1",
             "reason_phrase": (response.reason or "").encode("ascii", "replace"),
         }
-        chunks, streamed = replay_body(response)
-        failure = self._failure(interaction.meta.error)
-        if not streamed and failure is None:
-            headers.append(("content-length", str(len(response.body))))
-        stream = self.ReplayStream(chunks, failure)
-        return self.mod.Response(response.status, headers=headers, stream=stream, extensions=extensions)
+        stream = self.ReplayStream(parts.chunks, self._failure(parts.error))
+        return self.mod.Response(response.status, headers=parts.headers, stream=stream, extensions=extensions)
 
     def _failure(self, error: dict[str, str] | None) -> BaseException | None:
         """The transport error a recording broke off with, as this HTTP module's class of that name, so

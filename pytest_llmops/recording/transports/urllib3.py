@@ -22,15 +22,12 @@ from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
 from pytest_llmops.recording.transport import (
     Recorder,
-    RecordPolicy,
     Sink,
     active,
     check_unmarked,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
-    replay_body,
-    replay_headers,
     retry_delay,
     should_retry,
 )
@@ -106,12 +103,13 @@ def _urlopen_handler(original: Callable[..., Any], response_cls: type) -> Callab
         if headers is None:
             headers = pool.headers
         data, resendable = _body(body)
-        recorded = RecordedRequest(
-            method=method.upper(), uri=_uri(pool, url), headers=_headers(headers.items()), body=data
-        )
-        hit = recorder.lookup(recorded)
+        recorded = RecordedRequest(method=method.upper(), uri=_uri(pool, url), body=data)
+        hit = recorder.find(recorded)  # a replay needs no request headers: collect them on a miss only
+        if hit is None:
+            recorded.headers = _headers(headers.items())
+            hit = recorder.lookup(recorded)
         if hit is not None:
-            return _replay_response(response_cls, method, recorded, hit[1], recorder.policy, kwargs)
+            return _replay_response(response_cls, method, recorded, hit, recorder, kwargs)
         with guard.sending():
             return _record(
                 original,
@@ -139,17 +137,26 @@ def _headers(items: Any) -> Headers:
 
 
 class _RecordedBody:
-    """A replayed body, read one recorded chunk (SSE event, event-stream frame) at a time."""
+    """A replayed body, read one recorded chunk (SSE event, event-stream frame) at a time; a recording
+    that broke off raises its error where the live connection did, after the bytes that came before."""
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(self, chunks: list[bytes], failure: BaseException | None = None) -> None:
         self._chunks = deque(chunks)
-        self.closed = not self._chunks
+        self._failure = failure
+        self.closed = not self._chunks and failure is None
 
     def read(self, amt: int | None = None) -> bytes:
         if not self._chunks:
+            if self._failure is not None:
+                failure, self._failure = self._failure, None
+                self.closed = True
+                raise failure
             self.closed = True
             return b""
         if amt is None or amt < 0:
+            if self._failure is not None:  # read to the end: the end is the break
+                self._chunks.clear()
+                return self.read()
             data = b"".join(self._chunks)
             self._chunks.clear()
         else:
@@ -157,7 +164,7 @@ class _RecordedBody:
             if len(data) > amt:
                 data, rest = data[:amt], data[amt:]
                 self._chunks.appendleft(rest)
-        self.closed = not self._chunks
+        self.closed = not self._chunks and self._failure is None
         return data
 
     read1 = read
@@ -174,20 +181,17 @@ def _replay_response(
     response_cls: type,
     method: str,
     recorded: RecordedRequest,
-    interaction: Interaction,
-    policy: RecordPolicy,
+    hit: tuple[int, Interaction],
+    recorder: Recorder,
     kwargs: dict[str, Any],
 ) -> Any:
-    response = interaction.response
-    headers = replay_headers(response, policy)
-    chunks, streamed = replay_body(response)
-    if not streamed:
-        headers.append(("content-length", str(len(response.body))))
+    response = hit[1].response
+    parts = recorder.replay_parts(*hit)
     from urllib3 import HTTPHeaderDict
 
     return response_cls(
-        body=_RecordedBody(chunks),
-        headers=HTTPHeaderDict(headers),
+        body=_RecordedBody(parts.chunks, None if parts.error is None else _failure(parts.error)),
+        headers=HTTPHeaderDict(parts.headers),
         status=response.status,
         reason=response.reason or None,
         version=11,
@@ -196,6 +200,22 @@ def _replay_response(
         request_method=method,
         request_url=recorded.uri,
     )
+
+
+def _failure(error: dict[str, str]) -> BaseException:
+    """The error a recording broke off with, as urllib3's class of that name (`ProtocolError` when
+    urllib3 has none): requests turns it into `ChunkedEncodingError` in replay as it did live."""
+    from urllib3 import exceptions
+
+    cls = getattr(exceptions, error.get("type", ""), None)
+    if not (isinstance(cls, type) and issubclass(cls, exceptions.HTTPError)):
+        cls = exceptions.ProtocolError
+    message = error.get("message", "connection broken off (recorded)")
+    try:
+        exc: BaseException = cls(message)
+    except TypeError:  # made from more than a message (ReadTimeoutError takes the pool and URL)
+        exc = exceptions.ProtocolError(message)
+    return exc
 
 
 class _Tee:
@@ -213,10 +233,20 @@ class _Tee:
         return data
 
     def read(self, amt: int | None = None) -> bytes:
-        return self._seen(self._inner.read(amt, decode_content=False), amt)
+        try:
+            data = self._inner.read(amt, decode_content=False)
+        except Exception as exc:  # the connection broke: keep how, to raise it again in replay
+            self._sink.finish(error=exc)
+            raise
+        return self._seen(data, amt)
 
     def read1(self, amt: int | None = None) -> bytes:
-        return self._seen(self._inner.read1(amt, decode_content=False), amt)
+        try:
+            data = self._inner.read1(amt, decode_content=False)
+        except Exception as exc:
+            self._sink.finish(error=exc)
+            raise
+        return self._seen(data, amt)
 
     @property
     def closed(self) -> bool:
