@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -229,7 +228,9 @@ def record_speed(project: Path, env: dict[str, str], tests: int, repeat: int) ->
         out[mode] = {
             "run_cpu_s": [round(r["cpu_s"], 3) for r in rs],
             "run_wall_s": [round(r["wall_s"], 3) for r in rs],
-            "cpu_per_call_us": round((statistics.median(r["cpu_s"] for r in rs) - empty_cpu) / tests * 1e6, 1),
+            "cpu_per_call_us": round(
+                (statistics.median(r["cpu_s"] for r in rs) - empty_cpu) / tests * 1e6, 1
+            ),
             "wall_per_call_us": round(
                 (statistics.median(r["wall_s"] for r in rs) - empty_wall) / tests * 1e6, 1
             ),
@@ -248,7 +249,9 @@ def first_chunk(project: Path, env: dict[str, str], streams: int, repeat: int) -
     for order in _rounds(modes, repeat):
         for mode in order:
             times[mode] += run_pytest(project, mode, env, 1)["times"]
-    return {m: {"median_ms": round(statistics.median(ts) * 1000, 1), "runs": len(ts)} for m, ts in times.items()}
+    return {
+        m: {"median_ms": round(statistics.median(ts) * 1000, 1), "runs": len(ts)} for m, ts in times.items()
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -342,9 +345,13 @@ def report(results: dict[str, Any]) -> None:
             f"  runs CPU {m['run_cpu_s']} wall {m['run_wall_s']}"
         )
     for mode in ("live", "llmops", "vcr"):
-        print(f"  first chunk, {LABELS[mode]:28s} {ttfc[mode]['median_ms']:7.1f} ms (median of {ttfc[mode]['runs']})")
-    print(f"  cassette of one call: ours {speed['llmops']['cassette_bytes']:.0f} B, "
-          f"pytest-recording {speed['vcr']['cassette_bytes']:.0f} B")
+        print(
+            f"  first chunk, {LABELS[mode]:28s} {ttfc[mode]['median_ms']:7.1f} ms (median of {ttfc[mode]['runs']})"
+        )
+    print(
+        f"  cassette of one call: ours {speed['llmops']['cassette_bytes']:.0f} B, "
+        f"pytest-recording {speed['vcr']['cassette_bytes']:.0f} B"
+    )
     print_figures(results)
 
 
