@@ -409,7 +409,9 @@ class LLMOpsSession:
         record.cassette = CassetteInfo(path=label, mode=mode.value)
         failure: str | None = None
         try:
-            cassette = Cassette(path, mode, self._matcher(marker), self.settings.scrubber)
+            cassette = Cassette(
+                path, mode, self._matcher(marker), self.settings.scrubber, self.settings.header_rule
+            )
         except Exception as exc:  # a broken cassette fails this test, not the session
             problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
             command = self._rerecord_command(item).replace("{mode}", "rewrite")

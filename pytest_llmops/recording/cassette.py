@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pytest_llmops.recording.files import cassette_lock, write_atomic
+from pytest_llmops.recording.headers import DEFAULT_RULE, HeaderRule
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.journal import Journal, Recovery, dumps_line, recover
 from pytest_llmops.recording.matching import Matcher, MatchKey, body_diff, closest
@@ -42,8 +43,16 @@ class Cassette:
     recording once (cache write then read, 429 then 200, one per repeat).
     """
 
-    def __init__(self, path: Path, mode: RecordMode, matcher: Matcher, scrubber: Scrubber) -> None:
+    def __init__(
+        self,
+        path: Path,
+        mode: RecordMode,
+        matcher: Matcher,
+        scrubber: Scrubber,
+        headers: HeaderRule = DEFAULT_RULE,
+    ) -> None:
         self.path = path
+        self.headers = headers
         self.mode = mode
         self.matcher = matcher
         self.scrubber = scrubber
@@ -123,12 +132,13 @@ class Cassette:
                     raise self.write_error from None
 
     def add(self, interaction: Interaction) -> int:
-        """Keep a live interaction, scrubbed and scanned, and journal it; returns its index in the file.
+        """Keep a live interaction, scrubbed, slimmed (`headers`) and scanned, and journal it; returns its
+        index in the file.
 
         Never raises: the transport calls it while the app reads the response. A credential or a
         failed journal write is kept in `leak` / `write_error` for the test to fail on.
         """
-        clean = self.scrubber.scrub(interaction)
+        clean = self.headers.apply(self.scrubber.scrub(interaction))
         with self._lock:
             index = len(self._base) + len(self.new)
             if self.refused:

@@ -131,11 +131,66 @@ def _pretty_json(text: str) -> str | None:
         return None
     try:
         value = json.loads(text)
-        pretty = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+        pretty = _layout(value, 0, 0) + "\n"
         pretty.encode("utf-8")  # a lone surrogate escape in the JSON cannot be written as UTF-8
     except (ValueError, UnicodeEncodeError):
         return None
     return pretty
+
+
+JSON_WIDTH = 100
+"""Lines of a JSON body stay within this width, not counting one long string per line."""
+
+
+def _layout(value: Any, indent: int, start: int) -> str:
+    """`value` as JSON for review, starting at column `start`.
+
+    An object or list goes on one line when it fits in JSON_WIDTH once its longest string is left out:
+    a chat message, an answer's choice or a usage block is one line, however long its text. Else its
+    members go on the following lines, indented two spaces deeper than `indent` and filled up to the
+    width; a member that needs more than one line starts a line of its own. So a cassette stays short
+    and a change in review shows in the line of the message or field it is in.
+    """
+    flat = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, dict | list) or not value or start + len(flat) <= JSON_WIDTH:
+        return flat
+    if start + len(flat) - _longest_string(value) <= JSON_WIDTH:
+        return flat
+    inner = indent + 2
+    if isinstance(value, dict):
+        pieces = []
+        for k, v in value.items():
+            key = json.dumps(k, ensure_ascii=False) + ": "
+            pieces.append(key + _layout(v, inner, inner + len(key)))
+        brackets = "{}"
+    else:
+        pieces = [_layout(v, inner, inner) for v in value]
+        brackets = "[]"
+    pad = " " * inner
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if line and ("\n" in piece or inner + len(line) + 2 + len(piece) > JSON_WIDTH):
+            lines.append(pad + line)
+            line = ""
+        if "\n" in piece:  # a broken-up member: alone, and nothing after it on its last line
+            lines.append(pad + piece)
+        else:
+            line = f"{line}, {piece}" if line else piece
+    if line:
+        lines.append(pad + line)
+    return brackets[0] + "\n" + ",\n".join(lines) + "\n" + " " * indent + brackets[1]
+
+
+def _longest_string(value: Any) -> int:
+    """Length of the longest string in a JSON value (keys not counted)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return max((_longest_string(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return max((_longest_string(v) for v in value), default=0)
+    return 0
 
 
 def _headers_out(headers: Headers, body: str | bytes | None) -> dict[str, list[str]]:
