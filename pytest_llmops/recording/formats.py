@@ -14,6 +14,7 @@ except that JSON bodies may be re-indented, with `content-length` following.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -145,8 +146,8 @@ JSON_WIDTH = 100
 def _layout(value: Any, indent: int, start: int) -> str:
     """`value` as JSON for review, starting at column `start`.
 
-    An object or list goes on one line when it fits in JSON_WIDTH once its longest string is left out:
-    a chat message, an answer's choice or a usage block is one line, however long its text. Else its
+    A list goes on one line when it fits in JSON_WIDTH; an object also when it fits once its longest
+    string is left out: a chat message or an answer's choice is one line, however long its text. Else its
     members go on the following lines, indented two spaces deeper than `indent` and filled up to the
     width; a member that needs more than one line starts a line of its own. So a cassette stays short
     and a change in review shows in the line of the message or field it is in.
@@ -154,7 +155,7 @@ def _layout(value: Any, indent: int, start: int) -> str:
     flat = json.dumps(value, ensure_ascii=False)
     if not isinstance(value, dict | list) or not value or start + len(flat) <= JSON_WIDTH:
         return flat
-    if start + len(flat) - _longest_string(value) <= JSON_WIDTH:
+    if isinstance(value, dict) and start + len(flat) - _longest_string(flat) <= JSON_WIDTH:
         return flat
     inner = indent + 2
     if isinstance(value, dict):
@@ -182,15 +183,12 @@ def _layout(value: Any, indent: int, start: int) -> str:
     return brackets[0] + "\n" + ",\n".join(lines) + "\n" + " " * indent + brackets[1]
 
 
-def _longest_string(value: Any) -> int:
-    """Length of the longest string in a JSON value (keys not counted)."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return max((_longest_string(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return max((_longest_string(v) for v in value), default=0)
-    return 0
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _longest_string(flat: str) -> int:
+    """Length of the longest string (key or value, as written) in the JSON text `flat`."""
+    return max(map(len, _JSON_STRING.findall(flat)), default=0)
 
 
 def _headers_out(headers: Headers, body: str | bytes | None) -> dict[str, list[str]]:
