@@ -93,5 +93,6 @@ def run(args: argparse.Namespace) -> int:
             changed += 1
             saved += len(before.encode("utf-8")) - len(text.encode("utf-8"))
             print(f"{path}: {len(before.encode('utf-8')):,} -> {len(text.encode('utf-8')):,} bytes")
-    print(f"{changed} of {seen} cassette(s) rewritten, {saved:,} bytes fewer")
+    change = f"{saved:,} bytes fewer" if saved >= 0 else f"{-saved:,} bytes more"
+    print(f"{changed} of {seen} cassette(s) rewritten, {change}")
     return status
