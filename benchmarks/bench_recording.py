@@ -13,6 +13,8 @@ each round, after a warm-up run of each:
   pytest-recording  `@pytest.mark.vcr`, `--record-mode=once`, `filter_headers: [authorization]`,
                     cassettes deleted before
   empty             the same tests making no calls, plugins off; subtracted from the others
+  pytest-llmops, no calls   the same tests under `--llm-eval --llm-record=once` making no calls: the
+                    plugin's per-test and per-session work, apart from the calls
 
 Figure: (run - empty run) CPU / calls, CPU from rusage of the child; wall beside it.
 
@@ -54,12 +56,14 @@ LABELS = {
     "llmops": "pytest-llmops recording",
     "vcr": "pytest-recording recording",
     "empty": "no calls",
+    "llmops-empty": "pytest-llmops, no calls",
 }
 MODE_ARGS = {
     "live": ["-p", "no:llmops", "-p", "no:recording"],
     "llmops": ["--llm-eval", "--llm-record=once", "-p", "no:recording"],
     "vcr": ["-p", "no:llmops", "--record-mode=once"],
     "empty": ["-p", "no:llmops", "-p", "no:recording"],
+    "llmops-empty": ["--llm-eval", "--llm-record=once", "-p", "no:recording"],
 }
 
 SUPPORT = '''
@@ -181,8 +185,8 @@ def run_pytest(project: Path, mode: str, env: dict[str, str], tests: int) -> dic
     """One pytest process from fresh cassettes: its wall and CPU time and what its tests noted."""
     shutil.rmtree(project / "tests" / "cassettes", ignore_errors=True)
     out = project / f".bench-{mode}.json"
-    run_env = {**env, "BENCH_MODE": mode, "BENCH_OUT": str(out)}
-    if mode == "empty":
+    run_env = {**env, "BENCH_MODE": mode.removesuffix("-empty"), "BENCH_OUT": str(out)}
+    if mode.endswith("empty"):
         run_env["BENCH_CALLS"] = run_env["BENCH_STREAMS"] = "0"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
     command += MODE_ARGS[mode]
@@ -213,7 +217,7 @@ def _rounds(modes: list[str], repeat: int) -> list[list[str]]:
 
 
 def record_speed(project: Path, env: dict[str, str], tests: int, repeat: int) -> dict[str, Any]:
-    modes = ["empty", "live", "llmops", "vcr"]
+    modes = ["empty", "live", "llmops", "vcr", "llmops-empty"]
     for mode in modes:  # warm-up: pyc and page caches
         run_pytest(project, mode, env, tests)
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
@@ -222,7 +226,12 @@ def record_speed(project: Path, env: dict[str, str], tests: int, repeat: int) ->
             runs[mode].append(run_pytest(project, mode, env, tests))
     empty_cpu = statistics.median(r["cpu_s"] for r in runs["empty"])
     empty_wall = statistics.median(r["wall_s"] for r in runs["empty"])
-    out: dict[str, Any] = {"empty_run_cpu_s": round(empty_cpu, 3), "empty_run_wall_s": round(empty_wall, 3)}
+    out: dict[str, Any] = {
+        "empty_run_cpu_s": round(empty_cpu, 3),
+        "empty_run_wall_s": round(empty_wall, 3),
+        "llmops_empty_run_cpu_s": round(statistics.median(r["cpu_s"] for r in runs["llmops-empty"]), 3),
+        "llmops_empty_run_wall_s": round(statistics.median(r["wall_s"] for r in runs["llmops-empty"]), 3),
+    }
     for mode in ("live", "llmops", "vcr"):
         rs = runs[mode]
         out[mode] = {
@@ -315,6 +324,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             for mode in ("llmops", "vcr")
         ),
         figure(
+            f"pytest-llmops recording run of the {args.tests} tests making no calls, CPU",
+            speed["llmops_empty_run_cpu_s"],
+            "s",
+            baseline=LABELS["empty"] + ", plugins off",
+            baseline_value=speed["empty_run_cpu_s"],
+            note="the plugin's per-test and per-session work apart from the calls",
+        ),
+        figure(
             "cassette size, one typical chat call",
             speed["llmops"]["cassette_bytes"],
             "bytes",
@@ -337,7 +354,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, Any]) -> None:
     speed, ttfc = results["speed"], results["first_chunk"]
     print(f"recording: {results['layout']}; median of {results['repeat']} runs per mode")
-    print(f"  empty run: {speed['empty_run_cpu_s']} s CPU, {speed['empty_run_wall_s']} s wall")
+    print(
+        f"  empty run: {speed['empty_run_cpu_s']} s CPU, {speed['empty_run_wall_s']} s wall; "
+        f"{LABELS['llmops-empty']}: {speed['llmops_empty_run_cpu_s']} s CPU, "
+        f"{speed['llmops_empty_run_wall_s']} s wall"
+    )
     for mode in ("live", "llmops", "vcr"):
         m = speed[mode]
         print(

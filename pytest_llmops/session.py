@@ -348,13 +348,11 @@ class LLMOpsSession:
 
     def _before_live(self, request: RecordedRequest) -> str | None:
         """Reserve the request's worst-case cost under the session budget; refuse it if that cannot fit."""
-        if self.ledger is None:
-            return None
+        if self.ledger is None or self.settings.budget_usd is None:
+            return None  # nothing to reserve against: no parse of the body before the request goes
         body = request.json()
         model = body.get("model") if isinstance(body, dict) else None
         what = f"{request.method} {request.path}" + (f" (model {model})" if model else "")
-        if self.settings.budget_usd is None:
-            return None
         from pytest_llmops.spend.worst_case import worst_case
 
         provider = "anthropic" if request.path.rstrip("/").endswith("/messages") else "openai"
