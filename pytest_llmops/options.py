@@ -223,6 +223,14 @@ OPTIONS: tuple[Option, ...] = (
         default=[],
     ),
     Option(
+        "llm_keep_headers",
+        "Headers a recording keeps although they only describe the recording machine or change on every "
+        "call (user-agent, x-stainless-*, date, ...; see docs/cassettes.md); * keeps every header.",
+        ini="llm_keep_headers",
+        ini_type="args",
+        default=[],
+    ),
+    Option(
         "llm_scrub_query_params",
         "Extra URL query parameters whose values are redacted in cassettes.",
         ini="llm_scrub_query_params",

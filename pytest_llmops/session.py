@@ -363,13 +363,11 @@ class LLMOpsSession:
 
     def _before_live(self, request: RecordedRequest) -> str | None:
         """Reserve the request's worst-case cost under the session budget; refuse it if that cannot fit."""
-        if self.ledger is None:
-            return None
+        if self.ledger is None or self.settings.budget_usd is None:
+            return None  # nothing to reserve against: no parse of the body before the request goes
         body = request.json()
         model = body.get("model") if isinstance(body, dict) else None
         what = f"{request.method} {request.path}" + (f" (model {model})" if model else "")
-        if self.settings.budget_usd is None:
-            return None
         from pytest_llmops.spend.worst_case import worst_case
 
         provider = "anthropic" if request.path.rstrip("/").endswith("/messages") else "openai"
@@ -425,7 +423,12 @@ class LLMOpsSession:
         failure: str | None = None
         try:
             cassette = Cassette(
-                path, mode, self._matcher(marker), self.settings.scrubber, run_started_ns=self.run_started_ns
+                path,
+                mode,
+                self._matcher(marker),
+                self.settings.scrubber,
+                self.settings.header_rule,
+                run_started_ns=self.run_started_ns,
             )
         except Exception as exc:  # a broken cassette fails this test, not the session
             problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"

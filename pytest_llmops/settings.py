@@ -15,6 +15,7 @@ import pytest
 
 from pytest_llmops.options import Option, by_dest, eval_requested
 from pytest_llmops.recording.cassette import RecordMode
+from pytest_llmops.recording.headers import HeaderRule
 from pytest_llmops.recording.matching import Matcher
 from pytest_llmops.recording.secrets import Scrubber
 from pytest_llmops.recording.transport import RecordPolicy
@@ -76,6 +77,7 @@ class Settings:
     block_network: bool
     allowed_hosts: tuple[str, ...]
     scrubber: Scrubber
+    header_rule: HeaderRule
     record_policy: RecordPolicy
     replay_placeholder_keys: bool
     max_recording_age_days: int | None
@@ -152,6 +154,7 @@ class Settings:
             scrubber=Scrubber.with_extra(
                 r.get("llm_scrub_headers"), r.get("llm_scrub_query_params"), r.get("llm_secret_env")
             ),
+            header_rule=HeaderRule.build(r.get("llm_keep_headers")),
             record_policy=RecordPolicy(max_retries=retries),
             replay_placeholder_keys=bool(r.get("llm_replay_placeholder_keys")),
             max_recording_age_days=r.get("llm_max_recording_age") or None,

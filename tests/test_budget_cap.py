@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,18 @@ def test_budgets_that_cannot_cap_are_usage_errors(pytester: pytest.Pytester, val
     result = pytester.runpytest("--llm-eval")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "llm_budget_usd" in result.stderr.str() + result.stdout.str()
+
+
+def test_ledger_rewritten_in_place_stays_whole_when_it_shrinks(tmp_path: Path) -> None:
+    """The ledger is overwritten in place and cut to its new length: a shorter text leaves no tail."""
+    from pytest_llmops.spend.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger.json", 1.0)
+    tickets = [ledger.reserve(f"call {i}", 0.01) for i in range(20)]
+    for ticket in tickets:
+        ledger.release(ticket)
+    ledger.add(0.002, "gpt-4o-mini")
+    assert json.loads((tmp_path / "ledger.json").read_text()) == ledger.totals()
+    assert ledger.totals()["reserved"] == {}
+    assert ledger.spent_usd == pytest.approx(0.002)
+    assert ledger.totals()["peak_committed_usd"] == pytest.approx(0.2)

@@ -544,15 +544,78 @@ def test_dump_layout() -> None:
     meta = InteractionMeta(recorded_at="2026-11-27T23:00:00.123456Z", latency_ms=812.3, ttfb_ms=170.1)
     text = dump_interactions([chat(meta=meta)])
     assert text.startswith("interactions:\n- request:\n    method: POST\n    uri: https://api.openai.com/")
-    assert "    headers:\n      content-type: [application/json]\n    body: |\n      {\n" in text
-    assert '        "model": "gpt-4o-mini",\n' in text  # pretty-printed, indent 2
+    # a body that fits on a line is one line
+    assert (
+        '    headers:\n      content-type: [application/json]\n    body: |\n      {"model": "gpt-4o-mini", "messages": []}\n'
+        in text
+    )
     assert "    status: {code: 200, message: OK}\n" in text
-    assert "    body:\n      string: |\n        {\n" in text
+    assert (
+        '    body:\n      string: |\n        {"id": "chatcmpl-1", "choices": [], "usage": {"prompt_tokens": 3}}\n'
+        in text
+    )
     assert (
         "  metadata: {recorded_at: '2026-11-27T23:00:00.123456Z', latency_ms: 812.3, ttfb_ms: 170.1}\n"
         in text
     )
     assert text.endswith("version: 1\n")
+
+
+def test_dump_puts_each_message_on_a_line_and_fills_short_fields() -> None:
+    """JSON bodies for review: one line per message or choice however long its text, the rest filled."""
+    long_text = "Refunds take five to seven working days after we receive the parcel. " * 4
+    request = {
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": long_text},
+            {"role": "user", "content": "Where is my refund?"},
+        ],
+        "temperature": 0.2,
+        "max_tokens": 200,
+    }
+    answer = {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1796298518, "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": long_text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 45, "completion_tokens": 33, "total_tokens": 78,
+                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
+    }  # fmt: skip
+    response = RecordedResponse(
+        200, "OK", {"content-type": ["application/json"]}, json.dumps(answer).encode()
+    )
+    text = dump_interactions([chat(body=json.dumps(request).encode(), response=response)])
+    lines = text.splitlines()
+    assert f'          {{"role": "system", "content": "{long_text}"}},' in lines
+    assert '          {"role": "user", "content": "Where is my refund?"}' in lines
+    assert '        "temperature": 0.2, "max_tokens": 200' in lines
+    assert any(
+        line.startswith('          "id": "chatcmpl-1", "object": "chat.completion",') for line in lines
+    )
+    choice = (
+        '{"index": 0, "message": {"role": "assistant", "content": "'
+        + long_text
+        + '"}, "finish_reason": "stop"}'
+    )
+    assert any(choice in line for line in lines)
+    long_lines = [line for line in lines if len(line) > 8 + 100]
+    assert all(long_text in line for line in long_lines), long_lines  # only a long text makes a line long
+    (back,) = loads(text)
+    assert back.request is not None and json.loads(back.request.body or b"") == request
+    assert json.loads(back.response.body) == answer
+
+
+def test_dump_fills_long_lists_of_numbers() -> None:
+    vector = [round(i / 7, 6) for i in range(300)]
+    response = RecordedResponse(
+        200,
+        "OK",
+        {"content-type": ["application/json"]},
+        json.dumps({"data": [{"embedding": vector}]}).encode(),
+    )
+    text = dump_interactions([chat(response=response)])
+    assert text.count("\n") < 60  # not one number per line
+    (back,) = loads(text)
+    assert json.loads(back.response.body)["data"][0]["embedding"] == vector
 
 
 def test_dump_keeps_sse_verbatim_and_readable() -> None:

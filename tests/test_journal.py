@@ -73,6 +73,19 @@ def test_a_credential_never_reaches_the_journal(tmp_path: Path, monkeypatch: pyt
     assert not c.save() and not (tmp_path / "t.yaml").exists()
 
 
+def test_a_credential_in_the_metadata_never_reaches_the_journal(tmp_path: Path) -> None:
+    """The one scan per interaction covers its metadata: a client error quoting a URL with a key in it."""
+    c = cassette(tmp_path / "t.yaml")
+    c.prepare_live()
+    broken = interaction("cut")
+    broken.meta.truncated = True
+    broken.meta.error = {"type": "RemoteProtocolError", "message": f"peer closed https://x/?key={fake_key()}"}
+    c.add(broken)
+    assert not c.journal.path.exists()
+    with pytest.raises(SecretLeakError, match=r"interactions\[0\]\.metadata contains an API-key-shaped"):
+        c.check_secrets()
+
+
 def test_a_cut_off_last_line_is_skipped_and_counted(tmp_path: Path) -> None:
     j = Journal(tmp_path / "t.yaml")
     j.open()
@@ -128,15 +141,28 @@ def test_a_folder_that_cannot_be_written_is_refused_before_sending(tmp_path: Pat
     assert not c.save()
 
 
-def test_the_journal_is_fsynced_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_journal_lines_reach_the_os_at_once_and_a_kept_journal_is_fsynced_on_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each line is with the OS when `append_line` returns (it survives a kill); fsync is batched:
+    none per line, the file and its folder when a journal is kept (closed), none when it is discarded."""
     synced: list[int] = []
     real = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
     j = Journal(tmp_path / "t.yaml")
     j.open()
-    before = len(synced)
     j.append_line(dumps_line(interaction("a")))
     j.append_line(dumps_line(interaction("b")))
-    assert len(synced) - before == 3  # each line, and the folder once (the file's name)
-    j.discard()
-    assert not j.path.exists()
+    assert synced == []
+    content = read_journal(j.path)  # another reader, as the next run after a kill
+    assert [x.request.json()["messages"][0]["content"] for x in content.interactions] == ["a", "b"]  # type: ignore[union-attr]
+    j.close()
+    assert len(synced) == 2  # the file, and the folder (the file's name)
+    assert j.path.exists()
+    synced.clear()
+    k = Journal(tmp_path / "u.yaml")
+    k.open()
+    k.append_line(dumps_line(interaction("c")))
+    k.discard()
+    assert synced == []
+    assert not k.path.exists()

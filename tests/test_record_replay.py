@@ -157,7 +157,9 @@ def test_sse_is_stored_as_readable_text_and_json_pretty(
         (llm_pytester.path / "cassettes" / "test_sdk" / "test_openai_chat.yaml").read_text()
     )
     request_body = chat["interactions"][0]["request"]["body"]
-    assert request_body.startswith("{\n") and '"model": "gpt-4o-mini"' in request_body
+    # laid out for review (the SDK sends `{"messages":[...],"model":...}` with no spaces): one line per message
+    assert '"model": "gpt-4o-mini"' in request_body and request_body.endswith("}\n")
+    assert '{"role": "user", "content": ' in request_body
 
 
 def test_replay_miss_fails_at_once_with_diff_and_command(

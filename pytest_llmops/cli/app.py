@@ -1,5 +1,5 @@
-"""The `pytest-llmops` console script: `inspect` cassettes, `recover` interrupted recordings, manage `prompts`,
-`merge` shard reports.
+"""The `pytest-llmops` console script: `inspect` cassettes, `recover` interrupted recordings, `slim` old
+cassettes, manage `prompts`, `merge` shard reports.
 
 Each subcommand lives in the module that owns its subject and exposes
 `register(subparsers)`; the parser it adds carries `func(args) -> int`.
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pytest_llmops.cli import merge as merge_cmd
     from pytest_llmops.cli import prompts as prompts_cli
     from pytest_llmops.cli import recover as recover_cmd
+    from pytest_llmops.cli import slim as slim_cmd
 
     parser = argparse.ArgumentParser(
         prog="pytest-llmops",
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inspect_cmd.register(sub)
     recover_cmd.register(sub)
+    slim_cmd.register(sub)
     prompts_cli.register(sub)
     merge_cmd.register(sub)
     return parser

@@ -14,6 +14,7 @@ except that JSON bodies may be re-indented, with `content-length` following.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -131,11 +132,97 @@ def _pretty_json(text: str) -> str | None:
         return None
     try:
         value = json.loads(text)
-        pretty = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+        pretty = _layout(value, 0, 0, {}) + "\n"
         pretty.encode("utf-8")  # a lone surrogate escape in the JSON cannot be written as UTF-8
     except (ValueError, UnicodeEncodeError):
         return None
     return pretty
+
+
+JSON_WIDTH = 100
+"""Lines of a JSON body stay within this width, not counting one long string per line."""
+
+_encode = json.JSONEncoder(
+    ensure_ascii=False
+).encode  # what json.dumps(x, ensure_ascii=False) does, made once
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+_Flat = dict[int, tuple[str, int]]
+"""id of a container -> (its one-line JSON, the length of its longest string token, quotes included)."""
+
+
+def _layout(value: Any, indent: int, start: int, flats: _Flat) -> str:
+    """`value` as JSON for review, starting at column `start`.
+
+    A list goes on one line when it fits in JSON_WIDTH; an object also when it fits once its longest
+    string is left out: a chat message or an answer's choice is one line, however long its text. Else its
+    members go on the following lines, indented two spaces deeper than `indent` and filled up to the
+    width; a member that needs more than one line starts a line of its own. So a cassette stays short
+    and a change in review shows in the line of the message or field it is in.
+    """
+    flat, longest = _flat(value, flats)
+    if not isinstance(value, dict | list) or not value or start + len(flat) <= JSON_WIDTH:
+        return flat
+    if isinstance(value, dict) and start + len(flat) - longest <= JSON_WIDTH:
+        return flat
+    inner = indent + 2
+    if isinstance(value, dict):
+        pieces = []
+        for k, v in value.items():
+            key = _encode(k) + ": "
+            pieces.append(key + _layout(v, inner, inner + len(key), flats))
+        brackets = "{}"
+    else:
+        pieces = [_layout(v, inner, inner, flats) for v in value]
+        brackets = "[]"
+    pad = " " * inner
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if line and ("\n" in piece or inner + len(line) + 2 + len(piece) > JSON_WIDTH):
+            lines.append(pad + line)
+            line = ""
+        if "\n" in piece:  # a broken-up member: alone, and nothing after it on its last line
+            lines.append(pad + piece)
+        else:
+            line = f"{line}, {piece}" if line else piece
+    if line:
+        lines.append(pad + line)
+    return brackets[0] + "\n" + ",\n".join(lines) + "\n" + " " * indent + brackets[1]
+
+
+def _flat(value: Any, flats: _Flat) -> tuple[str, int]:
+    """`value` as one-line JSON (as json.dumps writes it) and its longest string token, each container
+    encoded once however deep the layout goes (`flats` keeps them)."""
+    if isinstance(value, str):
+        text = _encode(value)
+        return text, len(text)
+    if not isinstance(value, dict | list) or not value:
+        return _encode(value), 0
+    known = flats.get(id(value))
+    if known is not None:
+        return known
+    if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+        text = _encode(value)  # a list of scalars (an embedding): one C call
+        out = text, max(map(len, _JSON_STRING.findall(text)), default=0) if '"' in text else 0
+    else:
+        parts: list[str] = []
+        longest = 0
+        if isinstance(value, dict):
+            for k, v in value.items():
+                key = _encode(k)
+                text, inner = _flat(v, flats)
+                parts.append(f"{key}: {text}")
+                longest = max(longest, len(key), inner)
+            out = "{" + ", ".join(parts) + "}", longest
+        else:
+            for v in value:
+                text, inner = _flat(v, flats)
+                parts.append(text)
+                longest = max(longest, inner)
+            out = "[" + ", ".join(parts) + "]", longest
+    flats[id(value)] = out
+    return out
 
 
 def _headers_out(headers: Headers, body: str | bytes | None) -> dict[str, list[str]]:

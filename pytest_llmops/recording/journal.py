@@ -3,8 +3,18 @@
 A cassette file is written once per test, at its end; a run stopped by Ctrl-C
 or killed before then would lose every paid call the test made. So each live
 interaction is first appended, scrubbed and scanned like the cassette, as one
-JSON line to `<cassette>.<writer>.journal` beside the cassette, flushed and
-fsync'd. Writing the cassette merges the journal in and deletes it.
+JSON line to `<cassette>.<writer>.journal` beside the cassette, written straight
+to the operating system (no buffer in this process). Writing the cassette merges
+the journal in and deletes it.
+
+Durability: a line handed to the OS survives the process, however it ends
+(Ctrl-C, SIGKILL, a crash); only a power cut or a kernel crash can lose it, and
+fsync is what guards against those. An fsync per line would cost every live
+call a disk round trip (milliseconds on a loaded disk), so it is batched: the
+cassette written at the end of the test is fsync'd (`write_atomic`) before its
+journal is deleted, and a journal left behind (write failure, abandoned run) is
+fsync'd when it is closed. A power cut therefore loses at most the calls of the
+tests running at that moment; nothing else does.
 
 A journal's writer holds an exclusive lock on it for as long as it writes,
 which the operating system releases when the process ends, however it ends.
@@ -92,26 +102,38 @@ class Journal:
         self._fd = fd
 
     def append_line(self, line: str) -> None:
-        """Append one interaction line (from `dumps_line`) and make it durable before returning."""
+        """Append one interaction line (from `dumps_line`), handed to the OS before returning: it survives
+        the process being killed. Not fsync'd (see the module's docstring)."""
         if self._fd is None:
             raise RuntimeError("journal is not open")
         _write_all(self._fd, line.encode("utf-8"))
-        os.fsync(self._fd)
-        if not self.count:
-            _fsync_folder(self.path.parent)  # the file's name must survive a crash too
         self.count += 1
 
-    def close(self) -> None:
-        """Stop writing; the file stays (and becomes a leftover for recovery)."""
+    def sync(self) -> None:
+        """fsync the journal and its folder (the file's name), so it survives a power cut too."""
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            os.fsync(self._fd)
+            _fsync_folder(self.path.parent)
+
+    def close(self) -> None:
+        """Stop writing; the file stays (and becomes a leftover for recovery), fsync'd first."""
+        if self._fd is not None:
+            try:
+                if self.count:
+                    self.sync()
+            except OSError:
+                pass  # best effort: the lines are with the OS already
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
     def discard(self) -> None:
         """Close and delete: its interactions are in the cassette now (or were refused)."""
         if self._fd is None and not self.count:
             return  # never created (or already gone)
-        self.close()
+        if self._fd is not None:
+            os.close(self._fd)  # no fsync: the file goes
+            self._fd = None
         self.path.unlink(missing_ok=True)
         self.count = 0
 
