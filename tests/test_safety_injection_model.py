@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import math
 import subprocess
@@ -63,7 +64,7 @@ def test_windows_cover_long_text_with_overlap() -> None:
     text = " ".join(f"word{index}" for index in range(2000))
     spans = window_spans(text)
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
-    for (start, end), (next_start, _) in zip(spans, spans[1:], strict=False):
+    for (start, end), (next_start, _) in itertools.pairwise(spans):
         assert end - start <= WINDOW
         assert start < next_start < end, "windows overlap, so an instruction is never cut in two"
     assert windows("short text") == ["short text"]
