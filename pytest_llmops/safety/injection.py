@@ -34,6 +34,7 @@ import codecs
 import re
 from collections.abc import Iterator
 
+from pytest_llmops.safety import injection_model
 from pytest_llmops.safety.finding import Finding
 from pytest_llmops.safety.injection_signals import scored_findings
 from pytest_llmops.safety.phrases import Phrase, find_phrases, phrase
@@ -418,6 +419,17 @@ _ROT13_ANCHORS = frozenset(
 
 
 def find_injections(view: TextView) -> Iterator[Finding]:
+    """What the rules find; when they find nothing, what the learned classifier finds."""
+    found = False
+    for finding in find_rule_injections(view):
+        found = True
+        yield finding
+    if not found:
+        yield from _classified(view.text)
+
+
+def find_rule_injections(view: TextView) -> Iterator[Finding]:
+    """Phrase rules, structural markers, hidden and encoded text, and weak signals (no classifier)."""
     strong = [*_rule_findings(view), *_structural(view)]
     if not view.text.isascii():
         strong += _invisible(view)
@@ -427,6 +439,19 @@ def find_injections(view: TextView) -> Iterator[Finding]:
         # a rule's finding names the technique more precisely than a signal over the same words
         if not any(f.start < end and start < f.end for f in strong):
             yield Finding(KIND, start, end, view.text[start:end], family)
+
+
+def _classified(text: str) -> Iterator[Finding]:
+    """The most suspicious window of `text` when the learned model scores it over its threshold.
+
+    Runs only when no rule matched (a rule's finding says more); the weights load on first use.
+    """
+    model = injection_model.load()
+    scores = model.window_scores(text)
+    best = max(range(len(scores)), key=scores.__getitem__, default=None)
+    if best is not None and scores[best] >= model.threshold:
+        start, end = injection_model.window_spans(text)[best]
+        yield Finding(KIND, start, end, text[start:end], "classifier")
 
 
 def _rule_findings(view: TextView) -> Iterator[Finding]:
