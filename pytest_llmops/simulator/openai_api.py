@@ -609,7 +609,7 @@ def responses(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     final = _response_object(
         ctx.new_id("resp_", 50, HEX),
         body,
-        model,
+        ctx.engine.served("openai", model),
         created,
         status="incomplete" if incomplete else "completed",
         output=output,
@@ -645,7 +645,7 @@ def _response_object(
         "instructions": body.get("instructions"),
         "max_output_tokens": body.get("max_output_tokens"),
         "max_tool_calls": body.get("max_tool_calls"),
-        "model": ctx.engine.served("openai", model),
+        "model": model,
         "output": output,
         "parallel_tool_calls": body.get("parallel_tool_calls", True),
         "previous_response_id": body.get("previous_response_id"),
