@@ -199,6 +199,8 @@ def _finish(
         update_baseline=settings.update_baseline,
         full_run=full_run,
         update_command=_update_command(settings),
+        live_sample=getattr(settings, "live_sample", None),
+        fail_on_drift=getattr(settings, "fail_on_drift", None),
     )
     timings = {
         "duration_s": duration_s,
@@ -222,6 +224,8 @@ def _finish(
         "primary_metric": getattr(settings, "primary_metric", "pass_rate"),
         "guard_metrics": list(getattr(settings, "guard_metrics", ())),
         "full_run": full_run,
+        "live_sample": getattr(settings, "live_sample", None),
+        "fail_on_drift": getattr(settings, "fail_on_drift", None),
     }
     outcome.report = report
 
