@@ -84,8 +84,10 @@ class DriftTest:
             return "not run live"
         if self.drifted:
             return "drifted"
-        if any(c.status in ("better", "worse") for c in self.comparisons.values()):
-            return "moved"
+        if any(
+            c.status in ("better", "worse") and not c.gate.endswith(":off") for c in self.comparisons.values()
+        ):
+            return "moved"  # within its gate; an ungated metric (latency by default) moving is not news
         return "same"
 
 
