@@ -386,6 +386,7 @@ def test_json_is_the_whole_model_and_timings_are_the_only_wall_clock_fields() ->
         "next_steps",
         "comparisons",
         "regressed_tests",
+        "drift",
         "timings",
         "settings",
         "records",
