@@ -149,7 +149,10 @@ def _questions() -> list[str]:
 
 
 def test_fail_on_drift_sets_the_exit_status_and_reports_in_every_format(
-    recorded: pytest.Pytester, sim: ProviderSimulator
+    recorded: pytest.Pytester,
+    sim: ProviderSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     result, report, before, after = canary_run(
         recorded,
@@ -176,6 +179,16 @@ def test_fail_on_drift_sets_the_exit_status_and_reports_in_every_format(
     assert "~~\\[Source: refunds\\]~~" in md
     html = (recorded.path / "report.html").read_text()
     assert "Drift (live canary" in html and "<del>" in html
+
+    # The JSON report carries the canary runs and the gate: `pytest-llmops merge` rebuilds the verdict.
+    from pytest_llmops import cli
+
+    monkeypatch.chdir(recorded.path)
+    capsys.readouterr()
+    assert cli.main(["merge", "report.json"]) == 1
+    merged = capsys.readouterr().out
+    assert "Drift (live canary, --llm-live-sample=2): 2 of 2 sampled tests run live" in merged
+    assert "drifted live in 2 canary tests (--llm-fail-on-drift)" in merged
 
 
 def test_no_drift_against_the_unchanged_simulator(recorded: pytest.Pytester, sim: ProviderSimulator) -> None:
@@ -388,3 +401,74 @@ def test_the_drifted_simulator_answers_differently(sim: ProviderSimulator) -> No
     assert usual.usage is not None and drifted.usage is not None
     assert drifted.usage.completion_tokens > usual.usage.completion_tokens
     assert drifted.usage.prompt_tokens == usual.usage.prompt_tokens
+
+
+JUDGED_SUITE = """
+import pytest
+from pytest_llmops import checks
+
+ARTICLES = "[Source: refunds]\\nRefunds go back to the original card within 5 business days."
+
+
+@pytest.mark.llm
+def test_judged(anthropic_client):
+    question = "How long does a refund take?"
+    reply = anthropic_client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=200,
+        system="Answer from the articles and cite them.\\n\\n" + ARTICLES,
+        messages=[{"role": "user", "content": question}],
+    )
+    answer = reply.content[0].text
+    checks.relevance(question, answer)
+    checks.citations(answer, ["refunds"])
+"""
+
+
+def test_judges_score_the_live_run_too_and_need_their_key(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_pytester.makeini(
+        f"[pytest]\nllm_judge = openai:gpt-4o-mini\nllm_judge_base_url = {sim.openai_base_url}\n"
+    )
+    llm_pytester.makepyfile(test_judged=JUDGED_SUITE)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", fake_key("sk-ant-api03-"))
+    monkeypatch.setenv("OPENAI_API_KEY", fake_key())
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-p", "no:xdist").assert_outcomes(passed=1)
+
+    monkeypatch.delenv("OPENAI_API_KEY")  # the judge's provider: the canary needs its key as well
+    result, report, before, after = canary_run(llm_pytester, sim, "--llm-live-sample=1")
+    assert report["drift"]["skipped"] == [
+        ["test_judged.py::test_judged", "no OPENAI_API_KEY in the environment"]
+    ]
+    assert after == before
+
+    monkeypatch.setenv("OPENAI_API_KEY", fake_key())
+    sent = len(sim.requests)
+    result, report, before, after = canary_run(llm_pytester, sim, "--llm-live-sample=1")
+    assert result.ret == 0 and after == before
+    assert [r.provider for r in sim.requests[sent:]] == ["anthropic", "openai"]  # the app, then the judge
+    [test] = report["drift"]["tests"]
+    assert test["recorded_models"] == ["claude-haiku-4-5-20251001"]
+    assert test["live_models"] == ["claude-sonnet-4-5-20250929"]
+    assert test["comparisons"]["relevance"]["status"] != "not comparable"  # the same judge on both sides
+    assert test["comparisons"]["citations"]["status"] == "regressed"
+    [record] = report["records"]
+    live = record["canary"]["record"]
+    assert [c["role"] for c in live["calls"]] == ["app", "judge"]
+    assert all(c["source"] == "live" and c["cassette"] is None for c in live["calls"])
+    judged = next(s for s in live["scores"] if s["name"] == "relevance")
+    assert judged["scorer"] == "judge:openai:gpt-4o-mini"
+
+
+def test_the_standalone_simulator_drifts_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_llmops.simulator.__main__ import _parser
+
+    assert _parser().parse_args(["--drifted"]).drifted
+    monkeypatch.setenv("LLMOPS_SIMULATOR_DRIFTED", "1")
+    assert _parser().parse_args([]).drifted
+    monkeypatch.setenv("LLMOPS_SIMULATOR_DRIFTED", "0")
+    assert not _parser().parse_args([]).drifted
+    sim = ProviderSimulator(drifted=True)
+    sim.reset()
+    assert sim.drifted  # reset keeps what the simulator was built as
