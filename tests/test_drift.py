@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def recorded(llm_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
 
 def canary_run(
     pytester: pytest.Pytester, sim: ProviderSimulator, *args: str, drifted: bool = True
-) -> tuple[pytest.RunResult, dict[str, object], dict[str, bytes], dict[str, bytes]]:
+) -> tuple[pytest.RunResult, dict[str, Any], dict[str, bytes], dict[str, bytes]]:
     before = cassettes(pytester.path)
     sim.drifted = drifted
     try:
@@ -143,9 +144,9 @@ def test_the_canary_detects_a_drifted_model_and_writes_nothing(
 
 
 def _questions() -> list[str]:
-    namespace: dict[str, object] = {}
+    namespace: dict[str, Any] = {}
     exec(SUITE.split("@pytest.mark.llm")[0].replace("from pytest_llmops import checks", ""), namespace)
-    return list(namespace["QUESTIONS"])  # type: ignore[call-overload]
+    return [str(q) for q in namespace["QUESTIONS"]]
 
 
 def test_fail_on_drift_sets_the_exit_status_and_reports_in_every_format(
@@ -385,7 +386,7 @@ def test_the_drifted_simulator_answers_differently(sim: ProviderSimulator) -> No
     from openai import OpenAI
 
     client = OpenAI(base_url=sim.openai_base_url, api_key=fake_key(), max_retries=0)
-    messages = [
+    messages: Any = [
         {"role": "system", "content": "Cite.\n\n[Source: refunds]\nRefunds take 5 business days."},
         {"role": "user", "content": "How long does a refund take?"},
     ]
@@ -472,3 +473,40 @@ def test_the_standalone_simulator_drifts_on_request(monkeypatch: pytest.MonkeyPa
     sim = ProviderSimulator(drifted=True)
     sim.reset()
     assert sim.drifted  # reset keeps what the simulator was built as
+
+
+def test_a_failing_replay_still_runs_live_but_a_cassette_miss_does_not(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_pytester.makepyfile(
+        test_two="""
+        import os
+        import pytest
+
+        MSG = [{"role": "user", "content": "Say hello"}]
+
+        @pytest.mark.llm
+        def test_fails(openai_client):
+            reply = openai_client.chat.completions.create(model="gpt-4o-mini", messages=MSG, seed=1)
+            assert "nothing like this" in reply.choices[0].message.content
+
+        @pytest.mark.llm
+        def test_unrecorded(openai_client):
+            if os.environ.get("SKIP_ME"):
+                pytest.skip("not recorded")
+            openai_client.chat.completions.create(model="gpt-4o-mini", messages=MSG)
+        """
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", fake_key())
+    monkeypatch.setenv("SKIP_ME", "1")
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-p", "no:xdist").assert_outcomes(
+        failed=1, skipped=1
+    )
+    monkeypatch.delenv("SKIP_ME")
+    result, report, before, after = canary_run(llm_pytester, sim, "--llm-live-sample=100%", drifted=False)
+    result.assert_outcomes(failed=2)  # the replays' own results, raised as they were
+    result.stdout.fnmatch_lines(["*AssertionError*", "*No recorded response for POST /v1/chat/completions*"])
+    assert after == before
+    tests = {t["nodeid"].split("::")[1]: t for t in report["drift"]["tests"]}
+    assert tests["test_fails"]["live_outcome"] == "failed" and tests["test_fails"]["status"] == "same"
+    assert tests["test_unrecorded"]["reason"] == "the replayed run did not finish (cassette miss)"
