@@ -574,7 +574,9 @@ class LLMOpsSession:
             ctx.record.canary = CanaryRun(False, f"no {', '.join(missing)} in the environment")
             return
         record = TestRecord(nodeid=item.nodeid, base_nodeid=ctx.record.base_nodeid)
-        record.params = dict(ctx.record.params)
+        # What the fixtures set up once (they do not run again): the parameters, prompt and variant.
+        record.params, record.prompts = dict(ctx.record.params), dict(ctx.record.prompts)
+        record.variant, record.tags = ctx.record.variant, list(ctx.record.tags)
         live = context.TestContext(item.nodeid, marker, record, self.make_call)
         live.prompt, live.variant = ctx.prompt, ctx.variant
         replayed = item.stash.get(CASSETTE, None)
@@ -605,17 +607,27 @@ class LLMOpsSession:
                 transport.activate(previous)
             context.set_current(ctx)
         record.calls = live.calls
-        if rerecord and why is None:
-            try:
-                sink.check_secrets()
-                sink.save()
-            except (SecretLeakError, CassetteWriteError) as exc:
-                why = f"its recordings were not written: {exc}"
-            finally:
-                sink.close()
-        elif rerecord:
-            sink.close()
+        if rerecord:
+            why = self._rerecorded(ctx, sink, why)
         ctx.record.canary = CanaryRun(why is None, why, record)
+
+    def _rerecorded(self, ctx: context.TestContext, cassette: Cassette, why: str | None) -> str | None:
+        """With --llm-record=rewrite: the live run's recordings replace the cassette's, if the run finished;
+        a run cut short keeps the old file (and leaves no journal to recover)."""
+        try:
+            if why is not None:
+                cassette.refuse()
+                return why
+            cassette.check_secrets()
+            if cassette.save() and ctx.record.cassette is not None:
+                ctx.record.cassette.recorded += cassette.saved
+                ctx.record.cassette.written = True
+        except (SecretLeakError, CassetteWriteError) as exc:
+            cassette.refuse()
+            return f"its recordings were not written: {secrets.redact(str(exc))}"
+        finally:
+            cassette.close()
+        return None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:

@@ -510,3 +510,14 @@ def test_a_failing_replay_still_runs_live_but_a_cassette_miss_does_not(
     tests = {t["nodeid"].split("::")[1]: t for t in report["drift"]["tests"]}
     assert tests["test_fails"]["live_outcome"] == "failed" and tests["test_fails"]["status"] == "same"
     assert tests["test_unrecorded"]["reason"] == "the replayed run did not finish (cassette miss)"
+
+
+def test_the_ini_keys_are_read_and_checked(llm_pytester: pytest.Pytester) -> None:
+    llm_pytester.makeini("[pytest]\nllm_live_sample = 0%\n")
+    result = llm_pytester.runpytest("--llm-eval")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*llm_live_sample = 0% in *: '0%': the share must be above 0%*"])
+    llm_pytester.makeini("[pytest]\nllm_fail_on_drift = relevance:0.3\n")
+    result = llm_pytester.runpytest("--llm-eval")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*llm_fail_on_drift = relevance:0.3*a sign is required*"])
