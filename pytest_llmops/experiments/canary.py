@@ -99,8 +99,7 @@ def run_live(item: pytest.Item, ctx: TestContext, count: int) -> str | None:
         try:
             item.runtest()
         except _STOPPED as exc:
-            first = str(exc).strip().splitlines()
-            return f"{_reason(exc)}: {first[0] if first else ''}"[:300]
+            return _reason(exc)
         except (Skipped, XFailed) as exc:
             return f"the live run was skipped: {str(exc).strip()[:200]}"
         except (Exception, Failed) as exc:
@@ -121,11 +120,13 @@ def run_live(item: pytest.Item, ctx: TestContext, count: int) -> str | None:
 
 
 def _reason(exc: BaseException) -> str:
+    """Why a live run stopped, in words shared by every test it happens to (the report groups them)."""
     if isinstance(exc, BudgetExhausted):
         return "the session budget (--llm-budget-usd) left no room for it"
     if isinstance(exc, NetworkBlocked):
         return "--llm-block-network blocked it"
-    return "its answer could not be kept"
+    first = str(exc).strip().splitlines()
+    return f"its answer could not be kept: {first[0] if first else type(exc).__name__}"[:300]
 
 
 def providers_of(calls: Sequence[object]) -> list[str]:
