@@ -114,6 +114,28 @@ def fail_on_spec(text: str) -> str:
     return text
 
 
+def live_sample_spec(text: str) -> str:
+    """`N` tests or `N%` of them; parsed again by `experiments.canary.parse_sample`."""
+    raw = text.strip()
+    if raw.endswith("%"):
+        try:
+            value = float(raw[:-1])
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number of tests (5) or a share (10%)"
+            ) from None
+        if not math.isfinite(value) or not 0 < value <= 100:
+            raise argparse.ArgumentTypeError(f"{text!r}: the share must be above 0% and at most 100%")
+        return raw
+    try:
+        count = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tests (5) or a share (10%)") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1 (leave the option out to run no canary)")
+    return raw
+
+
 class Option:
     """One setting: a `--flag`, an ini key, or both (the flag wins).
 
@@ -380,6 +402,26 @@ OPTIONS: tuple[Option, ...] = (
         "Regression gates, e.g. relevance:-0.3,pass_rate:-5%,cost_usd:+10%.",
         flag="--llm-fail-on",
         ini="llm_fail_on",
+        type=fail_on_spec,
+        metavar="GATES",
+    ),
+    # Drift: the live canary
+    Option(
+        "llm_live_sample",
+        "Live canary: in a replay run, run N llm tests (or N% of them, chosen by a hash of their node ids) "
+        "again live after their replay, writing nothing to their cassettes, and report the drift. Needs the "
+        "provider's key (e.g. OPENAI_API_KEY); without it the canary is skipped.",
+        flag="--llm-live-sample",
+        ini="llm_live_sample",
+        type=live_sample_spec,
+        metavar="N|N%",
+    ),
+    Option(
+        "llm_fail_on_drift",
+        "Fail the session when a canary test's live metric moved from its replayed value beyond these "
+        "gates (the --llm-fail-on syntax, e.g. relevance:-0.5,cost_usd:+20%); unset: drift is only reported.",
+        flag="--llm-fail-on-drift",
+        ini="llm_fail_on_drift",
         type=fail_on_spec,
         metavar="GATES",
     ),

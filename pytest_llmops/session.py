@@ -26,7 +26,7 @@ from pytest_llmops import context
 from pytest_llmops.markers import LLMMarker, MarkerError, deprecation_message, merge
 from pytest_llmops.parametrize import item_params
 from pytest_llmops.recording import guard, network, secrets, transport, transports
-from pytest_llmops.recording.cassette import Cassette, CassetteWriteError, RecordMode
+from pytest_llmops.recording.cassette import Cassette, CassetteWriteError, LiveOnly, RecordMode
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.recording.matching import Matcher
@@ -47,6 +47,7 @@ PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
 MARKER = pytest.StashKey[LLMMarker]()
 PARAMS = pytest.StashKey[dict[str, str]]()
 JUDGE_RESTORE = pytest.StashKey[Any]()
+SAMPLED = pytest.StashKey[bool]()
 
 
 class UnpricedModelWarning(pytest.PytestWarning):
@@ -87,6 +88,10 @@ class LLMOpsSession:
         self._variants: Any = None
         self.config_errors: list[str] = []
         self._open_cassettes: dict[str, Cassette] = {}
+        # The keys in the environment before replay placeholders are set: what the live canary may use.
+        self._env_keys = {
+            name for name, value in os.environ.items() if value and value != REPLAY_PLACEHOLDER_KEY
+        }
         self.ledger = self._open_ledger()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -102,13 +107,17 @@ class LLMOpsSession:
         return Ledger(path, self.settings.budget_usd)
 
     def _records_live(self) -> bool:
-        return self.settings.record_mode is not RecordMode.NONE or self.settings.budget_usd is not None
+        return (
+            self.settings.record_mode is not RecordMode.NONE
+            or self.settings.budget_usd is not None
+            or self.settings.live_sample is not None
+        )
 
     def start(self) -> None:
         if not self.settings.eval_enabled:
             return
         secrets.use(self.settings.scrubber)
-        if self.settings.replay_placeholder_keys and self.settings.record_mode is RecordMode.NONE:
+        if self.settings.replay_placeholder_keys and self._main_mode() is RecordMode.NONE:
             names = list(REPLAY_PLACEHOLDER_ENV_VARS)
             if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
                 names += ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]  # boto3 signs before it sends
@@ -116,7 +125,7 @@ class LLMOpsSession:
                 if not os.environ.get(name):
                     self._env_restore[name] = os.environ.get(name)
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY
-        if self.settings.record_mode is RecordMode.NONE:
+        if self._main_mode() is RecordMode.NONE:
             transports.install(import_missing=False)
             transport.refuse_unmarked()
             guard.refuse_unmarked(True)
@@ -274,9 +283,30 @@ class LLMOpsSession:
             if not self.settings.eval_enabled:
                 item.add_marker(skip)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Once the selection is final (-k, -m, shards): mark the live canary's sample."""
+        if self.settings.live_sample is None or not self.settings.eval_enabled:
+            return
+        from pytest_llmops.experiments import canary
+
+        llm = [item for item in session.items if MARKER in item.stash]
+        chosen = canary.choose((item.nodeid for item in llm), canary.parse_sample(self.settings.live_sample))
+        for item in llm:
+            if item.nodeid in chosen:
+                item.stash[SAMPLED] = True
+
     # -- running one test --------------------------------------------------------------------------
 
+    def _main_mode(self) -> RecordMode:
+        """The session's record mode for the tests' own runs: with the live canary they replay, and
+        `--llm-record=rewrite` applies to the canary's live runs (it re-records the sampled tests)."""
+        if self.settings.live_sample is not None:
+            return RecordMode.NONE
+        return self.settings.record_mode
+
     def _record_mode(self, marker: LLMMarker) -> RecordMode:
+        if self.settings.live_sample is not None:
+            return RecordMode.NONE
         if self.settings.record_mode_from_cli or marker.get("record") is None:
             return self.settings.record_mode
         return RecordMode(marker.get("record"))
@@ -500,9 +530,20 @@ class LLMOpsSession:
 
         marker = item.stash[MARKER]
         count = marker.get("repeat") or self.settings.repeat or 1
-        result = yield from run_repeated(
-            item, ctx, count, marker.get("min_pass_rate"), marker.get("pass_mode")
-        )
+        replay_error: BaseException | None = None
+        result: Any = None
+        try:
+            result = yield from run_repeated(
+                item, ctx, count, marker.get("min_pass_rate"), marker.get("pass_mode")
+            )
+        except (Exception, pytest.fail.Exception) as exc:
+            if not item.stash.get(SAMPLED, False):
+                raise
+            replay_error = exc
+        if item.stash.get(SAMPLED, False):
+            self._canary(item, ctx, marker, count, replay_error)
+        if replay_error is not None:
+            raise replay_error
         cassette = item.stash.get(CASSETTE, None)
         if cassette is not None:
             # Written now, not only at teardown, so that a write failure fails this phase once,
@@ -525,6 +566,88 @@ class LLMOpsSession:
             ctx.record.budget["breaches"] = [str(b) for b in breaches]
             pytest.fail(budgets.breach_message(breaches, ctx.calls), pytrace=False)
         return result
+
+    def _key_present(self, name: str) -> bool:
+        return name in self._env_keys
+
+    def _canary(
+        self,
+        item: pytest.Item,
+        ctx: context.TestContext,
+        marker: LLMMarker,
+        count: int,
+        replay_error: BaseException | None,
+    ) -> None:
+        """Run a sampled test again, live, in a context of its own; keep what it did in `record.canary`."""
+        from pytest_llmops.experiments import canary
+        from pytest_llmops.results.records import CanaryRun
+
+        if replay_error is not None and (kind := failure_kind(replay_error, "call")) != "check":
+            ctx.record.canary = CanaryRun(False, f"the replayed run did not finish ({kind})")
+            return
+        providers = canary.providers_of(ctx.calls)
+        if not providers:
+            ctx.record.canary = CanaryRun(False, "the replayed run made no LLM call")
+            return
+        missing = canary.missing_keys(providers, self._key_present)
+        if missing:
+            ctx.record.canary = CanaryRun(False, f"no {', '.join(missing)} in the environment")
+            return
+        record = TestRecord(nodeid=item.nodeid, base_nodeid=ctx.record.base_nodeid)
+        # What the fixtures set up once (they do not run again): the parameters, prompt and variant.
+        record.params, record.prompts = dict(ctx.record.params), dict(ctx.record.prompts)
+        record.variant, record.tags = ctx.record.variant, list(ctx.record.tags)
+        live = context.TestContext(item.nodeid, marker, record, self.make_call)
+        live.prompt, live.variant = ctx.prompt, ctx.variant
+        replayed = item.stash.get(CASSETTE, None)
+        path = replayed.path if replayed is not None else Path(item.path)
+        rerecord = self.settings.record_mode is RecordMode.REWRITE
+        sink: Any = (
+            Cassette(path, RecordMode.REWRITE, self._matcher(marker), self.settings.scrubber)
+            if rerecord
+            else LiveOnly(path)
+        )
+        recorder = transport.Recorder(
+            cassette=sink,
+            rerecord_command=lambda: self._rerecord_command(item),
+            on_replay=lambda index, interaction: None,
+            on_live=lambda index, interaction, ticket: self._on_live(live, index, interaction, ticket),
+            before_live=self._before_live,
+            unanswered=self._unanswered,
+            policy=self.settings.record_policy,
+        )
+        previous = transport.active()
+        transport.activate(recorder)
+        context.set_current(live)
+        try:
+            why = canary.run_live(item, live, count)
+        finally:
+            recorder.finish_open_streams()
+            if previous is not None:
+                transport.activate(previous)
+            context.set_current(ctx)
+        record.calls = live.calls
+        if rerecord:
+            why = self._rerecorded(ctx, sink, why)
+        ctx.record.canary = CanaryRun(why is None, why, record)
+
+    def _rerecorded(self, ctx: context.TestContext, cassette: Cassette, why: str | None) -> str | None:
+        """With --llm-record=rewrite: the live run's recordings replace the cassette's, if the run finished;
+        a run cut short keeps the old file (and leaves no journal to recover)."""
+        try:
+            if why is not None:
+                cassette.refuse()
+                return why
+            cassette.check_secrets()
+            if cassette.save() and ctx.record.cassette is not None:
+                ctx.record.cassette.recorded += cassette.saved
+                ctx.record.cassette.written = True
+        except (SecretLeakError, CassetteWriteError) as exc:
+            cassette.refuse()
+            return f"its recordings were not written: {secrets.redact(str(exc))}"
+        finally:
+            cassette.close()
+        return None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:

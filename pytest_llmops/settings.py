@@ -99,6 +99,8 @@ class Settings:
     baseline_include_errors: bool
     fail_on: str | None
     fail_on_new: bool
+    live_sample: str | None
+    fail_on_drift: str | None
     repeat: int | None
     variants_file: Path | None
     alpha: float
@@ -140,11 +142,20 @@ class Settings:
         allowed = r.get("llm_allowed_hosts")
         if isinstance(allowed, str):
             allowed = [h for h in allowed.split(",")]
+        live_sample = r.get("llm_live_sample")
+        record_mode = RecordMode(r.get("llm_record"))
+        if live_sample is not None and record_mode not in (RecordMode.NONE, RecordMode.REWRITE):
+            raise pytest.UsageError(
+                f"--llm-live-sample replays every test and then runs the sample again live, so record mode "
+                f"{record_mode.value} (--llm-record or llm_record_mode) does not fit it. Leave the record mode "
+                "at none (the canary writes nothing), or use --llm-record=rewrite to re-record the sampled "
+                "tests from their live answers."
+            )
         baseline_value = r.get("llm_baseline")
         baseline = (invocation if r.from_cli("llm_baseline") else rootdir) / baseline_value
         return cls(
             eval_enabled=eval_requested(config),
-            record_mode=RecordMode(r.get("llm_record")),
+            record_mode=record_mode,
             record_mode_from_cli=r.from_cli("llm_record"),
             cassette_dir=r.get("llm_cassette_dir"),
             cassette_name=r.get("llm_cassette_name"),
@@ -176,6 +187,8 @@ class Settings:
             baseline_include_errors=bool(r.get("llm_baseline_include_errors")),
             fail_on=r.get("llm_fail_on"),
             fail_on_new=bool(r.get("llm_fail_on_new")),
+            live_sample=r.get("llm_live_sample"),
+            fail_on_drift=r.get("llm_fail_on_drift"),
             repeat=r.get("llm_repeat"),
             variants_file=ini_path("llm_variants"),
             alpha=float(r.get("llm_alpha")),

@@ -387,6 +387,7 @@ def test_json_is_the_whole_model_and_timings_are_the_only_wall_clock_fields() ->
         "comparisons",
         "regressed_tests",
         "recordings",
+        "drift",
         "timings",
         "settings",
         "records",

@@ -43,6 +43,8 @@ class _Settings:
     invocation_paths: tuple[str, ...] = ()
     max_recording_age_days: int | None = None
     scrubber: Any = field(default=None)
+    live_sample: str | None = None
+    fail_on_drift: str | None = None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -146,6 +148,8 @@ def run(args: argparse.Namespace, out: IO[str] | None = None, err: IO[str] | Non
         report_md=args.report_md,
         report_html=args.report_html,
         scrubber=Scrubber.with_extra([], [], []),
+        live_sample=shard.get("live_sample"),
+        fail_on_drift=shard.get("fail_on_drift"),
     )
     comparisons: list[Any] = []
     if any(r.variant for r in records):

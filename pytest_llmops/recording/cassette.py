@@ -338,3 +338,33 @@ def _write_error(
     return CassetteWriteError(
         f"could not write cassette {path}: {reason}; {where}. Free the disk or fix the folder."
     )
+
+
+class LiveOnly:
+    """A cassette that answers nothing and keeps nothing: every request goes live, and its answer reaches
+    the test but no file (no cassette, no journal). The live canary (`--llm-live-sample`) sends through it,
+    so comparing a recording with today's answer never changes the recording.
+
+    It has the part of `Cassette`'s interface the `Recorder` uses.
+    """
+
+    records = True
+    replays = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sent = 0
+
+    def play(self, request: RecordedRequest) -> None:
+        return None
+
+    def prepare_live(self) -> None:
+        return None
+
+    def add(self, interaction: Interaction) -> int:
+        """Count the interaction; its index is its position among this run's live answers."""
+        self.sent += 1
+        return self.sent - 1
+
+    def miss_message(self, request: RecordedRequest, rerecord_command: str) -> str:  # pragma: no cover
+        raise AssertionError("a live-only cassette never misses")

@@ -82,6 +82,35 @@ class AnswerRecord:
 
 
 @dataclass(slots=True)
+class CanaryRun:
+    """A sampled test's live re-run (`--llm-live-sample`): its record, or why it did not run.
+
+    `record` holds what the live run did (outcome, calls, scores, runs, answer), in the same shape as the
+    replayed run's, so both are measured alike. `reason` says why there is no comparison: a missing key,
+    the session budget, a replayed run that could not measure anything."""
+
+    ran: bool
+    reason: str | None = None
+    record: TestRecord | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ran": self.ran,
+            "reason": self.reason,
+            "record": None if self.record is None else self.record.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CanaryRun:
+        record = data.get("record")
+        return cls(
+            bool(data.get("ran")),
+            data.get("reason"),
+            None if not record else TestRecord.from_dict(record),
+        )
+
+
+@dataclass(slots=True)
 class TestRecord:
     nodeid: str
     base_nodeid: str
@@ -107,6 +136,8 @@ class TestRecord:
     answer: AnswerRecord | None = None
     # Why a failed test failed: "check" (its checks or asserts said no), or one of NOT_CHECK_FAILURES.
     failure: str | None = None
+    # With --llm-live-sample, for a sampled test: its live re-run (or why there was none).
+    canary: CanaryRun | None = None
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -117,6 +148,7 @@ class TestRecord:
         data["runs"] = [asdict(r) for r in self.runs]
         data["cassette"] = asdict(self.cassette) if self.cassette is not None else None
         data["answer"] = self.answer.to_dict() if self.answer is not None else None
+        data["canary"] = self.canary.to_dict() if self.canary is not None else None
         return data
 
     @classmethod
@@ -129,6 +161,7 @@ class TestRecord:
         if data.get("cassette"):
             kwargs["cassette"] = CassetteInfo(**data["cassette"])
         kwargs["answer"] = AnswerRecord.from_dict(data["answer"]) if data.get("answer") else None
+        kwargs["canary"] = CanaryRun.from_dict(data["canary"]) if data.get("canary") else None
         return cls(**kwargs)
 
     def to_report_dict(self) -> dict[str, Any]:
@@ -168,5 +201,7 @@ class TestRecord:
 
 
 _SIMPLE_FIELDS = tuple(
-    f.name for f in fields(TestRecord) if f.name not in ("calls", "scores", "runs", "cassette", "answer")
+    f.name
+    for f in fields(TestRecord)
+    if f.name not in ("calls", "scores", "runs", "cassette", "answer", "canary")
 )

@@ -209,6 +209,8 @@ def _finish(
         update_baseline=settings.update_baseline,
         full_run=full_run,
         update_command=_update_command(settings),
+        live_sample=getattr(settings, "live_sample", None),
+        fail_on_drift=getattr(settings, "fail_on_drift", None),
     )
     timings = {
         "duration_s": duration_s,
@@ -236,6 +238,8 @@ def _finish(
         "guard_metrics": list(getattr(settings, "guard_metrics", ())),
         "full_run": full_run,
         "max_recording_age_days": settings.max_recording_age_days,
+        "live_sample": getattr(settings, "live_sample", None),
+        "fail_on_drift": getattr(settings, "fail_on_drift", None),
     }
     outcome.report = report
 

@@ -7,6 +7,7 @@ Prints the base URL as the first line of stdout, so scripts can read it:
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from types import FrameType
@@ -49,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-auth", action="store_true", help="accept requests without an API key")
     parser.add_argument("--gzip-streams", action="store_true", help="gzip SSE bodies too, when accepted")
+    parser.add_argument(
+        "--drifted",
+        action="store_true",
+        default=os.environ.get("LLMOPS_SIMULATOR_DRIFTED", "") not in ("", "0"),
+        help="play a drifted model: reworded answers without citations, a successor snapshot with other "
+        "prices (also: LLMOPS_SIMULATOR_DRIFTED=1)",
+    )
     return parser
 
 
@@ -70,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         idle_timeout_s=args.idle_timeout or None,
         require_auth=not args.no_auth,
         gzip_streams=args.gzip_streams,
+        drifted=args.drifted,
     )
     try:
         sim.start()

@@ -326,7 +326,7 @@ def messages(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     content = _content_blocks(ctx, completion)
     usage = _usage(total, cache, completion.output_tokens)
     message = {
-        "model": catalog.resolve("anthropic", model),
+        "model": ctx.engine.served("anthropic", model),
         "id": ctx.new_id("msg_01", 22, BASE58),
         "type": "message",
         "role": "assistant",

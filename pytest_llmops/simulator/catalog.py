@@ -41,6 +41,24 @@ ANTHROPIC_SNAPSHOTS = {
     "claude-opus-4-5": "claude-opus-4-5-20251101",
 }
 
+DRIFTED_SNAPSHOTS = {
+    "gpt-3.5-turbo-0125": "gpt-4o-mini-2024-07-18",
+    "gpt-4o-mini-2024-07-18": "gpt-4.1-mini-2025-04-14",
+    "gpt-4o-2024-08-06": "gpt-4.1-2025-04-14",
+    "gpt-4.1-nano-2025-04-14": "gpt-4.1-mini-2025-04-14",
+    "gpt-4.1-mini-2025-04-14": "gpt-4.1-2025-04-14",
+    "claude-3-5-haiku-20241022": "claude-haiku-4-5-20251001",
+    "claude-haiku-4-5-20251001": "claude-sonnet-4-5-20250929",
+    "claude-3-5-sonnet-20241022": "claude-3-7-sonnet-20250219",
+    "claude-3-7-sonnet-20250219": "claude-sonnet-4-20250514",
+    "claude-sonnet-4-20250514": "claude-sonnet-4-5-20250929",
+    "gemini-1.5-flash": "gemini-2.0-flash",
+    "gemini-2.0-flash": "gemini-2.5-flash",
+    "gemini-2.0-flash-lite": "gemini-2.0-flash",
+}
+"""What a "drifted" simulator serves instead (`ProviderSimulator(drifted=True)`): a successor behind the same
+alias, priced differently, as when a provider moves an alias to a new snapshot."""
+
 EMBEDDING_DIMENSIONS = {
     "text-embedding-3-small": 1536,
     "text-embedding-3-large": 3072,
@@ -58,6 +76,12 @@ def resolve(provider: str, model: str) -> str:
     """The dated model name a real API would report for `model`."""
     table = ANTHROPIC_SNAPSHOTS if provider == "anthropic" else OPENAI_SNAPSHOTS
     return table.get(model, model)
+
+
+def served(provider: str, model: str, *, drifted: bool = False) -> str:
+    """The model a response reports: the dated snapshot, or its successor when the simulator drifted."""
+    name = resolve(provider, model) if provider in ("openai", "anthropic") else model
+    return DRIFTED_SNAPSHOTS.get(name, name) if drifted else name
 
 
 def is_reasoning_model(model: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,8 +78,9 @@ class Completion:
 
 
 class Engine:
-    def __init__(self, responder: Responder | None = None) -> None:
+    def __init__(self, responder: Responder | None = None, *, drifted: bool = False) -> None:
         self.responder = responder
+        self.drifted = drifted
         self.openai_cache = AutomaticPrefixCache()
         self.anthropic_cache = BreakpointCache()
         self.gemini_cache = AutomaticPrefixCache()
@@ -108,16 +110,28 @@ class Engine:
         self.gemini_cache.clear()
         self.bedrock_cache.clear()
 
+    def served(self, provider: str, model: str) -> str:
+        """The model name a response reports (a successor when drifted: see `catalog.DRIFTED_SNAPSHOTS`)."""
+        from . import catalog
+
+        return catalog.served(provider, model, drifted=self.drifted)
+
     def answer(self, turn: ChatTurn) -> str:
         """The responder's answer; by default the judge's verdict for a judge rubric request, else an
-        extractive answer (a given responder that passes also falls back to the extractive one)."""
+        extractive answer (a given responder that passes also falls back to the extractive one).
+
+        Drifted, every answer but the default judge's is reworded (`drift_answer`): the judge stays the
+        yardstick the drift is measured with."""
         if self.responder is not None:
             text = self.responder(turn)
         else:
             from .judge_responder import judge_responder
 
             text = judge_responder(turn)
-        return extractive_responder(turn) if text is None else text
+            if text is not None:
+                return text
+        text = extractive_responder(turn) if text is None else text
+        return drift_answer(text) if self.drifted else text
 
     def complete(
         self,
@@ -171,6 +185,25 @@ class Engine:
                 completion.finish, completion.stop_sequence = "length", None
         completion.text = text
         return completion
+
+
+_CITATION = re.compile(r"\s*\[(?:source|sources|doc|ref)?:?\s*[^\]\n]{0,80}\]", re.IGNORECASE)
+
+
+def drift_answer(text: str) -> str:
+    """A drifted model's version of `text`: citations dropped, hedged wording, and a longer answer (so
+    its token counts differ too). Deterministic, so a drifted simulator answers a request the same way
+    every time."""
+    if not text.strip():
+        return text
+    body = _CITATION.sub("", text).strip()
+    body = re.sub(r"\bwithin\b", "in roughly", body)
+    body = re.sub(r"\b(\d+)\b", lambda m: m.group(1) + " or so", body, count=1)
+    lead = body[:1].lower() + body[1:]
+    return (
+        f"As far as I can tell, {lead} That said, details may vary, so please check the latest "
+        "policy or contact support if anything is unclear."
+    )
 
 
 @dataclass(slots=True)

@@ -359,7 +359,7 @@ def generate_content(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     usage = _usage(len(prompt), cached, completion)
     response_id = ctx.new_id("", 22, ALNUM)
     if streaming:
-        chunks = _chunks(model, response_id, completion, usage)
+        chunks = _chunks(ctx.engine.served("gemini", model), response_id, completion, usage)
         if "sse" in ctx.query.get("alt", []):
             return SseReply([f"data: {_line(c)}\r\n\r\n".encode() for c in chunks])
         pretty = [json.dumps(c, indent=2, ensure_ascii=False) for c in chunks]
@@ -374,7 +374,7 @@ def generate_content(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     payload = {
         "candidates": [candidate],
         "usageMetadata": usage,
-        "modelVersion": model,
+        "modelVersion": ctx.engine.served("gemini", model),
         "responseId": response_id,
     }
     return JsonReply(_pretty(payload), headers={"content-type": "application/json; charset=UTF-8"})

@@ -377,7 +377,7 @@ def chat_completions(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
         "id": ctx.new_id("chatcmpl-", 29),
         "object": "chat.completion.chunk" if body.get("stream") else "chat.completion",
         "created": int(time.time()),
-        "model": catalog.resolve("openai", model),
+        "model": ctx.engine.served("openai", model),
     }
     call_ids = [[ctx.new_id("call_", 24) for _ in c.tool_calls] for c in completions]
     if body.get("stream"):
@@ -609,7 +609,7 @@ def responses(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     final = _response_object(
         ctx.new_id("resp_", 50, HEX),
         body,
-        model,
+        ctx.engine.served("openai", model),
         created,
         status="incomplete" if incomplete else "completed",
         output=output,
@@ -645,7 +645,7 @@ def _response_object(
         "instructions": body.get("instructions"),
         "max_output_tokens": body.get("max_output_tokens"),
         "max_tool_calls": body.get("max_tool_calls"),
-        "model": catalog.resolve("openai", model),
+        "model": model,
         "output": output,
         "parallel_tool_calls": body.get("parallel_tool_calls", True),
         "previous_response_id": body.get("previous_response_id"),
@@ -808,7 +808,7 @@ def embeddings_endpoint(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     payload = {
         "object": "list",
         "data": data,
-        "model": catalog.resolve("openai", model),
+        "model": ctx.engine.served("openai", model),
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
     return JsonReply(pretty(payload))
@@ -827,7 +827,7 @@ def moderations(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
         raise _bad("'$.input' is invalid.", param="input")
     payload = {
         "id": ctx.new_id("modr-", 29),
-        "model": catalog.resolve("openai", model),
+        "model": ctx.engine.served("openai", model),
         "results": [moderation.classify(text) for text in texts],
     }
     return JsonReply(pretty(payload, newline=False))

@@ -90,7 +90,10 @@ class ProviderSimulator:
     OpenAI bearer token / Anthropic key get the providers' 401. `port=0` lets
     the OS choose. `gzip_streams` also gzips SSE bodies (flushed per event), as
     the real Anthropic API does for clients that accept gzip; JSON bodies are
-    always gzipped when the client accepts it.
+    always gzipped when the client accepts it. `drifted` plays a provider that moved the model behind
+    its aliases: answers reworded without their citations (so token counts change), and a successor
+    snapshot with other prices reported as the model (`catalog.DRIFTED_SNAPSHOTS`); the default judge's
+    verdicts do not drift. Switch it on a running simulator with the `drifted` property.
     """
 
     def __init__(
@@ -104,6 +107,7 @@ class ProviderSimulator:
         require_auth: bool = True,
         port: int = 0,
         gzip_streams: bool = False,
+        drifted: bool = False,
     ) -> None:
         for name, value in (
             ("latency_ms", latency_ms),
@@ -123,7 +127,8 @@ class ProviderSimulator:
         self.require_auth = require_auth
         self.gzip_streams = gzip_streams
         self._port = port
-        self._engine = Engine(responder)
+        self._engine = Engine(responder, drifted=drifted)
+        self._drifted_default = drifted
         self._lock = threading.Lock()
         self._lifecycle = threading.Lock()
         self._requests: list[SimRequest] = []
@@ -180,6 +185,14 @@ class ProviderSimulator:
                 thread.join(timeout=2.0)
         self._stopped.set()
         log.debug("provider simulator on port %s stopped", server.server_address[1])
+
+    @property
+    def drifted(self) -> bool:
+        return self._engine.drifted
+
+    @drifted.setter
+    def drifted(self, on: bool) -> None:
+        self._engine.drifted = bool(on)
 
     @property
     def running(self) -> bool:
@@ -319,6 +332,7 @@ class ProviderSimulator:
             for window in self._window.values():
                 window.clear()
         self._engine.reset()
+        self._engine.drifted = self._drifted_default
 
     # ------------------------------------------------------------------ request pipeline
 

@@ -12,8 +12,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmops.results.baseline import BaselineDiff, MetricComparison, MetricEntry, judge_of, known
-from pytest_llmops.results.gates import BUILTIN_METRICS
+from pytest_llmops.results import drift as drift_rules
+from pytest_llmops.results.baseline import (
+    BaselineAnswer,
+    BaselineDiff,
+    MetricComparison,
+    MetricEntry,
+    judge_of,
+    known,
+)
+from pytest_llmops.results.gates import BUILTIN_METRICS, parse_gates
 from pytest_llmops.results.records import NOT_CHECK_FAILURES, TestRecord
 from pytest_llmops.results.report.figures import (
     NON_NEGATIVE,
@@ -29,6 +37,7 @@ from pytest_llmops.results.report.model import (
     BaselineInfo,
     CassetteFigures,
     DeclaredFigure,
+    DriftSection,
     Failure,
     GroupSummary,
     Headline,
@@ -42,7 +51,7 @@ from pytest_llmops.results.report.model import (
     Verdict,
 )
 from pytest_llmops.results.report.recordings import summarize as recordings_section
-from pytest_llmops.results.report.why import regression_views
+from pytest_llmops.results.report.why import RegressionView, regression_views, score_lines
 from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.wording import plural, shorten
 
@@ -233,8 +242,65 @@ def _not_measured(report: Report, shown: int = 5) -> str | None:
     )
 
 
+def _drift(records: Sequence[TestRecord], options: ReportOptions) -> DriftSection | None:
+    """The live canary's section; None when no test was sampled (no --llm-live-sample, or none selected)."""
+    sampled = [r for r in records if r.canary is not None]
+    if not sampled and options.live_sample is None:
+        return None
+    gates = parse_gates(options.fail_on_drift)
+    tests: list[drift_rules.DriftTest] = []
+    views: list[RegressionView] = []
+    live_costs: list[float | None] = []
+    for record in sampled:
+        test = drift_rules.compare_test(record, gates, options.alpha)
+        assert test is not None and record.canary is not None
+        tests.append(test)
+        live_costs.append(test.live_cost_usd)
+        live = record.canary.record
+        if test.drifted and live is not None:
+            recorded = record.answer
+            before = None
+            if recorded is not None:
+                before = BaselineAnswer.of(record)
+            scores = score_lines(live, test.comparisons)
+            views.append(
+                RegressionView(
+                    record.nodeid,
+                    live.outcome,
+                    _message(live.message),
+                    test.drifted,
+                    scores,
+                    before,
+                    live.answer,
+                    test.answer_changed,
+                    any(s.judged for s in scores),
+                )
+            )
+    compared = [t for t in tests if t.ran]
+    known_costs = [c for c in live_costs if c is not None]
+    return DriftSection(
+        sample=options.live_sample or "",
+        gates=gates.text,
+        gated=options.fail_on_drift is not None,
+        sampled=len(tests),
+        compared=len(compared),
+        skipped=[(t.nodeid, t.reason or "not run") for t in tests if not t.ran],
+        live_calls=sum(t.live_calls for t in tests),
+        live_cost_usd=math.fsum(known_costs) if len(known_costs) == len(live_costs) else None,
+        tests=tests,
+        metrics=drift_rules.metric_drift(compared),
+        drifted=[c for t in compared for c in t.drifted],
+        views=views,
+    )
+
+
 def _verdict(
-    baseline: BaselineInfo, regressions: int, new_tests: int, options: ReportOptions, measured_any: bool
+    baseline: BaselineInfo,
+    regressions: int,
+    new_tests: int,
+    options: ReportOptions,
+    measured_any: bool,
+    drift: DriftSection | None = None,
 ) -> Verdict:
     """Fail on regressions, on new tests when asked, and on an unusable baseline when there was something
     to compare with it."""
@@ -253,6 +319,12 @@ def _verdict(
     if new_tests and options.fail_on_new:
         verdict.failed = True
         verdict.reasons.append(f"{_plural(new_tests, 'test', 'tests')} not in the baseline (llm_fail_on_new)")
+    if drift is not None and drift.gated and drift.drifted:
+        verdict.failed = True
+        verdict.reasons.append(
+            f"{_plural(len(drift.drifted), 'metric', 'metrics')} drifted live in "
+            f"{_plural(drift.drifted_tests, 'canary test', 'canary tests')} (--llm-fail-on-drift)"
+        )
     return verdict
 
 
@@ -488,12 +560,13 @@ def build(
                 distributions[f"score:{summary.name}"] = shape
 
     new_tests = list(diff.new_tests) if diff else []
+    drift = _drift(ordered, options)
     report = Report(
         meta=dict(meta or {}),
         options=options,
         headline=headline,
         baseline=baseline,
-        verdict=_verdict(baseline, len(regressions), len(new_tests), options, any(measured.values())),
+        verdict=_verdict(baseline, len(regressions), len(new_tests), options, any(measured.values()), drift),
         regressions=regressions,
         not_significant=diff.with_status("not significant") if diff else [],
         not_comparable=diff.with_status("not comparable") if diff else [],
@@ -514,8 +587,29 @@ def build(
         recordings=recordings_section(
             ordered, as_of=as_of, max_age_days=max_recording_age_days, prices=prices
         ),
+        drift=drift,
         timings=dict(timings or {}),
     )
     if any(measured.values()) or options.update_baseline:
         report.next_steps = _next_steps(report)
+    if drift is not None:
+        report.next_steps.extend(_drift_steps(drift))
     return report
+
+
+def _drift_steps(drift: DriftSection) -> list[str]:
+    steps: list[str] = []
+    if drift.drifted_tests:
+        steps.append(
+            f"The live canary found drift in {plural(drift.drifted_tests, 'test')}: if today's answers are "
+            "right, re-record them (pytest --llm-eval --llm-record=rewrite <those tests>) and update the "
+            "baseline; if they are worse, pin the model snapshot or open an issue with the provider "
+            "(docs/drift.md)."
+        )
+    missing = sorted({reason for _, reason in drift.skipped if reason.startswith("no ")})
+    if missing:
+        steps.append(
+            f"The live canary did not run for {plural(sum(1 for _, r in drift.skipped if r.startswith('no ')), 'test')}: "
+            f"{'; '.join(missing)}. Set the key (a CI secret) to compare the recordings with live answers."
+        )
+    return steps

@@ -277,7 +277,74 @@ def _card(key: str, value: str, detail: str = "") -> str:
     return f'<div class="card"><div class="k">{_e(key)}</div><div class="v">{_e(value)}</div>{extra}</div>'
 
 
-def _comparisons(items: Sequence[MetricComparison], with_note: bool = False) -> str:
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
+def _drift(report: Report) -> list[str]:
+    """The live canary: the metric table with the paired tests, the drifted metrics, the answers."""
+    drift = report.drift
+    if drift is None:
+        return []
+    sample = f"--llm-live-sample={drift.sample}" if drift.sample else "--llm-live-sample"
+    out = [f'<h2 id="drift">Drift (live canary, <code>{_e(sample)}</code>)</h2>']
+    if drift.compared == 0:
+        reasons = "; ".join(sorted({r for _, r in drift.skipped})) or "no llm test was in the sample"
+        out.append(f'<p class="sub">Not run: {_e(reasons)}.</p>')
+        return out
+    spend = fmt.usd(drift.live_cost_usd) if drift.live_cost_usd is not None else "unknown (unpriced calls)"
+    gates = f"--llm-fail-on-drift={drift.gates}" if drift.gated else "the default gates (not gated)"
+    verdict = (
+        f"{plural(drift.drifted_tests, 'test')} drifted past {gates}."
+        if drift.drifted
+        else f"No drift past {gates}."
+    )
+    out.append(
+        f'<p class="sub">{drift.compared} of {plural(drift.sampled, "sampled test")} run live again after '
+        f"their replay: {plural(drift.live_calls, 'live call')}, {_e(spend)}. {_e(verdict)}</p>"
+    )
+    rows: list[list[Any]] = [
+        [
+            m.name,
+            m.tests,
+            fmt.metric(m.name, m.replayed),
+            fmt.metric(m.name, m.live),
+            fmt.delta(m.name, m.delta),
+            _p(m.p_value),
+            m.test or "",
+            _pill(str(m.drifted), "bad") if m.drifted else "",
+        ]
+        for m in drift.metrics
+    ]
+    out.append(
+        _table(
+            ["metric", "tests", "replayed", "live", "delta", "p", "paired test", "drifted"],
+            rows,
+            numeric=(1, 2, 3, 4, 5),
+        )
+    )
+    if drift.drifted:
+        out.append(
+            f"<details><summary>Every drifted metric as a table ({len(drift.drifted):,})</summary>"
+            f"{_comparisons(drift.drifted, columns=('replayed', 'live'))}</details>"
+        )
+    if drift.skipped:
+        out.append(
+            '<ul class="notes">'
+            + "".join(
+                f'<li class="warn">not run live: <code>{_e(n)}</code>: {_e(r)}</li>' for n, r in drift.skipped
+            )
+            + "</ul>"
+        )
+    out.append(html_tests.drift_views(drift.views))
+    return out
+
+
+def _comparisons(
+    items: Sequence[MetricComparison], with_note: bool = False, columns: tuple[str, str] = ("baseline", "now")
+) -> str:
     rows = []
     for c in items:
         rel = f" ({fmt.signed_pct(c.relative)})" if c.relative is not None else ""
@@ -292,7 +359,7 @@ def _comparisons(items: Sequence[MetricComparison], with_note: bool = False) -> 
         if with_note:
             row.append(c.note or "")
         rows.append(row)
-    headers = ["test", "metric", "baseline", "now", "delta", "gate"] + (["why"] if with_note else [])
+    headers = ["test", "metric", *columns, "delta", "gate"] + (["why"] if with_note else [])
     return _table(headers, rows, numeric=(2, 3, 4))
 
 
@@ -536,6 +603,8 @@ def render(report: Report) -> str:
         ]
         if plots:
             out.append(f'<div class="plots">{"".join(plots)}</div>')
+
+    out.extend(_drift(report))
 
     if report.prompts:
         out.append("<h2>By prompt version</h2>")

@@ -10,6 +10,7 @@ and changing a filter updates it, so a filtered view can be linked.
 
 from __future__ import annotations
 
+import dataclasses
 import html as _html
 import json
 import re
@@ -23,7 +24,15 @@ from pytest_llmops.results.report.model import Report, TestRow
 from pytest_llmops.results.report.why import RegressionView, ScoreLine
 from pytest_llmops.results.report.worddiff import word_diff
 
-__all__ = ["CSS", "DETAIL_LIMIT", "SCRIPT", "anchor_of", "regressions_section", "tests_section"]
+__all__ = [
+    "CSS",
+    "DETAIL_LIMIT",
+    "SCRIPT",
+    "anchor_of",
+    "drift_views",
+    "regressions_section",
+    "tests_section",
+]
 
 DETAIL_LIMIT = 2000
 """Tests shown in the per-test view (failed and regressed ones first); the JSON report has them all."""
@@ -144,6 +153,7 @@ def _pill(text: str, kind: str = "") -> str:
 
 _KIND = {
     "regressed": "bad",
+    "drifted": "bad",
     "failed": "bad",
     "error": "bad",
     "not comparable": "warn",
@@ -169,7 +179,11 @@ def _cut_note(chars: int, shown: int) -> str:
     return f'<p class="sub">first {shown:,} of {chars:,} characters</p>'
 
 
-def answer_diff(before: BaselineAnswer | None, now: AnswerRecord | None) -> str:
+def answer_diff(
+    before: BaselineAnswer | None,
+    now: AnswerRecord | None,
+    labels: tuple[str, str, str] = ("baseline answer", "this run", "the baseline"),
+) -> str:
     """The two answers side by side; with both known, a word diff (removed words struck out on the left,
     added ones marked on the right)."""
     if before is not None and now is not None and before.sha256 != now.sha256:
@@ -186,7 +200,7 @@ def answer_diff(before: BaselineAnswer | None, now: AnswerRecord | None) -> str:
         left_html = (
             _text_block(before.output, _cut_note(before.chars, len(before.output)))
             if before is not None
-            else '<p class="sub">the baseline kept no answer for this test</p>'
+            else f'<p class="sub">{labels[2]} kept no answer for this test</p>'
         )
         right_html = (
             _text_block(now.output, _cut_note(now.chars, len(now.output)))
@@ -194,7 +208,7 @@ def answer_diff(before: BaselineAnswer | None, now: AnswerRecord | None) -> str:
             else '<p class="sub">no check scored a text in this run</p>'
         )
         if before is not None and now is not None:
-            right_html += '<p class="same">same answer as the baseline</p>'
+            right_html += f'<p class="same">same answer as {labels[2]}</p>'
     where = (
         f'<p class="meta">recorded in <code class="key">{_e(before.call)}</code></p>'
         if before is not None and before.call
@@ -202,18 +216,20 @@ def answer_diff(before: BaselineAnswer | None, now: AnswerRecord | None) -> str:
     )
     return (
         '<div class="sbs">'
-        f'<div><div class="k">baseline answer</div>{left_html}{where}</div>'
-        f'<div><div class="k">this run</div>{right_html}</div>'
+        f'<div><div class="k">{labels[0]}</div>{left_html}{where}</div>'
+        f'<div><div class="k">{labels[1]}</div>{right_html}</div>'
         "</div>"
     )
 
 
-def _scores_table(lines: Sequence[ScoreLine], with_baseline: bool) -> str:
+def _scores_table(
+    lines: Sequence[ScoreLine], with_baseline: bool, columns: tuple[str, str] = ("baseline", "now")
+) -> str:
     if not lines:
         return '<p class="sub">no scores</p>'
-    head = ["score", "baseline", "now", "threshold", "status", "scorer", "reason"]
+    head = ["score", columns[0], columns[1], "threshold", "status", "scorer", "reason"]
     if not with_baseline:
-        head = [h for h in head if h not in ("baseline", "status")]
+        head = [h for h in head if h not in (columns[0], "status")]
     rows = []
     for s in lines:
         passed = "" if s.passed is None else (" ✓" if s.passed else " ✗")
@@ -230,7 +246,7 @@ def _scores_table(lines: Sequence[ScoreLine], with_baseline: bool) -> str:
         ]
         cls = ' class="judge"' if s.judged else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    numeric = {"baseline", "now", "threshold"}
+    numeric = {columns[0], columns[1], "threshold"}
     header = "".join(f'<th class="n">{h}</th>' if h in numeric else f"<th>{h}</th>" for h in head)
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -266,6 +282,39 @@ def _regression(view: RegressionView) -> str:
         f"{_scores_table(view.scores, True)}"
         "</div>"
     )
+
+
+def _drifted(line: ScoreLine) -> ScoreLine:
+    return dataclasses.replace(line, status="drifted") if line.status == "regressed" else line
+
+
+def drift_views(views: Sequence[RegressionView]) -> str:
+    """Per drifted test (`--llm-live-sample`): what drifted, the recorded answer beside the live one, and
+    the live run's scores beside the replayed ones."""
+    if not views:
+        return ""
+    out = [
+        f'<p class="sub" id="drift-answers">{len(views):,} drifted tests, each with the recorded answer beside '
+        "today's live one. Removed words are <del>struck out</del> in the recorded answer, added words "
+        "<ins>marked</ins> in the live one.</p>"
+    ]
+    for view in views[:DETAIL_LIMIT]:
+        moves = ", ".join(
+            f"{c.metric} {fmt.metric(c.metric, c.baseline)} → {fmt.metric(c.metric, c.current)} (gate {c.gate})"
+            for c in view.regressed
+        )
+        out.append(
+            f'<div class="why drift" data-nodeid="{_e(view.nodeid)}">'
+            f'<h3><a href="#{anchor_of(view.nodeid)}"><code>{_e(view.nodeid)}</code></a> live: '
+            f"{_pill(view.outcome, _KIND.get(view.outcome, ''))}</h3>"
+            f'<p class="meta">drifted: {_e(moves)}</p>'
+            f"{answer_diff(view.before, view.now, ('recorded answer', 'live answer', 'the recording'))}"
+            f"{_scores_table([_drifted(s) for s in view.scores], True, ('replayed', 'live'))}"
+            "</div>"
+        )
+    if len(views) > DETAIL_LIMIT:
+        out.append(f'<p class="sub">... and {len(views) - DETAIL_LIMIT:,} more: see the JSON report.</p>')
+    return "\n".join(out)
 
 
 # -- the per-test view -----------------------------------------------------------------------------

@@ -4,8 +4,12 @@ Names: `llm.score.<name>` (mean over runs), `llm.pass_rate` and `llm.runs`
 with repeats, `llm.calls`, `llm.tokens.input|output|cached`, `llm.cost_usd`
 (omitted when a call has no known price; `llm.unpriced_calls` says how
 many), `llm.judge.calls`, `llm.judge.cost_usd`, `llm.latency_p95_ms`,
-`llm.prompt` and `llm.model` (comma separated). Values are strings, numbers
-in Python's `g` format.
+`llm.prompt` and `llm.model` (comma separated). A test the live canary ran
+again (`--llm-live-sample`) adds the live run's figures under `llm.live.`
+(`llm.live.score.<name>`, `llm.live.outcome`, `llm.live.calls`,
+`llm.live.tokens.output`, `llm.live.cost_usd`, `llm.live.model`,
+`llm.live.answer_changed`), or `llm.live.skipped` with the reason. Values are
+strings, numbers in Python's `g` format.
 """
 
 from __future__ import annotations
@@ -60,4 +64,34 @@ def junit_properties(record: TestRecord) -> list[tuple[str, str]]:
     models = sorted({c.model or c.request_model or "?" for c in app})
     if models:
         out.append(("llm.model", ",".join(models)))
+    out.extend(_live_properties(record))
+    return out
+
+
+def _live_properties(record: TestRecord) -> list[tuple[str, str]]:
+    from pytest_llmops.results.baseline import known, measure
+
+    canary = record.canary
+    if canary is None:
+        return []
+    live = canary.record
+    if not canary.ran or live is None:
+        return [("llm.live.skipped", canary.reason or "not run")]
+    out = [
+        (f"llm.live.score.{name}", _number(entry.value))
+        for name, entry in sorted(measure(live).items())
+        if name not in BUILTIN_METRICS
+    ]
+    app = [c for c in live.calls if c.role == "app"]
+    out.append(("llm.live.outcome", live.outcome))
+    out.append(("llm.live.calls", str(len(app))))
+    out.append(("llm.live.tokens.output", str(sum(c.output_tokens or 0 for c in app))))
+    costs = [known(c, "cost_usd") for c in app]
+    if all(c is not None for c in costs):
+        out.append(("llm.live.cost_usd", _number(math.fsum(c or 0.0 for c in costs))))
+    models = sorted({c.model or c.request_model or "?" for c in app})
+    if models:
+        out.append(("llm.live.model", ",".join(models)))
+    if record.answer is not None and live.answer is not None:
+        out.append(("llm.live.answer_changed", str(record.answer.sha256 != live.answer.sha256).lower()))
     return out

@@ -146,6 +146,73 @@ def _recordings(section: Recordings) -> list[str]:
     return out
 
 
+def _p(value: float | None) -> str:
+    if value is None:
+        return ""
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
+def _drift(report: Report) -> list[str]:
+    drift = report.drift
+    if drift is None:
+        return []
+    sample = f"`--llm-live-sample={drift.sample}`" if drift.sample else "`--llm-live-sample`"
+    if drift.compared == 0:
+        reasons = "; ".join(sorted({r for _, r in drift.skipped})) or "no llm test was in the sample"
+        return ["", f"### Drift (live canary, {sample})", "", f"_Not run: {reasons}._"]
+    spend = fmt.usd(drift.live_cost_usd) if drift.live_cost_usd is not None else "unknown (unpriced calls)"
+    gates = (
+        f"`--llm-fail-on-drift={drift.gates}`" if drift.gated else "the default gates (drift is not gated)"
+    )
+    out = [
+        "",
+        f"### Drift (live canary, {sample})",
+        "",
+        f"{drift.compared} of {plural(drift.sampled, 'sampled test')} run live again after their replay: "
+        f"{plural(drift.live_calls, 'live call')}, {spend}. "
+        + (
+            f"**{plural(drift.drifted_tests, 'test')} drifted** past {gates}."
+            if drift.drifted
+            else f"No drift past {gates}."
+        ),
+        "",
+    ]
+    rows = [
+        [
+            m.name,
+            m.tests,
+            fmt.metric(m.name, m.replayed),
+            fmt.metric(m.name, m.live),
+            fmt.delta(m.name, m.delta),
+            _p(m.p_value),
+            m.test or "",
+            m.drifted or "",
+        ]
+        for m in drift.metrics
+    ]
+    out += _table(
+        ["metric", "tests", "replayed", "live", "delta", "p", "paired test", "drifted"],
+        rows,
+        right=(1, 2, 3, 4, 5, 7),
+    )
+    if drift.drifted:
+        out += [
+            "",
+            *_table(
+                ["test", "metric", "replayed", "live", "delta", "gate"],
+                _comparison_rows(drift.drifted),
+                right=(2, 3, 4),
+            ),
+        ]
+    if drift.skipped:
+        out += [
+            "",
+            *[f"- not run live: {_code(nodeid)}: {reason}" for nodeid, reason in drift.skipped[:ROW_LIMIT]],
+        ]
+    out += markdown_why.render_drift(drift.views)
+    return out
+
+
 def render(report: Report) -> str:
     h, app = report.headline, report.headline.app
     out = ["## LLM evaluation", ""]
@@ -256,6 +323,8 @@ def render(report: Report) -> str:
         out += _table(
             ["test", "runs", "pass rate", "95% CI", "pass@k", "pass^k", "rule", ""], rows, right=(1, 2)
         )
+
+    out += _drift(report)
 
     for t in report.comparisons:
         out += ["", f"### {t.title}", ""]

@@ -15,7 +15,7 @@ from pytest_llmops.results.report.model import Report
 from pytest_llmops.results.report.why import RegressionView
 from pytest_llmops.results.report.worddiff import word_diff
 
-__all__ = ["SHOWN", "escape", "marked", "render"]
+__all__ = ["SHOWN", "escape", "marked", "render", "render_drift"]
 
 SHOWN = 25
 _SPECIAL = re.compile(r"([\\`*_~\[\]|#])")
@@ -38,7 +38,11 @@ def marked(text: str, mark: str) -> str:
     return escape(lead) + mark + escape(core) + mark + escape(trail)
 
 
-def _answers(view: RegressionView) -> list[str]:
+_REGRESSION = ("baseline answer", "this run", "baseline", "now", "the baseline")
+_DRIFT = ("recorded answer", "live answer", "replayed", "live", "the recording")
+
+
+def _answers(view: RegressionView, words: tuple[str, ...] = _REGRESSION) -> list[str]:
     before, now = view.before, view.now
     if before is not None and now is not None and before.sha256 != now.sha256:
         pieces = word_diff(before.output, now.output)
@@ -47,27 +51,33 @@ def _answers(view: RegressionView) -> list[str]:
             escape(p.text) if p.op == "=" else marked(p.text, "**") for p in pieces if p.op != "-"
         )
     else:
-        left = escape(before.output) if before is not None else "_the baseline kept no answer for this test_"
+        left = escape(before.output) if before is not None else f"_{words[4]} kept no answer for this test_"
         right = escape(now.output) if now is not None else "_no check scored a text in this run_"
         if before is not None and now is not None:
-            right += "<br>_(same answer as the baseline)_"
-    return ["| baseline answer | this run |", "|---|---|", f"| {left} | {right} |"]
+            right += f"<br>_(same answer as {words[4]})_"
+    return [f"| {words[0]} | {words[1]} |", "|---|---|", f"| {left} | {right} |"]
 
 
-def _scores(view: RegressionView) -> list[str]:
+def _scores(view: RegressionView, words: tuple[str, ...] = _REGRESSION) -> list[str]:
     if not view.scores:
         return []
-    out = ["| score | baseline | now | status | scorer | reason |", "|---|---:|---:|---|---|---|"]
+    out = [f"| score | {words[2]} | {words[3]} | status | scorer | reason |", "|---|---:|---:|---|---|---|"]
     for s in view.scores:
         scorer = f"`{s.scorer}`" + (" (judge)" if s.judged else "")
         out.append(
             f"| {escape(s.name)} | {fmt.metric(s.name, s.baseline)} | {fmt.metric(s.name, s.value)} | "
-            f"{s.status or ''} | {scorer} | {escape(s.reason or '')} |"
+            f"{_status(s.status, words)} | {scorer} | {escape(s.reason or '')} |"
         )
     return out
 
 
-def _view(view: RegressionView) -> list[str]:
+def _status(status: str | None, words: tuple[str, ...]) -> str:
+    if status == "regressed" and words is _DRIFT:
+        return "drifted"
+    return status or ""
+
+
+def _view(view: RegressionView, words: tuple[str, ...] = _REGRESSION) -> list[str]:
     moves = ", ".join(
         f"{c.metric} {fmt.metric(c.metric, c.baseline)} → {fmt.metric(c.metric, c.current)}"
         for c in view.regressed
@@ -75,9 +85,9 @@ def _view(view: RegressionView) -> list[str]:
     return [
         f"<details><summary><code>{_html.escape(view.nodeid)}</code>: {_html.escape(moves)}</summary>",
         "",
-        *_answers(view),
+        *_answers(view, words),
         "",
-        *_scores(view),
+        *_scores(view, words),
         "",
         "</details>",
     ]
@@ -98,4 +108,21 @@ def render(report: Report) -> list[str]:
         out += ["", *_view(view)]
     if len(views) > SHOWN:
         out += ["", f"_... and {len(views) - SHOWN:,} more regressed tests: see the HTML or JSON report._"]
+    return out
+
+
+def render_drift(views: list[RegressionView]) -> list[str]:
+    """The answers behind the drift: per drifted test, the recorded answer beside the live one."""
+    if not views:
+        return []
+    out = [
+        "",
+        "#### Live answer differs",
+        "",
+        "Removed words are ~~struck out~~ in the recorded answer, added ones **in bold** in the live one.",
+    ]
+    for view in views[:SHOWN]:
+        out += ["", *_view(view, _DRIFT)]
+    if len(views) > SHOWN:
+        out += ["", f"_... and {len(views) - SHOWN:,} more drifted tests: see the HTML or JSON report._"]
     return out

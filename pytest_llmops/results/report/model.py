@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pytest_llmops.results.baseline import BaselineAnswer, MetricComparison, MetricEntry
+from pytest_llmops.results.drift import DriftMetric, DriftTest
 from pytest_llmops.results.records import AnswerRecord, TestRecord
 from pytest_llmops.results.report.figures import Bounds, CallFigures, Histogram
 from pytest_llmops.results.report.why import RegressionView
@@ -25,6 +26,7 @@ __all__ = [
     "BaselineInfo",
     "CassetteFigures",
     "DeclaredFigure",
+    "DriftSection",
     "Failure",
     "GroupSummary",
     "Headline",
@@ -414,6 +416,35 @@ class ReportOptions:
     update_baseline: bool = False
     full_run: bool = True
     update_command: str = "pytest --llm-eval --llm-update-baseline"
+    live_sample: str | None = None
+    fail_on_drift: str | None = None
+
+
+@dataclass(slots=True)
+class DriftSection:
+    """The live canary (`--llm-live-sample`): the sampled tests' live runs against their replays.
+
+    `tests` holds every sampled test (compared, or `reason` why not); `metrics` each metric over the
+    compared ones with a paired test; `drifted` the comparisons past their drift gate; `views` the
+    recorded answer beside the live one for each drifted test (the regression view's shape: `before`
+    is the recorded answer, `now` the live one)."""
+
+    sample: str
+    gates: str
+    gated: bool
+    sampled: int
+    compared: int
+    skipped: list[tuple[str, str]]
+    live_calls: int
+    live_cost_usd: float | None
+    tests: list[DriftTest]
+    metrics: list[DriftMetric]
+    drifted: list[MetricComparison]
+    views: list[RegressionView] = field(default_factory=list)
+
+    @property
+    def drifted_tests(self) -> int:
+        return sum(1 for t in self.tests if t.drifted)
 
 
 @dataclass(slots=True)
@@ -442,6 +473,7 @@ class Report:
     comparisons: list[Table] = field(default_factory=list)
     regressed_tests: list[RegressionView] = field(default_factory=list)
     recordings: Recordings = field(default_factory=Recordings)
+    drift: DriftSection | None = None
     timings: dict[str, Any] = field(default_factory=dict)
     # What `pytest-llmops merge` rebuilds a report from: every test's record (TestRecord) and the
     # settings the session applied (gates, alpha, A/B metrics). Not printed.
@@ -485,6 +517,8 @@ _DERIVED: dict[type, tuple[str, ...]] = {
         "change",
         "findings",
     ),
+    DriftTest: ("status", "answer_changed"),
+    DriftSection: ("drifted_tests",),
 }
 
 

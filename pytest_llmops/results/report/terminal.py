@@ -14,11 +14,12 @@ from typing import Any
 from pytest_llmops.results.baseline import MetricComparison
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import CallFigures
-from pytest_llmops.results.report.model import GroupSummary, Recordings, Report, Table
+from pytest_llmops.results.report.model import DriftSection, GroupSummary, Recordings, Report, Table
 from pytest_llmops.results.report.recordings import RERECORD_HINT, change_text
+from pytest_llmops.results.report.terminal_answers import view_lines
 from pytest_llmops.wording import plural, shorten
 
-__all__ = ["LIST_LIMIT", "Line", "lines", "recordings_lines", "table"]
+__all__ = ["LIST_LIMIT", "SHOWN_DRIFTED", "Line", "drift_lines", "lines", "recordings_lines", "table"]
 
 Line = tuple[str, dict[str, bool]]
 LIST_LIMIT = 30
@@ -291,6 +292,98 @@ def recordings_lines(section: Recordings, shown: int | None) -> Iterator[Line]:
         yield f"  no price today: {names} (a price for them goes in the llm_prices file)", PLAIN
 
 
+SHOWN_DRIFTED = 3
+"""Drifted tests shown with their answers in the one-screen summary."""
+
+
+def _skipped(drift: DriftSection) -> Iterator[Line]:
+    reasons: dict[str, int] = {}
+    for _, reason in drift.skipped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, n in reasons.items():
+        yield f"  not run live: {_plural(n, 'test')}: {reason}", YELLOW
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
+def drift_lines(report: Report, verbose: bool, short: bool = False) -> Iterator[Line]:
+    """The live canary's section: what ran live, what drifted and the answers behind it; the metric table
+    and every drifted metric unless `short`."""
+    drift = report.drift
+    if drift is None:
+        return
+    sample = f"--llm-live-sample={drift.sample}" if drift.sample else "--llm-live-sample"
+    if drift.sampled == 0:
+        yield from _section(f"Drift (live canary, {sample}): no llm test was in the sample", YELLOW)
+        return
+    if drift.compared == 0:
+        reasons = sorted({reason for _, reason in drift.skipped})
+        yield from _section(
+            f"Drift: live canary skipped ({_plural(drift.sampled, 'sampled test')}): {'; '.join(reasons)}",
+            YELLOW,
+        )
+        return
+    spend = fmt.usd(drift.live_cost_usd) if drift.live_cost_usd is not None else "unknown (unpriced calls)"
+    yield from _section(
+        f"Drift (live canary, {sample}): {drift.compared} of {_plural(drift.sampled, 'sampled test')} run live, "
+        f"{_plural(drift.live_calls, 'live call')}, {spend}",
+        RED if drift.drifted and drift.gated else BOLD,
+    )
+    if drift.drifted:
+        parts = ", ".join(
+            f"{m.name} {fmt.metric(m.name, m.replayed)} -> {fmt.metric(m.name, m.live)}"
+            + (f" (p {_p(m.p_value)})" if m.p_value is not None else "")
+            for m in drift.metrics
+            if m.drifted
+        )
+        yield (
+            f"  {_plural(drift.drifted_tests, 'test')} drifted, "
+            f"{_plural(len(drift.drifted), 'metric')} past {'--llm-fail-on-drift' if drift.gated else 'the default'} "
+            f"gates; means over the sample: {parts}",
+            RED if drift.gated else YELLOW,
+        )
+    else:
+        yield "  no drift: every live metric is within its drift gate of the replayed one", GREEN
+    if not short:
+        rows = [
+            [
+                m.name,
+                f"{m.tests:,}",
+                fmt.metric(m.name, m.replayed),
+                fmt.metric(m.name, m.live),
+                fmt.delta(m.name, m.delta),
+                _p(m.p_value),
+                str(m.drifted) if m.drifted else "",
+            ]
+            for m in drift.metrics
+        ]
+        headers = ["metric", "tests", "replayed", "live", "delta", "p (paired)", "drifted"]
+        for text in table(headers, rows, right=(1, 2, 3, 4, 5, 6)):
+            yield text, PLAIN
+        shown = _shown(drift.drifted, verbose)
+        if shown:
+            yield "", PLAIN
+            rows = _comparison_rows(shown)
+            for text in table(["test", "metric", "replayed -> live", "delta", "gate"], rows):
+                yield text, PLAIN
+            more = _more(len(drift.drifted), len(shown), "rows")
+            if more:
+                yield more, PLAIN
+    views = drift.views[:SHOWN_DRIFTED] if short and not verbose else _shown(drift.views, verbose)
+    for view in views:
+        yield from view_lines(view, ("recorded:", "live:    "), "same answer as recorded", "regressed")
+    if len(views) < len(drift.views):
+        yield (
+            f"  ... and {_plural(len(drift.views) - len(views), 'more drifted test')} (--llm-report-html shows all)",
+            PLAIN,
+        )
+    yield from _skipped(drift)
+
+
 def _partial_baseline_note(report: Report) -> str | None:
     partial = [q for q in report.quality if q.baseline is not None and q.baseline_count != q.count]
     if not partial:
@@ -395,6 +488,8 @@ def lines(report: Report, verbose: bool = False, extra: Sequence[Line] = ()) -> 
             yield more, PLAIN
         if report.flaky:
             yield f"  flaky (0 < pass rate < 1): {len(report.flaky)}", YELLOW
+
+    yield from drift_lines(report, verbose)
 
     for extra_table in report.comparisons:
         yield from _table(extra_table)

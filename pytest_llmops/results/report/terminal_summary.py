@@ -10,14 +10,19 @@ report files have every answer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 
-from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.model import Report
 from pytest_llmops.results.report.terminal import _headline as headline_lines
-from pytest_llmops.results.report.terminal import recordings_lines
-from pytest_llmops.results.report.why import RegressionView
+from pytest_llmops.results.report.terminal import drift_lines, recordings_lines
+from pytest_llmops.results.report.terminal_answers import (
+    ANSWER_LINES,
+    ANSWER_WIDTH,
+    _cut,
+    answer_lines,
+    from_first_difference,
+    view_lines,
+)
 
 __all__ = [
     "ANSWER_LINES",
@@ -36,12 +41,6 @@ SHOWN_REGRESSIONS = 3
 SHOWN_FAILURES = 3
 SHOWN_CASSETTES = 3
 """Cassettes over the recording age limit listed by name; the rest are counted."""
-ANSWER_LINES = 2
-"""Lines of each answer shown."""
-ANSWER_WIDTH = 110
-CONTEXT_WORDS = 6
-"""Unchanged words shown before the first difference; the answers' common start before them is skipped."""
-_WORDS = re.compile(r"\S+\s*|\s+")
 PLAIN: dict[str, bool] = {}
 BOLD = {"bold": True}
 RED = {"red": True, "bold": True}
@@ -52,70 +51,6 @@ FULL_HINT = "-v or --llm-report-terminal=full"
 
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
-def answer_lines(text: str | None, limit: int = ANSWER_LINES, width: int = ANSWER_WIDTH) -> list[str]:
-    """The first `limit` non-blank lines of an answer, each cut to `width`; "…" marks what was left out."""
-    if text is None:
-        return ["(not kept)"]
-    rows = [" ".join(row.split()) for row in text.splitlines()]
-    rows = [row for row in rows if row]
-    if not rows:
-        return ["(empty)"]
-    shown = [_cut(row, width) for row in rows[:limit]]
-    if len(rows) > limit and not shown[-1].endswith("…"):
-        shown[-1] += " …"
-    return shown
-
-
-def from_first_difference(before: str, now: str) -> tuple[str, str]:
-    """Both answers from a few words before their first difference, "…" marking the skipped common start,
-    so the first lines shown are the ones that differ."""
-    old, new = _WORDS.findall(before), _WORDS.findall(now)
-    same = 0
-    for a, b in zip(old, new, strict=False):
-        if a.strip() != b.strip():
-            break
-        same += 1
-    start = max(0, same - CONTEXT_WORDS)
-    if start == 0:
-        return before, now
-    return "…" + "".join(old[start:]), "…" + "".join(new[start:])
-
-
-def _moves(view: RegressionView) -> str:
-    return ", ".join(
-        f"{c.metric} {fmt.metric(c.metric, c.baseline)} -> {fmt.metric(c.metric, c.current)}"
-        for c in view.regressed
-    )
-
-
-def _regression(view: RegressionView) -> Iterator[Line]:
-    yield f"  {view.nodeid}: {_moves(view)}", PLAIN
-    judged = [s for s in view.scores if s.judged and s.reason and s.status == "regressed"]
-    if view.before is None and view.now is None:
-        yield "    (no answer kept: the test's checks scored no text)", PLAIN
-        return
-    if view.answer_changed is False:
-        yield (
-            "    same answer as the baseline: " + answer_lines(view.now.output if view.now else None, 1)[0],
-            PLAIN,
-        )
-    else:
-        old = view.before.output if view.before else None
-        new = view.now.output if view.now else None
-        if old is not None and new is not None:
-            old, new = from_first_difference(old, new)
-        before, now = answer_lines(old), answer_lines(new)
-        for label, rows in (("before:", before), ("now:   ", now)):
-            for i, row in enumerate(rows):
-                yield f"    {label if i == 0 else ' ' * len(label)} {row}", PLAIN
-    for score in judged[:1]:
-        yield f"    judge on {score.name}: {_cut(score.reason or '', ANSWER_WIDTH)}", PLAIN
 
 
 def _regressions(report: Report) -> Iterator[Line]:
@@ -129,7 +64,7 @@ def _regressions(report: Report) -> Iterator[Line]:
         RED,
     )
     for view in views[:SHOWN_REGRESSIONS]:
-        yield from _regression(view)
+        yield from view_lines(view)
     rest = len(views) - SHOWN_REGRESSIONS
     if rest > 0:
         yield f"  ... and {_plural(rest, 'more test', 'more tests')} ({FULL_HINT} lists them all)", PLAIN
@@ -185,6 +120,7 @@ def lines(report: Report, verbose: bool = False, extra: Sequence[Line] = ()) -> 
         yield f"baseline not written: {report.baseline.update_error}", RED
     yield from _regressions(report)
     yield from _failures(report)
+    yield from drift_lines(report, verbose=False, short=True)
     yield from _decisions(report)
     yield from recordings_lines(report.recordings, SHOWN_CASSETTES)
     yield from _others(report)
