@@ -355,7 +355,7 @@ class LiveOnly:
         self.path = path
         self.sent = 0
 
-    def play(self, request: RecordedRequest) -> None:
+    def play(self, request: RecordedRequest, body_key: str | None = None) -> None:
         return None
 
     def prepare_live(self) -> None:

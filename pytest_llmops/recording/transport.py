@@ -103,6 +103,8 @@ class Recorder:
         the object, so a replay serializes nothing; on None the interception fills in the request's
         body and headers and calls `lookup`, which decides between a miss and recording."""
         guard.note_endpoint(request.uri)
+        if not self.cassette.replays:
+            return None  # recording everything (or the live canary): nothing to look up
         body_key = None
         if json_body is not None:
             body_key = self.cassette.matcher.canonical_json(json_body)
