@@ -31,7 +31,18 @@ sys.path.insert(0, str(HERE))
 
 from figures import format_figure  # noqa: E402
 
-BENCHMARKS = ("startup", "replay", "cassette_io", "yaml", "inspect", "report", "safety", "injection", "transports")
+BENCHMARKS = (
+    "startup",
+    "replay",
+    "cassette_io",
+    "yaml",
+    "inspect",
+    "report",
+    "safety",
+    "injection",
+    "transports",
+    "example",
+)
 PACKAGES = (
     "pytest-llmops",
     "pytest",
