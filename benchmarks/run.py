@@ -17,10 +17,12 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,11 +31,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from figures import format_figure  # noqa: E402
+from figures import format_figure, goal_met  # noqa: E402
 
 BENCHMARKS = (
     "startup",
     "replay",
+    "recording",
     "cassette_io",
     "yaml",
     "inspect",
@@ -132,6 +135,8 @@ def machine_info() -> dict[str, Any]:
 
 def run_one(name: str, quick: bool) -> tuple[dict[str, Any] | None, float, str | None]:
     """(results, seconds, error) of `bench_<name>.py`, its own output streamed to ours."""
+    if not (HERE / f"bench_{name}.py").is_file():
+        return None, 0.0, f"bench_{name}.py is not in this checkout"
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         out = Path(tmp) / "results.json"
         command = [sys.executable, str(HERE / f"bench_{name}.py"), "--json", str(out)]
@@ -143,6 +148,199 @@ def run_one(name: str, quick: bool) -> tuple[dict[str, Any] | None, float, str |
         if proc.returncode != 0 or not out.is_file():
             return None, seconds, f"exit status {proc.returncode}"
         return json.loads(out.read_text(encoding="utf-8")), seconds, None
+
+
+# -- the table of issue 17: every row it asks for, from the benchmarks that measure it ------------------
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The figure of benchmark `bench` whose name matches `name` (and baseline `baseline`), a regex each;
+    the first match, or the last with `last`."""
+
+    bench: str
+    name: str
+    baseline: str | None = None
+    last: bool = False
+
+    def find(self, results: dict[str, Any]) -> dict[str, Any] | None:
+        bench = results["benchmarks"].get(self.bench) or {}
+        found: list[dict[str, Any]] = [
+            fig
+            for fig in ((bench.get("results") or {}).get("figures") or [])
+            if re.search(self.name, fig["name"])
+            and (self.baseline is None or re.search(self.baseline, fig.get("baseline") or ""))
+        ]
+        if not found:
+            return None
+        return found[-1] if self.last else found[0]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of issue 17's table: what, the figure that measures it (and a peer's), the issue's goal
+    (`text`) and how it is checked on the figure (`check`, as in figures.py: `ratio <= 1.3`)."""
+
+    what: str
+    pick: Pick
+    text: str
+    check: str
+    peer: Pick | None = None
+
+
+ISSUE_17 = (
+    Row(
+        "start-up, one trivial test, plugin vs -p no:llmops (CPU)",
+        Pick("startup", r"^pytest -q, one test, median CPU \(editable install\)"),
+        "hold (<= 1.10x)",
+        "ratio <= 1.10",
+    ),
+    Row(
+        "replay, inside the test (per create(), CPU)",
+        Pick("replay", r"^replay per call, CPU in test", "floor"),
+        "hold (<= 1.5x the floor)",
+        "ratio <= 1.5",
+        peer=Pick("replay", r"^replay per call, CPU in test", "pytest-recording"),
+    ),
+    Row(
+        "replay, whole run, (run - empty run) CPU / calls, 500 tests",
+        Pick("replay", r"\(run - empty run\) CPU / calls.*\b500 tests", "floor"),
+        "<= 1.3x the floor",
+        "ratio <= 1.3",
+        peer=Pick("replay", r"\(run - empty run\) CPU / calls.*\b500 tests", "pytest-recording"),
+    ),
+    Row(
+        "same, 2,000 tests",
+        Pick("replay", r"\(run - empty run\) CPU / calls.*\b2,000 tests", "floor"),
+        "<= 1.3x the floor",
+        "ratio <= 1.3",
+        peer=Pick("replay", r"\(run - empty run\) CPU / calls.*\b2,000 tests", "pytest-recording"),
+    ),
+    Row(
+        "--llm-eval on tests that make no call, over the empty run, per test",
+        Pick("replay", r"no call.*per test"),
+        "<= 0.1 ms per test",
+        "value <= 0.1",
+    ),
+    Row(
+        "peak memory, 2,000 replayed tests",
+        Pick("replay", r"peak memory", "pytest-recording"),
+        "<= pytest-recording",
+        "ratio <= 1",
+    ),
+    Row(
+        "recording, (run - empty run) CPU / calls",
+        Pick("recording", r"^pytest-llmops recording, \(run - empty run\) CPU / calls"),
+        "<= 1.3x live",
+        "ratio <= 1.3",
+        peer=Pick("recording", r"^pytest-recording recording, \(run - empty run\) CPU / calls"),
+    ),
+    Row(
+        "one cassette of 5,000 interactions: per call, last segment / first",
+        Pick("replay", r"^one cassette, median CPU per call", last=True),
+        "hold (flat: <= 1.25x)",
+        "ratio <= 1.25",
+    ),
+    Row(
+        "one cassette of 5,000 interactions: load, CPU",
+        Pick("replay", r"^load a 5,000-interaction cassette"),
+        "<= 0.5 s",
+        "value <= 500",
+    ),
+    Row(
+        "time to first chunk while recording a slow stream",
+        Pick("recording", r"^time to first chunk of a slow stream, pytest-llmops"),
+        "hold (<= 1.05x live)",
+        "ratio <= 1.05",
+        peer=Pick("recording", r"^time to first chunk of a slow stream, pytest-recording"),
+    ),
+    Row(
+        "cassette size, a typical chat call",
+        Pick("recording", r"^cassette size"),
+        "<= 1.6 KB",
+        "value <= 1638",
+    ),
+    Row(
+        "pytest example_project --llm-eval, median wall",
+        Pick("example", r"median wall, \.pytest_cache warm"),
+        "<= 4 s wall",
+        "value <= 4",
+    ),
+)
+
+
+def issue_17(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of issue 17's table from `results`; a figure no benchmark produced is "not measured"."""
+    rows = []
+    for row in ISSUE_17:
+        fig = row.pick.find(results)
+        peer = row.peer.find(results) if row.peer else None
+        out: dict[str, Any] = {"what": row.what, "goal": row.text, "figure": None, "met": None}
+        if fig is not None:
+            out.update(
+                figure=fig["name"],
+                value=fig["value"],
+                unit=fig["unit"],
+                baseline=fig.get("baseline"),
+                baseline_value=fig.get("baseline_value"),
+                ratio=fig.get("ratio"),
+                met=goal_met(row.check, fig["value"], fig.get("ratio")),
+            )
+        if peer is not None:
+            out.update(
+                peer=peer.get("baseline"), peer_value=peer.get("baseline_value"), peer_ratio=peer.get("ratio")
+            )
+        rows.append(out)
+    return rows
+
+
+def _amount(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return f"{text} {unit}".strip()
+
+
+def issue_17_cells(row: dict[str, Any]) -> list[str]:
+    """what, value, baseline, ratio, peer, peer ratio, goal, met: as text."""
+    if row["figure"] is None:
+        return [row["what"], "not measured", "", "", "", "", row["goal"], "-"]
+    baseline = (
+        f"{row['baseline']}: {_amount(row['baseline_value'], row['unit'])}" if row.get("baseline") else ""
+    )
+    ratio = "" if row.get("ratio") is None else f"{row['ratio']:.3g}x"
+    peer = f"{row['peer']}: {_amount(row['peer_value'], row['unit'])}" if row.get("peer") else ""
+    peer_ratio = "" if row.get("peer_ratio") is None else f"{row['peer_ratio']:.3g}x"
+    met = {True: "yes", False: "no", None: "-"}[row["met"]]
+    return [
+        row["what"],
+        _amount(row["value"], row["unit"]),
+        baseline,
+        ratio,
+        peer,
+        peer_ratio,
+        row["goal"],
+        met,
+    ]
+
+
+ISSUE_17_HEADER = ["what", "value", "baseline / floor", "ratio", "peer", "ratio to peer", "goal", "met"]
+
+
+def issue_17_text(results: dict[str, Any]) -> list[str]:
+    rows = [ISSUE_17_HEADER] + [issue_17_cells(row) for row in issue_17(results)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(ISSUE_17_HEADER))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def issue_17_markdown(results: dict[str, Any]) -> list[str]:
+    lines = ["| " + " | ".join(ISSUE_17_HEADER) + " |", "|---|---:|---|---:|---|---:|---|---|"]
+    for row in issue_17(results):
+        cells = issue_17_cells(row)
+        if row["met"] is False:
+            cells[-1] = "**no**"
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def summary_lines(results: dict[str, Any]) -> list[str]:
@@ -192,6 +390,8 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {name} | {fig['name']} | {_cell(fig['value'])} {fig['unit']} | {fig.get('baseline') or ''} | "
                 f"{_cell(fig.get('baseline_value'))} | {ratio} | {fig.get('goal') or ''} | {met} |"
             )
+    lines += ["", "Issue 17's table (rows no benchmark of this run measured: not measured):", ""]
+    lines += issue_17_markdown(results)
     return "\n".join(lines)
 
 
@@ -210,7 +410,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json", help="results file")
     parser.add_argument("--readme", action="store_true", help="rewrite the Last run section of README.md")
+    parser.add_argument(
+        "--table", type=Path, metavar="RESULTS", help="only print issue 17's table from a saved results file"
+    )
     args = parser.parse_args(argv)
+    if args.table is not None:
+        print("\n".join(issue_17_text(json.loads(args.table.read_text(encoding="utf-8")))))
+        return 0
 
     names = BENCHMARKS
     if args.only:
@@ -235,6 +441,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in summary_lines(results):
         print(line)
     print(f"total {results['total_seconds']:.0f} s")
+    results["issue_17"] = issue_17(results)
+    print("\n=== issue 17: replay at unit-test speed, recording at live speed " + "=" * 10)
+    for line in issue_17_text(results):
+        print(line)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
