@@ -72,11 +72,11 @@ def _freeze_heap_at_exit() -> None:
     170,000 objects), and CPython's finalization walks everything alive with three full collections:
     1.2-1.7 s of exit on 2 cores, the reference counting aside. Frozen objects are left to the OS, as
     they would be by `os._exit`, but nothing else changes: every other exit handler still runs (this
-    one is registered last, so it runs first), streams are flushed, the exit status is kept, objects
-    freed by reference counting still run their finalizers, and pytest's own end-of-run collections
-    (unraisable exceptions) have already run. Only reference cycles still alive at exit go
-    unfinalized, which Python does not promise to finalize either. Registered once per process, so an
-    in-process run (pytester) changes nothing for the process until it exits.
+    one, registered at the end of the session, runs before those registered earlier), streams are
+    flushed, the exit status is kept, objects freed by reference counting still run their finalizers,
+    and pytest's own end-of-run collections (unraisable exceptions) have already run. Only reference
+    cycles still alive at exit go unfinalized, which Python does not promise to finalize either.
+    Registered once per process, so an in-process run (pytester) changes nothing until the process exits.
     """
     global _freeze_registered
     if not _freeze_registered:
