@@ -135,8 +135,6 @@ def machine_info() -> dict[str, Any]:
 
 def run_one(name: str, quick: bool) -> tuple[dict[str, Any] | None, float, str | None]:
     """(results, seconds, error) of `bench_<name>.py`, its own output streamed to ours."""
-    if not (HERE / f"bench_{name}.py").is_file():
-        return None, 0.0, f"bench_{name}.py is not in this checkout"
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         out = Path(tmp) / "results.json"
         command = [sys.executable, str(HERE / f"bench_{name}.py"), "--json", str(out)]
@@ -188,6 +186,8 @@ class Row:
     peer: Pick | None = None
     """pytest-recording's figure: ours against it (its value is the baseline), or its own (`peer_own`)."""
     peer_own: bool = False
+    tests: str = ""
+    """The issue's size, for `{tests}` in `what` when no figure names one."""
 
 
 WHOLE_RUN = r"^replay, whole run, \(run - empty run\) CPU / calls, [\d,]+ tests x"
@@ -211,6 +211,7 @@ ISSUE_17 = (
         "<= 1.3x the floor",
         "ratio <= 1.3",
         peer=Pick("replay", WHOLE_RUN, "pytest-recording"),
+        tests="500",
     ),
     Row(
         "same, {tests} tests",
@@ -218,18 +219,21 @@ ISSUE_17 = (
         "<= 1.3x the floor",
         "ratio <= 1.3",
         peer=Pick("replay", WHOLE_RUN, "pytest-recording", last=True),
+        tests="2,000",
     ),
     Row(
         "--llm-eval on {tests} tests that make no call, over the empty run, per test",
         Pick("replay", r"^--llm-eval on .* making no call.*per test", last=True),
         "<= 0.1 ms per test",
         "value <= 0.1",
+        tests="2,000",
     ),
     Row(
         "peak memory, {tests} replayed tests",
         Pick("replay", r"^peak memory", "pytest-recording", last=True),
         "<= pytest-recording",
         "ratio <= 1",
+        tests="2,000",
     ),
     Row(
         "recording, (run - empty run) CPU / calls",
@@ -281,7 +285,7 @@ def issue_17(results: dict[str, Any]) -> list[dict[str, Any]]:
         fig = row.pick.find(results)
         peer = row.peer.find(results) if row.peer else None
         tests = re.search(r"([\d,]+) (?:llm |replayed )?tests", fig["name"]) if fig else None
-        what = row.what.replace("{tests}", tests.group(1) if tests else "N")
+        what = row.what.replace("{tests}", tests.group(1) if tests else row.tests)
         out: dict[str, Any] = {"what": what, "goal": row.text, "figure": None, "met": None}
         if fig is not None:
             out.update(
@@ -442,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine_info(), "quick": args.quick, "benchmarks": {}}
     started = time.perf_counter()
     for name in names:
+        if not (HERE / f"bench_{name}.py").is_file():  # another branch's benchmark, not merged here yet
+            print(f"\n=== {name}: bench_{name}.py is not in this checkout, skipped", flush=True)
+            continue
         print(f"\n=== {name} " + "=" * (60 - len(name)), flush=True)
         bench, seconds, error = run_one(name, args.quick)
         results["benchmarks"][name] = {"seconds": round(seconds, 1), "error": error, "results": bench}
