@@ -120,3 +120,29 @@ def test_a_plain_pytest_run_does_not_create_the_session(pytester: pytest.Pyteste
         """
     )
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_an_llm_run_leaves_its_heap_to_the_os_at_exit(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an --llm-eval run the collector skips what is alive at exit (CPython's final collections
+    over the SDKs' module graphs took 1.2-1.7 s); every other exit handler still runs. A run that never
+    starts the plugin's session exits as plain pytest does."""
+    pytester.makeconftest(
+        """
+        import atexit, gc, os
+
+        # Registered before the plugin's handler, so it runs after it, as every earlier handler does.
+        atexit.register(lambda: open(os.environ["EXIT_REPORT"], "w").write(str(gc.get_freeze_count())))
+        """
+    )
+    pytester.makepyfile(test_llm="import pytest\n@pytest.mark.llm\ndef test_llm():\n    pass\n")
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    frozen = {}
+    for args in (["test_plain.py"], ["test_llm.py", "--llm-eval"]):
+        report = pytester.path / f"exit-{args[0]}.txt"
+        monkeypatch.setenv("EXIT_REPORT", str(report))
+        pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
+        frozen[args[0]] = int(report.read_text())
+    assert frozen["test_plain.py"] == 0
+    assert frozen["test_llm.py"] > 1000

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from supportbot import llm
+
 SYSTEM = (
     "You are the Acme Notes billing assistant. Look orders up with the order_status tool before answering "
     "questions about them; never cancel an order unless the customer asks to cancel it."
@@ -79,9 +81,7 @@ class AgentReply:
 
 class OrderAgent:
     def __init__(self, model: str = "gpt-4o-mini", max_steps: int = 4) -> None:
-        import openai
-
-        self.client = openai.OpenAI()
+        self.client = llm.client("openai")  # the process's OpenAI client, shared with the support bot
         self.model = model
         self.max_steps = max_steps
 
