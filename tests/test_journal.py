@@ -106,6 +106,27 @@ def test_recover_merges_leftovers_but_not_a_journal_a_live_writer_holds(tmp_path
     assert len(load_interactions(path)) == 3 and other.path.exists()
 
 
+
+@pytest.mark.parametrize("name", ["t.yaml", "t[1]*?.yaml", "a b.json"])
+def test_find_journals_lists_only_this_cassettes_journals_oldest_first(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    assert find_journals(path) == []
+    assert find_journals(tmp_path / "missing" / name) == []
+    first, second = Journal(path), Journal(path)
+    first.open()
+    second.open()
+    for stray in (f"{name}.journal", f"{name}x.1.journal", f"x{name}.1.journal", f"{name}.1.journal.bak"):
+        (tmp_path / stray).write_text("")
+    (tmp_path / f"{name}.folder.journal").mkdir()
+    empty_writer = tmp_path / f"{name}..journal"  # `<cassette>.<writer>.journal` with an empty writer
+    empty_writer.write_text("")
+    for age, journal in enumerate((second.path, empty_writer, first.path)):
+        os.utime(journal, ns=(age + 1, age + 1))
+    assert find_journals(path) == [second.path, empty_writer, first.path]
+    first.close()
+    second.close()
+
+
 def test_save_appends_to_what_another_writer_put_in_the_file_meanwhile(tmp_path: Path) -> None:
     path = tmp_path / "shared.yaml"
     first, second = cassette(path, RecordMode.NEW_EPISODES), cassette(path, RecordMode.NEW_EPISODES)
