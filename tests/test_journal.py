@@ -106,7 +106,6 @@ def test_recover_merges_leftovers_but_not_a_journal_a_live_writer_holds(tmp_path
     assert len(load_interactions(path)) == 3 and other.path.exists()
 
 
-
 @pytest.mark.parametrize("name", ["t.yaml", "t[1]*?.yaml", "a b.json"])
 def test_find_journals_lists_only_this_cassettes_journals_oldest_first(tmp_path: Path, name: str) -> None:
     path = tmp_path / name

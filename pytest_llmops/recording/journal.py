@@ -292,7 +292,6 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-
 def _body_out(body: bytes | None) -> dict[str, str] | None:
     if body is None:
         return None
