@@ -581,12 +581,11 @@ class LLMOpsSession:
             del item.stash[PHASES]
             if ctx is not None:
                 del item.stash[CTX]
-                self._report_record(item, ctx, phases, report)
+                self._report_record(ctx, phases, report)
         return report
 
     def _report_record(
         self,
-        item: pytest.Item,
         ctx: context.TestContext,
         phases: dict[str, pytest.TestReport],
         report: pytest.TestReport,
