@@ -160,3 +160,35 @@ def test_the_journal_is_fsynced_line_by_line(tmp_path: Path, monkeypatch: pytest
     assert len(synced) - before == 3  # each line, and the folder once (the file's name)
     j.discard()
     assert not j.path.exists()
+
+
+def test_a_folder_is_listed_again_only_when_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.yaml"
+    old = Journal(path)
+    old.open()
+    old.close()
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(folder: str) -> list[str]:
+        listed.append(folder)
+        return real_listdir(folder)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    assert find_journals(path) == [old.path]
+    assert find_journals(path) == [old.path]
+    assert len(listed) == 2  # changed a moment ago: a coarse clock could stamp the next change the same
+    os.utime(tmp_path, ns=(1, 1))  # a folder last changed long ago
+    assert find_journals(path) == [old.path]
+    assert find_journals(path) == [old.path] and find_journals(tmp_path / "u.yaml") == []
+    assert len(listed) == 3  # kept
+    new = Journal(path)
+    new.open()  # a name added: the folder's mtime moves on
+    os.utime(new.path, ns=(2, 2))
+    assert find_journals(path) == [new.path, old.path]  # oldest first
+    assert len(listed) == 4
+    new.close()
+    new.path.unlink()
+    assert find_journals(path) == [old.path]
