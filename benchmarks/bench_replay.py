@@ -1,7 +1,7 @@
 """Replay speed: OpenAI chat completions from cassettes, against the floor and pytest-recording.
 
-    python benchmarks/bench_replay.py [--tests 200] [--calls 10] [--repeat 3] [--scale 5000] [--quick]
-                                      [--json PATH]
+    python benchmarks/bench_replay.py [--tests 200] [--calls 10] [--repeat 3] [--scale 5000]
+                                      [--whole 500,2000] [--quick] [--keep DIR] [--json PATH]
 
 Layout: TESTS plain test functions (10 modules) that each make CALLS chat
 completions through the real openai SDK (sync client; model, two messages,
@@ -22,10 +22,16 @@ around `create()`; the whole pytest process is timed too (wall, and CPU from
 rusage of the child), and (run - empty) / calls gives a per-call cost that
 includes cassette loading and the plugin's per-test and end-of-run work.
 
+Whole runs (issue 17's rows): for each size in --whole, that many tests making one call each, run as
+no calls / floor / pytest-recording / pytest-llmops (parse cache warm) / pytest-llmops (parse cache
+cold) / pytest-llmops making no call, in rotating rounds; CPU and peak memory (ru_maxrss) of each child
+from os.wait4. Figures: (run - empty) / calls against the floor (goal <= 1.3x) and pytest-recording,
+the no-call llm tests over the empty run per test (goal <= 0.1 ms), peak memory against pytest-recording.
+
 Scale: one test replays SCALE distinct interactions from one cassette; per-call
 time over replays 1-500, 501-1000, 1001-2000, 2001-5000 should stay flat (the
 cassette is indexed, not scanned). The cassette's load time is measured apart,
-in this process, against vcrpy's deserializer.
+in this process, cold and with the parse cache warm, against vcrpy's deserializer.
 """
 
 from __future__ import annotations
