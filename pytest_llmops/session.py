@@ -92,6 +92,7 @@ class LLMOpsSession:
         self._env_keys = {
             name for name, value in os.environ.items() if value and value != REPLAY_PLACEHOLDER_KEY
         }
+        self._made: dict[str, tuple[TestRecord, dict[str, Any]]] = {}
         self.ledger = self._open_ledger()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -668,10 +669,12 @@ class LLMOpsSession:
         if previous is not None:
             from pytest_llmops.checks import settings as check_settings
 
+            del item.stash[JUDGE_RESTORE]
             check_settings.restore(previous)
         cassette = item.stash.get(CASSETTE, None)
         if cassette is None:
             return
+        del item.stash[CASSETTE]
         self._open_cassettes.pop(item.nodeid, None)
         info = ctx.record.cassette
         assert info is not None
@@ -715,24 +718,48 @@ class LLMOpsSession:
         phases[report.when] = report
         if report.failed and ctx is not None and ctx.record.failure is None:
             ctx.record.failure = failure_kind(call.excinfo.value if call.excinfo else None, report.when)
-        if report.when == "teardown" and ctx is not None:
-            record = ctx.record
-            record.calls = ctx.calls
-            record.outcome, record.message = _outcome(phases)
-            record.duration_s = sum(r.duration for r in phases.values())
-            setattr(report, REPORT_ATTR, record.to_dict())
-            if self.config.option.xmlpath:  # only --junitxml reads them
-                from pytest_llmops.results.report.junit import junit_properties
-
-                report.user_properties.extend(
-                    (name, secrets.redact(value)) for name, value in junit_properties(record)
-                )
+        if report.when == "teardown":
+            # The test is over: its cassette, context and phase reports must not live as long as the
+            # item (pytest keeps every item to the end of the session, with its stash).
+            del item.stash[PHASES]
+            if ctx is not None:
+                del item.stash[CTX]
+                self._report_record(ctx, phases, report)
         return report
 
+    def _report_record(
+        self,
+        ctx: context.TestContext,
+        phases: dict[str, pytest.TestReport],
+        report: pytest.TestReport,
+    ) -> None:
+        record = ctx.record
+        record.calls = ctx.calls
+        record.outcome, record.message = _outcome(phases)
+        record.duration_s = sum(r.duration for r in phases.values())
+        data = record.to_dict()
+        setattr(report, REPORT_ATTR, data)
+        # Read back in pytest_runtest_logreport of this process; a report that came from an xdist
+        # worker carries only the dict.
+        self._made[report.nodeid] = (record, data)
+        if self.config.option.xmlpath:  # only --junitxml reads them
+            from pytest_llmops.results.report.junit import junit_properties
+
+            report.user_properties.extend(
+                (name, secrets.redact(value)) for name, value in junit_properties(record)
+            )
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
         data = getattr(report, REPORT_ATTR, None)
-        if data is not None and report.when == "teardown":
-            self.records[report.nodeid] = TestRecord.from_dict(data)
+        made = self._made.pop(report.nodeid, None)
+        if data is None:
+            return
+        # The record this process made, when the report still carries its dict; else rebuilt from the dict.
+        self.records[report.nodeid] = (
+            made[0] if made is not None and made[1] is data else TestRecord.from_dict(data)
+        )
 
     def _save_interrupted(self) -> None:
         """Ctrl-C skips teardown: write the cassettes of the tests it stopped (their journals already hold

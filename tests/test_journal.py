@@ -119,6 +119,26 @@ def test_recover_merges_leftovers_but_not_a_journal_a_live_writer_holds(tmp_path
     assert len(load_interactions(path)) == 3 and other.path.exists()
 
 
+@pytest.mark.parametrize("name", ["t.yaml", "t[1]*?.yaml", "a b.json"])
+def test_find_journals_lists_only_this_cassettes_journals_oldest_first(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    assert find_journals(path) == []
+    assert find_journals(tmp_path / "missing" / name) == []
+    first, second = Journal(path), Journal(path)
+    first.open()
+    second.open()
+    for stray in (f"{name}.journal", f"{name}x.1.journal", f"x{name}.1.journal", f"{name}.1.journal.bak"):
+        (tmp_path / stray).write_text("")
+    (tmp_path / f"{name}.folder.journal").mkdir()
+    empty_writer = tmp_path / f"{name}..journal"  # `<cassette>.<writer>.journal` with an empty writer
+    empty_writer.write_text("")
+    for age, journal in enumerate((second.path, empty_writer, first.path)):
+        os.utime(journal, ns=(age + 1, age + 1))
+    assert find_journals(path) == [second.path, empty_writer, first.path]
+    first.close()
+    second.close()
+
+
 def test_save_appends_to_what_another_writer_put_in_the_file_meanwhile(tmp_path: Path) -> None:
     path = tmp_path / "shared.yaml"
     first, second = cassette(path, RecordMode.NEW_EPISODES), cassette(path, RecordMode.NEW_EPISODES)
@@ -166,3 +186,35 @@ def test_journal_lines_reach_the_os_at_once_and_a_kept_journal_is_fsynced_on_clo
     k.discard()
     assert synced == []
     assert not k.path.exists()
+
+
+def test_a_folder_is_listed_again_only_when_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.yaml"
+    old = Journal(path)
+    old.open()
+    old.close()
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(folder: str) -> list[str]:
+        listed.append(folder)
+        return real_listdir(folder)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    assert find_journals(path) == [old.path]
+    assert find_journals(path) == [old.path]
+    assert len(listed) == 2  # changed a moment ago: a coarse clock could stamp the next change the same
+    os.utime(tmp_path, ns=(1, 1))  # a folder last changed long ago
+    assert find_journals(path) == [old.path]
+    assert find_journals(path) == [old.path] and find_journals(tmp_path / "u.yaml") == []
+    assert len(listed) == 3  # kept
+    new = Journal(path)
+    new.open()  # a name added: the folder's mtime moves on
+    os.utime(new.path, ns=(2, 2))
+    assert find_journals(path) == [new.path, old.path]  # oldest first
+    assert len(listed) == 4
+    new.close()
+    new.path.unlink()
+    assert find_journals(path) == [old.path]

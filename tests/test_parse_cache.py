@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import marshal
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pytest_llmops.recording import formats
+from pytest_llmops.recording.errors import CassetteFormatError
 from pytest_llmops.recording.parse_cache import ParseCache
+
+REAL = Path(__file__).parent / "data" / "real-cassettes"
 
 
 def test_the_same_bytes_are_parsed_once(tmp_path: Path) -> None:
@@ -90,3 +95,71 @@ def test_replay_reads_the_edited_cassette_not_the_cached_one(
     edited.assert_outcomes(passed=1)
     assert any(f"ANSWER {edit}" in line for line in edited.outlines), edited.outlines
     assert formats._parse_cache is None  # the session turned it off when it stopped
+
+
+@pytest.fixture
+def cache_on(tmp_path: Path) -> Iterator[ParseCache]:
+    formats.use_parse_cache(tmp_path / "cache")
+    assert formats._parse_cache is not None
+    yield formats._parse_cache
+    formats.use_parse_cache(None)
+
+
+def test_a_cached_cassette_reads_as_the_file_itself(cache_on: ParseCache) -> None:
+    """Every real recording, cold then warm, gives the same interactions as reading it without a cache."""
+    files = sorted(p for p in REAL.rglob("*") if p.suffix in (".yaml", ".yml", ".json", ".har"))
+    assert len(files) > 20
+    for path in files:
+        formats.use_parse_cache(None)
+        try:
+            plain = formats.load_interactions(path)
+        except CassetteFormatError:
+            continue
+        formats.use_parse_cache(cache_on.folder.parent)
+        assert formats.load_interactions(path) == plain, path  # cold: parsed and stored
+        assert formats.load_interactions(path) == plain, path  # warm: from the entry
+    assert len(list(cache_on.folder.iterdir())) > 20
+
+
+def test_the_cache_is_read_not_the_file_and_a_changed_file_is_read_again(
+    cache_on: ParseCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.yaml"
+    real = REAL / "simonw__llm" / "tests__cassettes__test_openai_responses__test_responses_tool_use.yaml"
+    path.write_bytes(real.read_bytes())
+    first = formats.load_interactions(path)
+    monkeypatch.setattr(formats, "loads_interactions", lambda *a, **k: pytest.fail("parsed again"))
+    assert formats.load_interactions(path) == first
+    monkeypatch.undo()
+    path.write_bytes(path.read_bytes().replace(b"uri: ", b"uri:  ", 1))  # same meaning, other bytes
+    assert formats.load_interactions(path) == first
+    assert len(list(cache_on.folder.iterdir())) == 2
+
+
+def test_a_broken_cassette_is_never_kept(cache_on: ParseCache, tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("interactions: 3\nversion: 1\n")
+    for _ in range(2):
+        with pytest.raises(CassetteFormatError, match=r"broken\.yaml"):
+            formats.load_interactions(path)
+    assert not cache_on.folder.exists() or not list(cache_on.folder.iterdir())
+
+
+def test_the_same_bytes_named_json_and_yaml_are_kept_apart(cache_on: ParseCache, tmp_path: Path) -> None:
+    """`{a: 1, ...}` is YAML but not JSON: a .json file must fail on it, however the .yaml was cached."""
+    text = "{interactions: [], version: 1}\n"
+    (tmp_path / "c.yaml").write_text(text)
+    (tmp_path / "c.json").write_text(text)
+    assert formats.load_interactions(tmp_path / "c.yaml") == []
+    with pytest.raises(CassetteFormatError, match="invalid JSON"):
+        formats.load_interactions(tmp_path / "c.json")
+
+
+def test_an_entry_of_another_shape_falls_back_to_the_file(cache_on: ParseCache, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    real = REAL / "simonw__llm" / "tests__cassettes__test_openai_responses__test_responses_tool_use.yaml"
+    path.write_bytes(real.read_bytes())
+    expected = formats.load_interactions(path)
+    (entry,) = cache_on.folder.iterdir()
+    entry.write_bytes(marshal.dumps([("not", "a row")]))
+    assert formats.load_interactions(path) == expected

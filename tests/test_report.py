@@ -568,3 +568,26 @@ def test_print_summary_prints_the_section_and_never_raises(tmp_path: Path) -> No
     reporting.print_summary(broken, out)
     assert "could not print the LLM report: RuntimeError('terminal gone')" in broken.file.getvalue()
     reporting.print_summary(Reporter(), None)
+
+
+def test_a_record_dict_holds_every_field_and_reads_back_equal() -> None:
+    """`TestRecord.to_dict` is written by hand (it runs for every llm test): no field may be left out."""
+    from dataclasses import asdict
+
+    record = TestRecord(
+        nodeid="t.py::test_a[x]",
+        base_nodeid="t.py::test_a",
+        outcome="failed",
+        message="no",
+        params={"p": "x"},
+        calls=[LLMCall(provider="openai", endpoint="/v1/chat/completions", model="m", input_tokens=3)],
+        scores=[Score(name="s", value=0.5, threshold=0.7, passed=False)],
+        runs=[RunRecord(0, "passed", None, 0.25), RunRecord(1, "failed", "boom", 0.5)],
+        cassette=CassetteInfo(path="c.yaml", mode="none", played=2, recorded=1, misses=1, written=True),
+        tags=["smoke"],
+        failure="check",
+    )
+    data = record.to_dict()
+    assert data["runs"] == [asdict(r) for r in record.runs]
+    assert data["cassette"] == asdict(record.cassette)  # type: ignore[arg-type]
+    assert TestRecord.from_dict(json.loads(json.dumps(data))) == record

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmops.recording.errors import CassetteFormatError
-from pytest_llmops.recording.interactions import Headers, Interaction
+from pytest_llmops.recording.interactions import (
+    Headers,
+    Interaction,
+    InteractionMeta,
+    RecordedRequest,
+    RecordedResponse,
+)
 from pytest_llmops.recording.layouts import interactions_from_data
 from pytest_llmops.recording.parse_cache import ParseCache
 from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq
@@ -42,11 +48,50 @@ def use_parse_cache(folder: Path | None) -> None:
 
 
 def load_interactions(path: Path) -> list[Interaction]:
-    """Read a cassette file of any supported format. A missing file raises FileNotFoundError."""
+    """Read a cassette file of any supported format. A missing file raises FileNotFoundError.
+
+    With the parse cache on, what is kept per content is the interactions after every check (`_row`
+    of each), so a cached file skips the YAML reader, the layout checks and the body decoding: it is
+    a hash, a `marshal.loads` and the objects. A file that fails a check is never kept, so it fails
+    the same way on every run.
+    """
     data = path.read_bytes()
     if _parse_cache is None:
         return loads_interactions(data, path=path)
-    return interactions_from_data(_parse_cache.load(data, lambda: _parse(data, path)), path)
+    # A file named .json must be valid JSON, where a .yaml holding the same bytes falls back to YAML.
+    kind = "json" if path.suffix.lower() in _JSON_SUFFIXES else ""
+    rows = _parse_cache.load(data, lambda: [_row(x) for x in loads_interactions(data, path=path)], kind=kind)
+    try:
+        return [_from_row(row) for row in rows]
+    except (TypeError, ValueError):  # an entry of another shape (damaged, hand-made): read the file itself
+        return loads_interactions(data, path=path)
+
+
+def _row(interaction: Interaction) -> tuple[Any, ...]:
+    """An interaction as plain data `marshal` keeps (tuples, dicts, lists, str, bytes, numbers)."""
+    request, response, meta = interaction.request, interaction.response, interaction.meta
+    return (
+        None if request is None else (request.method, request.uri, request.headers, request.body),
+        (response.status, response.reason, response.headers, response.body),
+        (
+            meta.recorded_at,
+            meta.latency_ms,
+            meta.ttfb_ms,
+            meta.attempts,
+            meta.truncated,
+            meta.error,
+            meta.extra,
+        ),
+    )
+
+
+def _from_row(row: tuple[Any, ...]) -> Interaction:
+    request, response, meta = row
+    return Interaction(
+        None if request is None else RecordedRequest(*request),
+        RecordedResponse(*response),
+        InteractionMeta(*meta),
+    )
 
 
 def loads_interactions(text: str | bytes, *, path: Path) -> list[Interaction]:

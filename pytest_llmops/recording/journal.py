@@ -31,6 +31,7 @@ import base64
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -177,14 +178,52 @@ def read_journal(path: Path) -> JournalContent:
 def find_journals(cassette: Path) -> list[Path]:
     """Journals written for this cassette, by any process, oldest first."""
     folder = cassette.parent
-    if not folder.is_dir():
-        return []
+    prefix = os.path.normcase(cassette.name + ".")
+    shortest = len(prefix) + len(JOURNAL_SUFFIX)  # `<cassette>.<writer>.journal`, the writer may be empty
     found = [
         p
-        for p in folder.glob(f"{_glob_escape(cassette.name)}.*{JOURNAL_SUFFIX}")
+        for p in (
+            folder / name
+            for name in _journal_names(folder)
+            if len(name) >= shortest and os.path.normcase(name).startswith(prefix)
+        )
         if p.is_file() and _header_name(p) in (None, cassette.name)
     ]
     return sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+_SETTLED_NS = 2_000_000_000
+_listings: dict[str, tuple[tuple[int, int, int], list[str]]] = {}
+
+
+def _journal_names(folder: Path) -> list[str]:
+    """The journal file names in `folder`, listed again only when the folder changed.
+
+    Every llm test asks when it opens its cassette, and a module's cassettes share a folder, so listing
+    it each time made opening a cassette cost O(tests in the module). A folder's mtime changes whenever
+    a name is added or removed in it, but file systems stamp it from a coarse clock: a listing is kept
+    only when the folder was last changed well before it was made (`_SETTLED_NS`), so a name added
+    after the listing always gives the folder another mtime.
+    """
+    key = os.fspath(folder)
+    try:
+        st = os.stat(key)
+    except OSError:  # no folder yet (nothing recorded), or not a folder
+        _listings.pop(key, None)
+        return []
+    state = (st.st_ino, st.st_size, st.st_mtime_ns)
+    kept = _listings.get(key)
+    if kept is not None and kept[0] == state:
+        return kept[1]
+    try:
+        names = [name for name in os.listdir(key) if name.endswith(JOURNAL_SUFFIX)]
+    except OSError:
+        return []
+    if time.time_ns() - st.st_mtime_ns > _SETTLED_NS:
+        _listings[key] = (state, names)
+    else:
+        _listings.pop(key, None)
+    return names
 
 
 def _header_name(path: Path) -> str | None:
@@ -298,10 +337,6 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
 
 
 def _body_out(body: bytes | None) -> dict[str, str] | None:

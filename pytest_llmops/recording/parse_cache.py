@@ -1,5 +1,8 @@
 """Parsed cassettes kept by the SHA-256 of their bytes, so a file is parsed once per content, not per run.
 
+What is kept is the caller's choice: `formats.load_interactions` keeps the interactions after every
+check of the layout (the code doing those checks is part of the folder name, see `_readers_tag`).
+
 The key is the content itself, so an entry can never be stale: a changed byte is another key, and a
 cassette edited by hand, re-recorded or checked out at another commit is parsed afresh. Entries are
 `marshal` dumps of plain data (dicts, lists, str, bytes, numbers): loading one runs no code, and an entry
@@ -29,7 +32,14 @@ def _readers_tag() -> str:
 
     digest = hashlib.sha256(yaml.__version__.encode())
     here = Path(__file__).resolve().parent
-    for name in ("yaml_io.py", "yaml_fast.py", "formats.py"):
+    for name in (
+        "yaml_io.py",
+        "yaml_fast.py",
+        "formats.py",
+        "layouts.py",
+        "interactions.py",
+        "content_encoding.py",
+    ):
         with contextlib.suppress(OSError):
             digest.update((here / name).read_bytes())
     return f"py{sys.version_info.major}{sys.version_info.minor}-m{marshal.version}-{digest.hexdigest()[:12]}"
@@ -41,8 +51,10 @@ class ParseCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder / _readers_tag()
 
-    def load(self, data: bytes, parse: Callable[[], Any]) -> Any:
-        path = self.folder / (hashlib.sha256(data).hexdigest() + ".marshal")
+    def load(self, data: bytes, parse: Callable[[], Any], *, kind: str = "") -> Any:
+        """`kind` separates results that depend on more than the bytes (how a file's name says to read them)."""
+        name = hashlib.sha256(data).hexdigest() + (f".{kind}" if kind else "")
+        path = self.folder / (name + ".marshal")
         try:
             return marshal.loads(path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):

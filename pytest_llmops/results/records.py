@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pytest_llmops.results.scores import Score
@@ -145,8 +145,24 @@ class TestRecord:
         data = {name: getattr(self, name) for name in _SIMPLE_FIELDS}
         data["calls"] = [c.to_dict() for c in self.calls]
         data["scores"] = [s.to_dict() for s in self.scores]
-        data["runs"] = [asdict(r) for r in self.runs]
-        data["cassette"] = asdict(self.cassette) if self.cassette is not None else None
+        # By hand, not dataclasses.asdict (recursive deep copies): this runs for every llm test.
+        data["runs"] = [
+            {"index": r.index, "outcome": r.outcome, "message": r.message, "duration_s": r.duration_s}
+            for r in self.runs
+        ]
+        c = self.cassette
+        data["cassette"] = (
+            None
+            if c is None
+            else {
+                "path": c.path,
+                "mode": c.mode,
+                "played": c.played,
+                "recorded": c.recorded,
+                "misses": c.misses,
+                "written": c.written,
+            }
+        )
         data["answer"] = self.answer.to_dict() if self.answer is not None else None
         data["canary"] = self.canary.to_dict() if self.canary is not None else None
         return data
