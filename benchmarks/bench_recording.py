@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -42,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_replay import _child_cpu, base_env
+from bench_replay import base_env
 from figures import figure, print_figures, run_benchmark
 
 MODULES = 10
@@ -179,6 +180,12 @@ def make_project(root: Path, tests: int) -> Path:
             text = MODULE_HEAD.lstrip() + "".join(TEST.format(k=k) for k in ks)
             (suite / f"test_record_{m:02d}.py").write_text(text, encoding="utf-8")
     return root
+
+
+def _child_cpu() -> float:
+    """CPU seconds of the finished children so far (their own, from rusage)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_pytest(project: Path, mode: str, env: dict[str, str], tests: int) -> dict[str, Any]:

@@ -90,3 +90,14 @@ def test_rows_come_from_the_figures_and_missing_ones_read_not_measured() -> None
     text = "\n".join(run.issue_17_text(results))
     assert text.count("not measured") == len(run.ISSUE_17) - 3
     assert "| **no** |" in "\n".join(run.issue_17_markdown(results))
+
+
+def test_every_benchmark_script_loads_and_builds_its_parser() -> None:
+    """A script that no longer imports (a helper renamed in another script) fails here, not in the middle
+    of `python benchmarks/run.py`."""
+    run = load("run")
+    for name in run.BENCHMARKS:
+        module = load(f"bench_{name}")
+        parser = module.build_parser()
+        assert parser.parse_args(["--quick"]).quick, name
+        assert callable(module.measure) and callable(module.report) and callable(module.main), name
