@@ -604,7 +604,14 @@ class LLMOpsSession:
         path = replayed.path if replayed is not None else Path(item.path)
         rerecord = self.settings.record_mode is RecordMode.REWRITE
         sink: Any = (
-            Cassette(path, RecordMode.REWRITE, self._matcher(marker), self.settings.scrubber)
+            Cassette(
+                path,
+                RecordMode.REWRITE,
+                self._matcher(marker),
+                self.settings.scrubber,
+                self.settings.header_rule,
+                run_started_ns=self.run_started_ns,
+            )
             if rerecord
             else LiveOnly(path)
         )
