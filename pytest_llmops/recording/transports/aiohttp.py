@@ -313,32 +313,21 @@ class _Kit:
             sent = self.no_headers
         method = recorded.method
         info = self.mod.RequestInfo(url, method, sent, url)
-        if self.with_writer:
-            written = _Written(len(recorded.body)) if recorded.body else _NOTHING_WRITTEN
-            response = self.Response(
-                method,
-                url,
-                writer=None,
-                continue100=None,
-                timer=None,
-                request_info=info,
-                traces=[],
-                loop=loop,
-                session=session,
-                stream_writer=written,
-            )
-        else:
-            response = self.Response(
-                method,
-                url,
-                writer=None,
-                continue100=None,
-                timer=None,
-                request_info=info,
-                traces=[],
-                loop=loop,
-                session=session,
-            )
+        extra: dict[str, Any] = {}
+        if self.with_writer:  # aiohttp versions whose ClientResponse takes the request's writer
+            extra["stream_writer"] = _Written(len(recorded.body)) if recorded.body else _NOTHING_WRITTEN
+        response = self.Response(
+            method,
+            url,
+            writer=None,
+            continue100=None,
+            timer=None,
+            request_info=info,
+            traces=[],
+            loop=loop,
+            session=session,
+            **extra,
+        )
         parts = recorder.replay_parts(*hit)
         response.version = self.version
         response.status = interaction.response.status

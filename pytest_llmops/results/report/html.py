@@ -19,7 +19,13 @@ from pytest_llmops.results.report import html_tests
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import Histogram
 from pytest_llmops.results.report.model import GroupSummary, Recordings, Report
-from pytest_llmops.results.report.recordings import RERECORD_HINT, change_text, model_notes
+from pytest_llmops.results.report.recordings import (
+    PRICE_HEADERS,
+    RERECORD_HINT,
+    change_text,
+    model_notes,
+    price_cells,
+)
 from pytest_llmops.wording import plural
 
 __all__ = ["render"]
@@ -277,12 +283,6 @@ def _card(key: str, value: str, detail: str = "") -> str:
     return f'<div class="card"><div class="k">{_e(key)}</div><div class="v">{_e(value)}</div>{extra}</div>'
 
 
-def _p(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return "< 0.001" if value < 0.001 else f"{value:.3g}"
-
-
 def _drift(report: Report) -> list[str]:
     """The live canary: the metric table with the paired tests, the drifted metrics, the answers."""
     drift = report.drift
@@ -312,7 +312,7 @@ def _drift(report: Report) -> list[str]:
             fmt.metric(m.name, m.replayed),
             fmt.metric(m.name, m.live),
             fmt.delta(m.name, m.delta),
-            _p(m.p_value),
+            fmt.p_value(m.p_value),
             m.test or "",
             _pill(str(m.drifted), "bad") if m.drifted else "",
         ]
@@ -440,17 +440,9 @@ def _recordings(section: Recordings) -> list[str]:
         )
         out.append(
             _table(
-                ["model", "provider", "calls", "cost when recorded", "cost today", "change", ""],
+                [*PRICE_HEADERS, ""],
                 [
-                    [
-                        _code(m.model),
-                        m.provider,
-                        m.calls,
-                        fmt.usd(m.cost_then_usd),
-                        fmt.usd(m.cost_now_usd),
-                        change_text(m.cost_then_usd, m.cost_now_usd),
-                        _pill(model_notes(m), "warn") if model_notes(m) else "",
-                    ]
+                    [_code(m.model), *price_cells(m), _pill(model_notes(m), "warn") if model_notes(m) else ""]
                     for m in section.models
                 ],
                 numeric=(2, 3, 4, 5),

@@ -13,7 +13,13 @@ from pytest_llmops.results.baseline import MetricComparison
 from pytest_llmops.results.report import markdown_why
 from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.model import GroupSummary, Recordings, Report
-from pytest_llmops.results.report.recordings import RERECORD_HINT, change_text, model_notes
+from pytest_llmops.results.report.recordings import (
+    PRICE_HEADERS,
+    RERECORD_HINT,
+    change_text,
+    model_notes,
+    price_cells,
+)
 from pytest_llmops.wording import plural, shorten
 
 __all__ = ["ROW_LIMIT", "render"]
@@ -128,28 +134,11 @@ def _recordings(section: Recordings) -> list[str]:
             "",
         ]
         out += _table(
-            ["model", "provider", "calls", "cost when recorded", "cost today", "change", ""],
-            [
-                [
-                    _code(m.model),
-                    m.provider,
-                    m.calls,
-                    fmt.usd(m.cost_then_usd),
-                    fmt.usd(m.cost_now_usd),
-                    change_text(m.cost_then_usd, m.cost_now_usd),
-                    model_notes(m),
-                ]
-                for m in section.models
-            ],
+            [*PRICE_HEADERS, ""],
+            [[_code(m.model), *price_cells(m), model_notes(m)] for m in section.models],
             right=(2, 3, 4, 5),
         )
     return out
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "< 0.001" if value < 0.001 else f"{value:.3g}"
 
 
 def _drift(report: Report) -> list[str]:
@@ -184,7 +173,7 @@ def _drift(report: Report) -> list[str]:
             fmt.metric(m.name, m.replayed),
             fmt.metric(m.name, m.live),
             fmt.delta(m.name, m.delta),
-            _p(m.p_value),
+            fmt.p_value(m.p_value, missing=""),
             m.test or "",
             m.drifted or "",
         ]

@@ -60,6 +60,13 @@ def _plain(value: float) -> str:
     return "0" if text in ("-0", "0") else text
 
 
+def p_value(value: float | None, missing: str = "-") -> str:
+    """A test's p-value as the drift tables show it: three significant digits, "< 0.001" below that."""
+    if value is None:
+        return missing
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
 def metric(name: str, value: float | None) -> str:
     """A metric value in its unit: pass_rate in percent, cost in USD, latency in ms, tokens as a count."""
     if value is None:

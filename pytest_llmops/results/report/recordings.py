@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmops.results.records import TestRecord
 from pytest_llmops.results.report.figures import model_of
@@ -67,6 +67,23 @@ def model_notes(prices: ModelPrices) -> str:
     if prices.cost_now_usd is None:
         notes.append("no price today")
     return ", ".join(notes)
+
+
+PRICE_HEADERS = ["model", "provider", "calls", "cost when recorded", "cost today", "change"]
+
+
+def price_cells(prices: ModelPrices) -> list[Any]:
+    """A model's row of the today's-prices table after its name, as Markdown and HTML print it (each printer
+    formats the name and the notes column its own way)."""
+    from pytest_llmops.results.report import numbers as fmt
+
+    return [
+        prices.provider,
+        prices.calls,
+        fmt.usd(prices.cost_then_usd),
+        fmt.usd(prices.cost_now_usd),
+        change_text(prices.cost_then_usd, prices.cost_now_usd),
+    ]
 
 
 def summarize(

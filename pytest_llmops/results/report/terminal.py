@@ -16,14 +16,24 @@ from pytest_llmops.results.report import numbers as fmt
 from pytest_llmops.results.report.figures import CallFigures
 from pytest_llmops.results.report.model import DriftSection, GroupSummary, Recordings, Report, Table
 from pytest_llmops.results.report.recordings import RERECORD_HINT, change_text
-from pytest_llmops.results.report.terminal_answers import view_lines
+from pytest_llmops.results.report.terminal_answers import PLAIN, Line, view_lines
 from pytest_llmops.wording import plural, shorten
 
-__all__ = ["LIST_LIMIT", "SHOWN_DRIFTED", "Line", "drift_lines", "lines", "recordings_lines", "table"]
+__all__ = [
+    "BOLD",
+    "GREEN",
+    "LIST_LIMIT",
+    "RED",
+    "SHOWN_DRIFTED",
+    "YELLOW",
+    "Line",
+    "drift_lines",
+    "lines",
+    "recordings_lines",
+    "table",
+]
 
-Line = tuple[str, dict[str, bool]]
 LIST_LIMIT = 30
-PLAIN: dict[str, bool] = {}
 BOLD = {"bold": True}
 RED = {"red": True, "bold": True}
 YELLOW = {"yellow": True}
@@ -304,12 +314,6 @@ def _skipped(drift: DriftSection) -> Iterator[Line]:
         yield f"  not run live: {_plural(n, 'test')}: {reason}", YELLOW
 
 
-def _p(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return "< 0.001" if value < 0.001 else f"{value:.3g}"
-
-
 def drift_lines(report: Report, verbose: bool, short: bool = False) -> Iterator[Line]:
     """The live canary's section: what ran live, what drifted and the answers behind it; the metric table
     and every drifted metric unless `short`."""
@@ -336,7 +340,7 @@ def drift_lines(report: Report, verbose: bool, short: bool = False) -> Iterator[
     if drift.drifted:
         parts = ", ".join(
             f"{m.name} {fmt.metric(m.name, m.replayed)} -> {fmt.metric(m.name, m.live)}"
-            + (f" (p {_p(m.p_value)})" if m.p_value is not None else "")
+            + (f" (p {fmt.p_value(m.p_value)})" if m.p_value is not None else "")
             for m in drift.metrics
             if m.drifted
         )
@@ -356,7 +360,7 @@ def drift_lines(report: Report, verbose: bool, short: bool = False) -> Iterator[
                 fmt.metric(m.name, m.replayed),
                 fmt.metric(m.name, m.live),
                 fmt.delta(m.name, m.delta),
-                _p(m.p_value),
+                fmt.p_value(m.p_value),
                 str(m.drifted) if m.drifted else "",
             ]
             for m in drift.metrics

@@ -13,11 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from pytest_llmops.results.report.model import Report
+from pytest_llmops.results.report.terminal import (
+    BOLD,
+    GREEN,
+    RED,
+    YELLOW,
+    Line,
+    drift_lines,
+    recordings_lines,
+)
 from pytest_llmops.results.report.terminal import _headline as headline_lines
-from pytest_llmops.results.report.terminal import drift_lines, recordings_lines
 from pytest_llmops.results.report.terminal_answers import (
     ANSWER_LINES,
     ANSWER_WIDTH,
+    PLAIN,
     _cut,
     answer_lines,
     from_first_difference,
@@ -35,17 +44,11 @@ __all__ = [
     "lines",
 ]
 
-Line = tuple[str, dict[str, bool]]
 SHOWN_REGRESSIONS = 3
 """Regressed tests shown with their answers; the rest are counted."""
 SHOWN_FAILURES = 3
 SHOWN_CASSETTES = 3
 """Cassettes over the recording age limit listed by name; the rest are counted."""
-PLAIN: dict[str, bool] = {}
-BOLD = {"bold": True}
-RED = {"red": True, "bold": True}
-YELLOW = {"yellow": True}
-GREEN = {"green": True}
 FULL_HINT = "-v or --llm-report-terminal=full"
 
 
