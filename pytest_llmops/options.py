@@ -238,6 +238,16 @@ OPTIONS: tuple[Option, ...] = (
         metavar="HOSTS",
     ),
     Option(
+        "llm_ignore_hosts",
+        "Hosts whose requests are neither recorded nor replayed but sent as without the plugin (a client "
+        "library's telemetry or registry lookups); never a provider's host or an LLM-shaped request.",
+        flag="--llm-ignore-hosts",
+        ini="llm_ignore_hosts",
+        ini_type="args",
+        default=[],
+        metavar="HOSTS",
+    ),
+    Option(
         "llm_scrub_headers",
         "Extra request/response headers never written to cassettes.",
         ini="llm_scrub_headers",

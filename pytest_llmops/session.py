@@ -118,6 +118,7 @@ class LLMOpsSession:
         if not self.settings.eval_enabled:
             return
         secrets.use(self.settings.scrubber)
+        transport.ignore_hosts(self.settings.ignore_hosts)
         if self.settings.replay_placeholder_keys and self._main_mode() is RecordMode.NONE:
             names = list(REPLAY_PLACEHOLDER_ENV_VARS)
             if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
@@ -156,6 +157,7 @@ class LLMOpsSession:
             else:
                 os.environ[name] = value
         transport.refuse_unmarked(False)
+        transport.ignore_hosts(())
         transports.uninstall()
         guard.uninstall()
         network.unblock()

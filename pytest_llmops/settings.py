@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_llmops.options import Option, by_dest, eval_requested
+from pytest_llmops.recording import guard
 from pytest_llmops.recording.cassette import RecordMode
 from pytest_llmops.recording.headers import HeaderRule
 from pytest_llmops.recording.matching import Matcher
@@ -39,6 +40,13 @@ class _Reader:
     def from_cli(self, dest: str) -> bool:
         opt = by_dest(dest)
         return bool(opt.flag) and self.config.getoption(opt.dest) not in (None, False)
+
+    def source(self, dest: str) -> str:
+        """Where a value came from, as an error message names it: the flag, or the ini key and file."""
+        opt = by_dest(dest)
+        if self.from_cli(dest):
+            return str(opt.flag)
+        return f"{opt.ini} in {self.inifile}"
 
     def _ini(self, opt: Option) -> Any:
         assert opt.ini
@@ -76,6 +84,7 @@ class Settings:
     matcher: Matcher
     block_network: bool
     allowed_hosts: tuple[str, ...]
+    ignore_hosts: tuple[str, ...]
     scrubber: Scrubber
     header_rule: HeaderRule
     record_policy: RecordPolicy
@@ -139,9 +148,8 @@ class Settings:
             raise pytest.UsageError(
                 f"llm_record_retries = {retries_raw} in {r.inifile} must be a whole number >= 0"
             ) from None
-        allowed = r.get("llm_allowed_hosts")
-        if isinstance(allowed, str):
-            allowed = [h for h in allowed.split(",")]
+        allowed = _hosts(r.get("llm_allowed_hosts"))
+        ignored = _ignored_hosts(_hosts(r.get("llm_ignore_hosts")), r.source("llm_ignore_hosts"))
         live_sample = r.get("llm_live_sample")
         record_mode = RecordMode(r.get("llm_record"))
         if live_sample is not None and record_mode not in (RecordMode.NONE, RecordMode.REWRITE):
@@ -161,7 +169,8 @@ class Settings:
             cassette_name=r.get("llm_cassette_name"),
             matcher=matcher,
             block_network=bool(r.get("llm_block_network")),
-            allowed_hosts=tuple(h.strip().lower() for h in allowed if h.strip()),
+            allowed_hosts=allowed,
+            ignore_hosts=ignored,
             scrubber=Scrubber.with_extra(
                 r.get("llm_scrub_headers"), r.get("llm_scrub_query_params"), r.get("llm_secret_env")
             ),
@@ -198,3 +207,41 @@ class Settings:
             inidir=inidir,
             invocation_paths=tuple(getattr(config.option, "file_or_dir", None) or ()),
         )
+
+
+def _hosts(raw: Any) -> tuple[str, ...]:
+    """Host names from the command line (comma separated) or the ini file (one list, commas allowed too)."""
+    items = raw.split(",") if isinstance(raw, str) else [p for item in raw for p in str(item).split(",")]
+    return tuple(h.strip().lower().rstrip(".") for h in items if h.strip())
+
+
+_PROVIDER_EXAMPLES = (
+    *guard.PROVIDER_HOSTS,
+    "example.openai.azure.com",
+    "example.cognitiveservices.azure.com",
+    "example.services.ai.azure.com",
+    "bedrock-runtime.us-east-1.amazonaws.com",
+    "us-central1-aiplatform.googleapis.com",
+)
+"""A host of every provider family, so `*.azure.com` is refused as well as `api.openai.com`."""
+
+
+def _ignored_hosts(hosts: tuple[str, ...], source: str) -> tuple[str, ...]:
+    """`llm_ignore_hosts`, refusing what would let an LLM call through unrecorded: a replay run sending
+    a provider request past its cassette is a paid live call nobody accounts for."""
+    for host in hosts:
+        bare = host.removeprefix("*.")
+        if "/" in host or ":" in bare or not bare:
+            raise pytest.UsageError(
+                f"{source}: {host!r} is not a host name. Give bare host names such as telemetry.example.com "
+                "(or *.example.com for every subdomain), without scheme, port or path."
+            )
+        llm_hosts = {*_PROVIDER_EXAMPLES, *filter(None, map(guard.host_of, guard.env_base_urls()))}
+        covers = host.startswith("*.") and any(h.endswith("." + bare) for h in llm_hosts)
+        if covers or guard.is_provider_host(bare) or bare in llm_hosts:
+            raise pytest.UsageError(
+                f"{source} names {host}, which is or covers the host of an LLM provider (or of an LLM base URL in the "
+                "environment): its calls must be recorded and replayed, never sent past the cassette. "
+                "Remove it; list only hosts of side traffic such as a client library's telemetry."
+            )
+    return hosts

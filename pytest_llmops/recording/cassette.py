@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pytest_llmops.recording import guard
 from pytest_llmops.recording.files import cassette_lock, write_atomic
 from pytest_llmops.recording.headers import DEFAULT_RULE, HeaderRule
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
@@ -208,7 +209,10 @@ class Cassette:
         else:
             command = rerecord_command.replace("{mode}", "new_episodes")
             seen = self.was_recorded(request)
-            if seen:
+            hosts = {urlsplit(i.request.uri).hostname for i in self.recorded if i.request is not None}
+            if parts.hostname not in hosts:
+                lines += _new_host_lines(request.uri, str(parts.hostname), bool(hosts))
+            elif seen:
                 lines.append(
                     f"This request was recorded {seen} time(s) and every recording was already played in this "
                     "test: the test now makes it more often than when it was recorded."
@@ -368,3 +372,16 @@ class LiveOnly:
 
     def miss_message(self, request: RecordedRequest, rerecord_command: str) -> str:  # pragma: no cover
         raise AssertionError("a live-only cassette never misses")
+
+
+def _new_host_lines(uri: str, host: str, others: bool) -> list[str]:
+    """A miss to a host the cassette never recorded: often a client library's own side traffic
+    (telemetry, a registry or token lookup) that happened in this run and not when it was recorded."""
+    lines = [f"The cassette holds no request to {host}{'' if others else ' (it holds no requests)'}."]
+    if not guard.is_provider_request(uri):
+        lines.append(
+            f"If this is not an LLM call but a library's own traffic (telemetry, a registry or token lookup, "
+            f"which can happen in one run and not in another), let it through unrecorded with "
+            f"llm_ignore_hosts = {host} in the ini file (or --llm-ignore-hosts={host}); else record it."
+        )
+    return lines

@@ -140,6 +140,12 @@ def env_base_urls() -> list[str]:
     return [v for v in (os.environ.get(name, "") for name in BASE_URL_ENV_VARS) if v]
 
 
+def host_of(url: str) -> str | None:
+    """The lower-case host of a URL or of a bare `host:port`, as base URL variables hold them."""
+    host = urlsplit(_with_scheme(url)).hostname
+    return host.lower().rstrip(".") if host else None
+
+
 def is_provider_request(uri: str) -> bool:
     """A provider's host, a host an LLM base URL in the environment names, or an LLM-shaped path."""
     parts = urlsplit(uri)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -189,6 +189,34 @@ def deactivate() -> None:
 
 def active() -> Recorder | None:
     return _active
+
+
+_ignored_hosts: frozenset[str] = frozenset()
+_ignored_suffixes: tuple[str, ...] = ()
+
+
+def ignore_hosts(hosts: Iterable[str]) -> None:
+    """The user's `llm_ignore_hosts` (`*.example.com`: every subdomain): requests to them pass the patches
+    as if no llm test ran."""
+    global _ignored_hosts, _ignored_suffixes
+    names = [h.lower() for h in hosts]
+    _ignored_hosts = frozenset(h for h in names if not h.startswith("*."))
+    _ignored_suffixes = tuple(h[1:] for h in names if h.startswith("*."))
+
+
+def ignored(uri: str) -> bool:
+    """Whether `uri` is side traffic the user ignores: to an ignored host, and not provider traffic
+    (a provider's host, a base URL's host, an LLM-shaped path), which is always recorded and replayed."""
+    if not _ignored_hosts and not _ignored_suffixes:
+        return False
+    from urllib.parse import urlsplit
+
+    host = urlsplit(uri).hostname
+    if host is None:
+        return False
+    host = host.rstrip(".")
+    listed = host in _ignored_hosts or host.endswith(_ignored_suffixes)
+    return listed and not guard.is_provider_request(uri)
 
 
 def unmarked_guarded() -> bool:

@@ -25,6 +25,7 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
+    ignored,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
@@ -133,6 +134,9 @@ def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., A
                 check_unmarked(method, kit.target(session, str_or_url, kwargs.get("params"))[1])
             return await original(session, method, str_or_url, **kwargs)
         url, uri = kit.target(session, str_or_url, kwargs.get("params"))
+        if ignored(uri):
+            with guard.sending():
+                return await original(session, method, str_or_url, **kwargs)
         recorded = RecordedRequest(method=method.upper(), uri=uri)
         hit = None
         json_value = kwargs.get("json")

@@ -20,6 +20,7 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
+    ignored,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
@@ -56,6 +57,9 @@ def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]
         if recorder is None:
             check_unmarked(request.method, str(request.url))
             return original(transport, request)
+        if ignored(str(request.url)):
+            with guard.sending():
+                return original(transport, request)
         recorded = _recorded_request(request, request.read())
         hit = recorder.lookup(recorded)
         if hit is not None:
@@ -73,6 +77,9 @@ def _async_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any
         if recorder is None:
             check_unmarked(request.method, str(request.url))
             return await original(transport, request)
+        if ignored(str(request.url)):
+            with guard.sending():
+                return await original(transport, request)
         recorded = _recorded_request(request, await request.aread())
         hit = recorder.lookup(recorded)
         if hit is not None:

@@ -25,6 +25,7 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
+    ignored,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
@@ -99,6 +100,9 @@ def _urlopen_handler(original: Callable[..., Any], response_cls: type) -> Callab
             if recorder is None:
                 check_unmarked(method, _uri(pool, url))
             return original(pool, method, url, body, headers, *args, **kwargs)
+        if ignored(_uri(pool, url)):
+            with guard.sending():
+                return original(pool, method, url, body, headers, *args, **kwargs)
         kwargs.update(zip(_POSITIONAL, args, strict=False))
         if headers is None:
             headers = pool.headers
