@@ -487,6 +487,7 @@ class LLMOpsSession:
             on_live=lambda index, interaction, ticket: self._on_live(ctx, index, interaction, ticket),
             before_live=self._before_live,
             unanswered=self._unanswered,
+            on_unanswered=lambda index, interaction: ctx.add_interaction(index, interaction, "live"),
             policy=self.settings.record_policy,
         )
         judge = marker.get("judge")
@@ -624,6 +625,7 @@ class LLMOpsSession:
             on_live=lambda index, interaction, ticket: self._on_live(live, index, interaction, ticket),
             before_live=self._before_live,
             unanswered=self._unanswered,
+            on_unanswered=lambda index, interaction: live.add_interaction(index, interaction, "live"),
             policy=self.settings.record_policy,
         )
         previous = transport.active()

@@ -261,3 +261,33 @@ def test_cookie_attributes_are_not_taken_for_secrets() -> None:
     scrubber = Scrubber()
     assert [v for _, v in scrubber.credentials(item)][-1] == k
     scrubber.assert_interactions_clean([scrubber.scrub(item)], "c.yaml")  # nothing but the value is secret
+
+
+@pytest.mark.parametrize("library", ["requests", "httpx"])
+def test_a_key_in_the_query_is_scrubbed_and_the_recording_kept(
+    llm_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    """Gemini's REST API takes the key as `?key=`: the cassette holds `key=REDACTED`, and the scan before
+    writing does not take the placeholder for the secret (it once refused every such recording)."""
+    key = "AIza" + "K" * 35
+    monkeypatch.setenv("GEMINI_API_KEY", key)
+    llm_pytester.makepyfile(
+        test_rest=f"""
+        import os
+        import pytest
+        import {library} as http
+
+        @pytest.mark.llm
+        def test_generate():
+            url = (os.environ["SIM_URL"] + "/v1beta/models/gemini-2.0-flash:generateContent?key="
+                   + os.environ["GEMINI_API_KEY"])
+            reply = http.post(url, json={{"contents": [{{"parts": [{{"text": "What is RAG?"}}]}}]}})
+            assert reply.status_code == 200, reply.text
+        """
+    )
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=1)
+    [cassette] = llm_pytester.path.rglob("test_generate.yaml")
+    text = cassette.read_text()
+    assert ":generateContent?key=REDACTED" in text and key not in text
+    monkeypatch.setenv("GEMINI_API_KEY", "another-key-at-replay")
+    llm_pytester.runpytest("--llm-eval", "--llm-block-network").assert_outcomes(passed=1)

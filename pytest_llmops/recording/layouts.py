@@ -121,6 +121,12 @@ def _vcr_interaction(item: Any, where: str) -> Interaction:
             body = _body_bytes(resp.get("body"), f"{where}.response.body") or b""
     headers = _headers(resp.get("headers"), f"{where}.response.headers")
     meta = _meta(item.get("metadata"), where)
+    if code == 0 and meta.error is None:
+        raise _Invalid(
+            f"{where}.response.status",
+            "status 0 marks a request that got no response, and needs metadata.error (the error the "
+            "client raised instead)",
+        )
     broken_off = meta.truncated or meta.error is not None
     # Only in our own files (they carry `metadata`): other recorders re-serialize bodies (a YAML block
     # drops the last newline), so their content-length need not match what they stored.
@@ -423,7 +429,7 @@ def _status_code(raw: Any, where: str) -> int:
         code = int(raw)
     except ValueError:
         raise _Invalid(where, f"expected an HTTP status code, got {raw!r}") from None
-    if not 100 <= code <= 999:
+    if not (100 <= code <= 999 or code == 0):  # 0: no response (see transport.keep_unanswered)
         raise _Invalid(where, f"HTTP status code {code} is out of range")
     return code
 

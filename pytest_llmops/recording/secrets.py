@@ -162,7 +162,9 @@ class Scrubber:
                 if name.lower() in self.query_params:
                     found += [(f"query parameter {name}", v) for v in _credential_parts(name, value)]
         found += self._header_credentials("response", interaction.response.headers)
-        return [(where, value) for where, value in found if len(value) >= MIN_SECRET_LENGTH]
+        # REDACTED is what `scrub_uri` leaves in place of a query credential: a scrubbed request (scanned
+        # again before it is written) must not read as carrying the placeholder as its secret.
+        return [(w, value) for w, value in found if len(value) >= MIN_SECRET_LENGTH and value != REDACTED]
 
     def _header_credentials(self, side: str, headers: Headers) -> list[Credential]:
         return [

@@ -83,7 +83,8 @@ class Recorder:
     before anything is sent: it may refuse (budgets) and returns a ticket that
     comes back with the interaction, `on_live(index, interaction, ticket)`, or
     to `unanswered(ticket, sent)` when no response arrives (`sent` is False
-    only when the connection itself failed, so nothing reached the server).
+    only when the connection itself failed, so nothing reached the server);
+    that request is kept too (`keep_unanswered`) and reaches `on_unanswered`.
     The cassette does the matching and keeping.
     """
 
@@ -93,6 +94,7 @@ class Recorder:
     on_live: Callable[[int, Interaction, object], None]
     before_live: Callable[[RecordedRequest], object] = lambda request: None
     unanswered: Callable[[object, bool], None] = lambda ticket, sent: None
+    on_unanswered: Callable[[int, Interaction], None] = lambda index, interaction: None
     policy: RecordPolicy = field(default_factory=RecordPolicy)
     open_streams: list[Sink] = field(default_factory=list)
 
@@ -333,6 +335,92 @@ def replay_parts(
         headers.append(("retry-after-ms", "1"))
         parts = ReplayParts(headers, parts.chunks, parts.streamed, parts.error)
     return parts
+
+
+NO_RESPONSE = "no response"
+"""The reason phrase of a recording that got no response (status 0): its `metadata.error` is what the
+client library raised instead, and a replay raises it again at the same point."""
+
+
+def is_unanswered(response: RecordedResponse) -> bool:
+    return response.status == 0
+
+
+def error_of(exc: BaseException) -> dict[str, str]:
+    """`{type, message}` of a client library's transport error, as a recording keeps it, with the classes
+    of what it was raised from (`causes`: `httpcore.ConnectError > builtins.ConnectionRefusedError#111`)."""
+    error = {"type": type(exc).__name__, "message": str(exc)}
+    causes: list[str] = []
+    seen = {id(exc)}
+    link = exc.__cause__ or exc.__context__
+    while link is not None and id(link) not in seen and len(causes) < 8:
+        seen.add(id(link))
+        cls = type(link)
+        errno = getattr(link, "errno", None) if isinstance(link, OSError) else None
+        causes.append(
+            f"{cls.__module__}.{cls.__qualname__}" + (f"#{errno}" if isinstance(errno, int) else "")
+        )
+        link = link.__cause__ or link.__context__
+    if causes:
+        error["causes"] = " > ".join(causes)
+    return error
+
+
+def with_causes(exc: BaseException, error: dict[str, str]) -> BaseException:
+    """`exc` raised from rebuilt copies of the recorded causes, so a replayed error's chain names the same
+    classes as live (an OS error with its errno, so `ConnectionRefusedError` comes back as itself). A class
+    whose module is not loaded, or that cannot be built from a message, ends the chain there."""
+    import os
+    import sys
+
+    outer = exc
+    for spec in filter(None, error.get("causes", "").split(" > ")):
+        path, _, errno = spec.partition("#")
+        module, _, qualname = path.rpartition(".")
+        cls: Any = sys.modules.get(module)
+        for part in qualname.split(".") if cls is not None else ():
+            cls = getattr(cls, part, None)
+        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+            break
+        try:
+            if errno.isdigit() and issubclass(cls, OSError):
+                cause: BaseException = OSError(int(errno), os.strerror(int(errno)))
+            else:
+                cause = cls(error.get("message", ""))
+        except Exception:  # a constructor that wants more than a message
+            break
+        outer.__cause__ = cause
+        outer = cause
+    return exc
+
+
+def keep_unanswered(
+    recorder: Recorder,
+    request: RecordedRequest,
+    error: dict[str, str],
+    started: float,
+    recorded_at: str,
+    attempts: int,
+) -> None:
+    """Record a request that got no response (the connection failed, timed out or broke off before the
+    status line) with the error the library raised, so a replay raises it where live did: an app that
+    falls back to another provider, or a library that shrugs off its failed telemetry, replays as it ran.
+    The message is redacted (a URL in it may carry a key)."""
+    from pytest_llmops.recording.secrets import redact, remember_request
+
+    remember_request(request.headers, request.uri, getattr(recorder.cassette, "scrubber", None))
+    kept = {k: redact(v) for k, v in error.items()}
+    meta = InteractionMeta(
+        recorded_at=recorded_at,
+        latency_ms=(time.perf_counter() - started) * 1000.0,
+        attempts=attempts,
+        truncated=True,
+        error=kept,
+    )
+    response = RecordedResponse(status=0, reason=NO_RESPONSE, headers={}, body=b"")
+    interaction = Interaction(request=request, response=response, meta=meta)
+    index = recorder.cassette.add(interaction)
+    recorder.on_unanswered(index, interaction)
 
 
 def split_frames(body: bytes) -> list[bytes]:

@@ -25,13 +25,17 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
+    error_of,
     ignored,
+    is_unanswered,
+    keep_unanswered,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
     retry_delay,
     should_retry,
     unmarked_guarded,
+    with_causes,
 )
 
 _STREAM_LIMIT = 2**16
@@ -151,6 +155,8 @@ def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., A
         if check is None:
             check = getattr(session, "_raise_for_status", False)
         if hit is not None:
+            if is_unanswered(hit[1].response):
+                raise kit.no_response(hit[1], url)
             response = kit.replay_response(session, recorded, url, kwargs.get("headers"), hit, recorder)
         else:
             with guard.sending():
@@ -348,6 +354,38 @@ class _Kit:
         response.content = content
         return response
 
+    def no_response(self, interaction: Interaction, url: Any) -> BaseException:
+        return with_causes(self._no_response(interaction, url), interaction.meta.error or {})
+
+    def _no_response(self, interaction: Interaction, url: Any) -> BaseException:
+        """What aiohttp raised live instead of a response, rebuilt: `ClientConnectorError` from the URL's
+        connection key and the recorded OS error, other classes from their message."""
+        error = interaction.meta.error or {}
+        name, message = error.get("type", ""), error.get("message", "no response (recorded)")
+        if name == "TimeoutError":
+            return TimeoutError(message)
+        cls = getattr(self.mod, name, None)
+        fallback: BaseException = self.mod.ClientConnectionError(message)
+        if not (isinstance(cls, type) and issubclass(cls, self.mod.ClientError)):
+            return fallback
+        if issubclass(cls, self.mod.ClientConnectorError) and "errno" in error:
+            from aiohttp.client_reqrep import ConnectionKey
+
+            fields: dict[str, Any] = {f: None for f in getattr(ConnectionKey, "_fields", ())}
+            fields.update(host=url.host, port=url.port, is_ssl=url.scheme == "https", ssl=True)
+            try:
+                key = ConnectionKey(**fields)
+                os_error = OSError(int(error["errno"]), error.get("strerror", ""))
+                connector_error: BaseException = cls(key, os_error)
+                return connector_error
+            except (TypeError, ValueError):
+                return fallback
+        try:
+            exc: BaseException = cls(message)
+        except TypeError:
+            exc = fallback
+        return exc
+
     def _failure(self, error: dict[str, str]) -> BaseException:
         """The error a recording broke off with, as aiohttp's class of that name (`ClientPayloadError`
         when aiohttp has none), so the client raises (and retries) in replay as it did live."""
@@ -382,6 +420,7 @@ class _Kit:
             decompress = getattr(session, "_auto_decompress", True)
         ticket = recorder.before_live(recorded)
         attempt = 0
+        recorded_at, started = now_iso(), time.perf_counter()
         try:
             while True:
                 attempt += 1
@@ -395,6 +434,8 @@ class _Kit:
                 break
         except BaseException as exc:
             recorder.unanswered(ticket, maybe_sent(exc))
+            if isinstance(exc, self.mod.ClientError | asyncio.TimeoutError):
+                keep_unanswered(recorder, recorded, _error_of(exc), started, recorded_at, attempt)
             raise
         request_info = response.request_info
         recorded.headers = _headers(request_info.headers)
@@ -423,3 +464,13 @@ class _Kit:
             sink.reader_id = id(content)
             _taps[id(content)] = (content, sink)
         return response
+
+
+def _error_of(exc: BaseException) -> dict[str, str]:
+    """`error_of`, plus the OS error of a failed connect, which `ClientConnectorError` is rebuilt from."""
+    error = error_of(exc)
+    os_error = getattr(exc, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.errno is not None:
+        error["errno"] = str(os_error.errno)
+        error["strerror"] = str(os_error.strerror or "")
+    return error

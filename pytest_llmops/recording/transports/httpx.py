@@ -20,12 +20,16 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
+    error_of,
     ignored,
+    is_unanswered,
+    keep_unanswered,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
     retry_delay,
     should_retry,
+    with_causes,
 )
 
 
@@ -63,6 +67,8 @@ def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]
         recorded = _recorded_request(request, request.read())
         hit = recorder.lookup(recorded)
         if hit is not None:
+            if is_unanswered(hit[1].response):
+                raise kit.no_response(hit[1], request)
             return kit.replay_response(hit, recorder)
         with guard.sending():
             return kit.record_sync(original, transport, request, recorded, recorder)
@@ -83,6 +89,8 @@ def _async_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any
         recorded = _recorded_request(request, await request.aread())
         hit = recorder.lookup(recorded)
         if hit is not None:
+            if is_unanswered(hit[1].response):
+                raise kit.no_response(hit[1], request)
             return kit.replay_response(hit, recorder)
         with guard.sending():
             return await kit.record_async(original, transport, request, recorded, recorder)
@@ -137,6 +145,16 @@ class _Kit:
         exc: BaseException = cls(error.get("message", "connection broken off (recorded)"))
         return exc
 
+    def no_response(self, interaction: Interaction, request: Any) -> BaseException:
+        """What the library raised live instead of a response (`ConnectError`, `ReadTimeout`, ...)."""
+        error = interaction.meta.error or {}
+        cls = getattr(self.mod, error.get("type", ""), None)
+        if not (isinstance(cls, type) and issubclass(cls, self.mod.TransportError)):
+            cls = self.mod.ConnectError
+        exc: BaseException = cls(error.get("message", "no response (recorded)"))
+        exc.request = request  # type: ignore[attr-defined]
+        return with_causes(exc, error)
+
     def _prepare(self, request: Any) -> None:
         """Ask only for encodings we can store decoded; the app sees decoded bodies either way."""
         accepted = request.headers.get("accept-encoding")
@@ -190,6 +208,7 @@ class _Kit:
         self._prepare(request)
         sent = _watch_sending(request, is_async=False)
         attempt = 0
+        recorded_at, started = now_iso(), time.perf_counter()
         try:
             while True:
                 attempt += 1
@@ -204,6 +223,8 @@ class _Kit:
                 return self._wrap(response, sink, self.SyncTee)
         except BaseException as exc:
             recorder.unanswered(ticket, bool(sent) and maybe_sent(exc))
+            if isinstance(exc, self.mod.TransportError):
+                keep_unanswered(recorder, recorded, error_of(exc), started, recorded_at, attempt)
             raise
 
     async def record_async(
@@ -220,6 +241,7 @@ class _Kit:
         self._prepare(request)
         sent = _watch_sending(request, is_async=True)
         attempt = 0
+        recorded_at, started = now_iso(), time.perf_counter()
         try:
             while True:
                 attempt += 1
@@ -234,6 +256,8 @@ class _Kit:
                 return self._wrap(response, sink, self.AsyncTee)
         except BaseException as exc:
             recorder.unanswered(ticket, bool(sent) and maybe_sent(exc))
+            if isinstance(exc, self.mod.TransportError):
+                keep_unanswered(recorder, recorded, error_of(exc), started, recorded_at, attempt)
             raise
 
 

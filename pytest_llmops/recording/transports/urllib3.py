@@ -25,12 +25,16 @@ from pytest_llmops.recording.transport import (
     Sink,
     active,
     check_unmarked,
+    error_of,
     ignored,
+    is_unanswered,
+    keep_unanswered,
     maybe_sent,
     narrow_accept_encoding,
     now_iso,
     retry_delay,
     should_retry,
+    with_causes,
 )
 
 # urlopen's parameters after `headers`, so positional calls can be read like keyword ones.
@@ -113,6 +117,8 @@ def _urlopen_handler(original: Callable[..., Any], response_cls: type) -> Callab
             recorded.headers = _headers(headers.items())
             hit = recorder.lookup(recorded)
         if hit is not None:
+            if is_unanswered(hit[1].response):
+                raise _no_response(hit[1], pool, url)
             return _replay_response(response_cls, method, recorded, hit, recorder, kwargs)
         with guard.sending():
             return _record(
@@ -288,6 +294,7 @@ def _record(
     preload, decode = kwargs.pop("preload_content", True), kwargs.pop("decode_content", True)
     ticket = recorder.before_live(recorded)
     attempt = 0
+    recorded_at, started = now_iso(), time.perf_counter()
     try:
         while True:
             attempt += 1
@@ -303,6 +310,14 @@ def _record(
             break
     except BaseException as exc:
         recorder.unanswered(ticket, maybe_sent(exc))
+        from urllib3.exceptions import HTTPError, MaxRetryError
+
+        if isinstance(exc, HTTPError | OSError):
+            error = error_of(exc)
+            reason = getattr(exc, "reason", None)
+            if isinstance(exc, MaxRetryError) and reason is not None:
+                error["reason_type"], error["reason_message"] = type(reason).__name__, str(reason)
+            keep_unanswered(recorder, recorded, error, started, recorded_at, attempt)
         raise
     sink = Sink(
         recorder,
@@ -332,3 +347,49 @@ def _record(
         request_url=recorded.uri,
         enforce_content_length=True,
     )
+
+
+def _no_response(interaction: Interaction, pool: Any, url: str) -> BaseException:
+    """What urllib3 raised live instead of a response, as its own class (`MaxRetryError` around a
+    `NewConnectionError`, `ReadTimeoutError`, `ProtocolError`, ...), so requests and botocore turn it
+    into the same exception of theirs as they did live."""
+    error = interaction.meta.error or {}
+    reason = None
+    if "reason_type" in error:
+        reason = _rebuild(error["reason_type"], error.get("reason_message", ""), pool, url, None)
+    top = _rebuild(error.get("type", ""), error.get("message", "no response (recorded)"), pool, url, reason)
+    if reason is None:
+        return with_causes(top, error)
+    # MaxRetryError is raised from its reason, which comes from the OS error: rebuild that chain.
+    top.__cause__ = with_causes(reason, {**error, "causes": error.get("causes", "").partition(" > ")[2]})
+    return top
+
+
+def _rebuild(name: str, message: str, pool: Any, url: str, reason: BaseException | None) -> BaseException:
+    import socket
+
+    from urllib3 import exceptions as ex
+
+    cls = getattr(ex, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, ex.HTTPError)):
+        if name == "TimeoutError" or name.endswith("TimeoutError"):
+            return TimeoutError(message)
+        return ex.ProtocolError(message, OSError(message))
+    make: Any = cls  # each class has its own constructor; mypy would narrow it by the checks below
+    try:
+        built: BaseException
+        if issubclass(cls, ex.MaxRetryError):
+            built = make(pool, url, reason)
+        elif issubclass(cls, ex.NameResolutionError):
+            built = make(getattr(pool, "host", ""), None, socket.gaierror(message))
+        elif issubclass(cls, ex.NewConnectionError):
+            built = make(None, message)
+        elif issubclass(cls, ex.RequestError):
+            built = make(pool, url, message)
+        elif issubclass(cls, ex.PoolError):
+            built = make(pool, message)
+        else:
+            built = make(message)
+    except TypeError:
+        built = ex.ProtocolError(message, OSError(message))
+    return built

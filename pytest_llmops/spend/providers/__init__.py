@@ -97,6 +97,8 @@ def builtin_parse_call(interaction: Interaction) -> LLMCall | None:
         call.extra["parse_error"] = f"{type(exc).__name__}: {exc}"
     if interaction.request is None:
         call.extra["endpoint_inferred"] = True
+    if interaction.response.status == 0 and call.error_type is None and interaction.meta.error:
+        call.error_type = interaction.meta.error.get("type")  # no response: what the client raised
     return call
 
 
