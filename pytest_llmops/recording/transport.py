@@ -94,7 +94,7 @@ class Recorder:
     on_live: Callable[[int, Interaction, object], None]
     before_live: Callable[[RecordedRequest], object] = lambda request: None
     unanswered: Callable[[object, bool], None] = lambda ticket, sent: None
-    on_unanswered: Callable[[int, Interaction], None] = lambda index, interaction: None
+    on_unanswered: Callable[[int, Interaction], object] = lambda index, interaction: None
     policy: RecordPolicy = field(default_factory=RecordPolicy)
     open_streams: list[Sink] = field(default_factory=list)
 
