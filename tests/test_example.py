@@ -19,8 +19,6 @@ import pytest
 from pytest_llmops.simulator import ProviderSimulator
 from tests.conftest import fake_key
 
-pytest.importorskip("bm25s")
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
 
 # Counts the CA bundle loads (one per TLS context an HTTP client builds, ~20 ms each), then asks three
