@@ -473,7 +473,7 @@ def test_a_library_first_imported_inside_a_test_replays_and_fails_closed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     llm_pytester.makepyfile(test_late=LATE_IMPORT)
-    args = ("--llm-eval", "-s", "-p", "no:randomly", "-p", "no:langsmith_plugin", "-p", "no:hypothesispytest")
+    args = ("--llm-eval", "-s", "-p", "no:randomly")  # the pytester fixture turns langsmith's plugin off
     recorded = llm_pytester.runpytest_subprocess(*args, "--llm-record=once")
     recorded.assert_outcomes(passed=2)
     assert len(sim.requests) == 1
