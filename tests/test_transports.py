@@ -415,6 +415,9 @@ seen["after_reload"] = patched()
 transports.uninstall()
 seen["after_uninstall"] = patched()
 seen["hook_left"] = any(type(f).__name__ == "_PatchOnImport" for f in sys.meta_path)
+transports.install(import_missing=False)  # what is imported, and no hook
+seen["without_hook"] = patched()
+seen["hook_without_import_missing"] = any(type(f).__name__ == "_PatchOnImport" for f in sys.meta_path)
 print(json.dumps(seen))
 """
 
@@ -436,6 +439,8 @@ def test_client_libraries_are_patched_when_imported_not_imported_by_the_plugin()
     assert seen["after_reload"] == seen["after_import"]
     assert seen["after_uninstall"] == {"httpx2": False, "httpx": False, "aiohttp": False, "urllib3": False}
     assert seen["hook_left"] is False
+    assert seen["without_hook"] == seen["after_import"]
+    assert seen["hook_without_import_missing"] is False
 
 
 LATE_IMPORT = """

@@ -22,6 +22,9 @@ from pytest_llmops.recording.transport import Interception
 LIBRARIES = ("httpx2", "httpx", "aiohttp", "urllib3")
 
 _installed: dict[str, Interception] = {}
+_patched: dict[str, ModuleType] = {}
+"""The module object each interception patched: a library imported again (after pytester put `sys.modules`
+back, say) is another object, with classes of its own to patch."""
 _replaced: list[Interception] = []
 """Interceptions of modules imported again since (a re-import or reload builds new classes): kept to undo."""
 _lock = threading.RLock()
@@ -43,6 +46,7 @@ def _patch(name: str, module: ModuleType) -> None:
         if previous is not None:
             _replaced.append(previous)
         _installed[name] = interception
+        _patched[name] = module
 
 
 class _PatchingLoader(importlib.abc.Loader):
@@ -95,15 +99,21 @@ def install(*, import_missing: bool) -> None:
 
     With no active recorder the patches behave exactly as the library does.
     """
-    if _hook in sys.meta_path:
-        return
-    with _lock:
-        for name in LIBRARIES:
-            module = sys.modules.get(name)
-            if name not in _installed and module is not None:
+    for name in LIBRARIES:
+        module = sys.modules.get(name)
+        if module is None or _patched.get(name) is module or _initializing(module):
+            continue  # absent, done, or being imported: the hook patches it when its code has run
+        with _lock:
+            if _patched.get(name) is not module:
                 _patch(name, module)
-        if import_missing and _hook not in sys.meta_path:
-            sys.meta_path.insert(0, _hook)
+    if import_missing and _hook not in sys.meta_path:
+        with _lock:
+            if _hook not in sys.meta_path:
+                sys.meta_path.insert(0, _hook)
+
+
+def _initializing(module: ModuleType) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
 
 
 def uninstall() -> None:
@@ -113,6 +123,7 @@ def uninstall() -> None:
         for interception in [*_installed.values(), *reversed(_replaced)]:
             interception.uninstall()
         _installed.clear()
+        _patched.clear()
         _replaced.clear()
 
 
