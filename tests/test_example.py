@@ -19,8 +19,6 @@ import pytest
 from pytest_llmops.simulator import ProviderSimulator
 from tests.conftest import fake_key
 
-pytest.importorskip("bm25s")
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
 
 # Counts the CA bundle loads (one per TLS context an HTTP client builds, ~20 ms each), then asks three
@@ -91,3 +89,34 @@ def test_app_builds_one_client_and_imports_only_its_provider(provider, answers, 
     assert len(seen["answers"]) == answers  # type: ignore[arg-type]
     assert all(seen["answers"]), seen["answers"]  # type: ignore[attr-defined]
     assert len(sim.requests) == calls, "every question reached the provider"
+
+
+def test_retriever_ranks_by_bm25(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from supportbot.corpus import Passage
+    from supportbot.retrieval import Retriever
+
+    def passage(source: str, text: str) -> Passage:
+        return Passage(source=source, title="", text=text)
+
+    corpus = [
+        passage("sync", "Notes sync between devices within seconds."),
+        passage(
+            "refund-long", "Refunds: annual plans get a refund within 30 days, " + "and more words " * 12
+        ),
+        passage("refund-short", "Annual plans get a refund within 30 days."),
+        passage("refund-twice", "Refund rules. A refund of an annual plan within 30 days."),
+        passage("export", "Export notebooks as Markdown or PDF."),
+        passage("export-copy", "Export notebooks as Markdown or PDF."),
+    ]
+    retriever = Retriever(corpus)
+    # Two mentions in a short passage, then one in a short passage, then two in a long one (length counts);
+    # passages sharing no word with the question are left out.
+    assert [p.source for p in retriever.search("How do refunds work?", k=5)] == [
+        "refund-twice",
+        "refund-short",
+        "refund-long",
+    ]
+    assert [p.source for p in retriever.search("export to PDF", k=3)] == ["export", "export-copy"]  # a tie
+    assert retriever.search("How do I do it?") == []  # stopwords only
+    assert [p.source for p in retriever.search("syncing", k=1)] == ["sync"]  # stems meet

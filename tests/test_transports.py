@@ -381,3 +381,113 @@ def test_time_to_first_byte_is_stamped_at_the_transport_not_when_the_app_reads(
         assert interaction.meta.ttfb_ms is not None and interaction.meta.latency_ms is not None
         assert 50 <= interaction.meta.ttfb_ms < 300, (name, interaction.meta)
         assert interaction.response.body.count(b"data:") > 2
+
+
+# In a fresh interpreter: which client libraries the plugin imports, and whether one imported afterwards is
+# patched before the import statement returns (through a dependency, submodule first, reloaded).
+PATCH_ON_IMPORT = """
+import importlib, json, sys
+from pytest_llmops.recording import transports
+
+def patched():
+    out = {}
+    if "urllib3" in sys.modules:
+        out["urllib3"] = hasattr(sys.modules["urllib3"].connectionpool.HTTPConnectionPool.urlopen, "__wrapped__")
+    if "aiohttp" in sys.modules:
+        out["aiohttp"] = hasattr(sys.modules["aiohttp"].ClientSession._request, "__wrapped__")
+    for name in ("httpx", "httpx2"):
+        if name in sys.modules:
+            out[name] = hasattr(sys.modules[name].HTTPTransport.handle_request, "__wrapped__")
+    return out
+
+seen = {}
+import httpx2  # imported before the plugin installs: patched at once
+transports.install(import_missing=True)
+seen["at_install"] = patched()
+seen["imported_by_install"] = sorted(n for n in ("httpx", "aiohttp", "urllib3", "requests") if n in sys.modules)
+import requests  # urllib3 comes in as a dependency
+from aiohttp import client  # submodule first: the package runs, then the hook patches it
+import httpx
+seen["after_import"] = patched()
+seen["loader"] = type(sys.modules["urllib3"].__loader__).__name__
+importlib.reload(sys.modules["httpx"])  # new classes: patched again
+seen["after_reload"] = patched()
+transports.uninstall()
+seen["after_uninstall"] = patched()
+seen["hook_left"] = any(type(f).__name__ == "_PatchOnImport" for f in sys.meta_path)
+transports.install(import_missing=False)  # what is imported, and no hook
+seen["without_hook"] = patched()
+seen["hook_without_import_missing"] = any(type(f).__name__ == "_PatchOnImport" for f in sys.meta_path)
+print(json.dumps(seen))
+"""
+
+
+def test_client_libraries_are_patched_when_imported_not_imported_by_the_plugin() -> None:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", PATCH_ON_IMPORT], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["at_install"] == {"httpx2": True}
+    assert seen["imported_by_install"] == []
+    assert seen["after_import"] == {"httpx2": True, "httpx": True, "aiohttp": True, "urllib3": True}
+    assert seen["loader"] == "SourceFileLoader", "the library keeps its own loader once imported"
+    assert seen["after_reload"] == seen["after_import"]
+    assert seen["after_uninstall"] == {"httpx2": False, "httpx": False, "aiohttp": False, "urllib3": False}
+    assert seen["hook_left"] is False
+    assert seen["without_hook"] == seen["after_import"]
+    assert seen["hook_without_import_missing"] is False
+
+
+LATE_IMPORT = """
+import json, os, sys, pytest
+
+URL = os.environ["SIM_URL"]
+IMPORTED_AT_COLLECTION = sorted(n for n in ("requests", "urllib3") if n in sys.modules)
+
+
+def ask(content):
+    import requests  # first imported here, after the plugin has patched what was imported before the test
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]}
+    key = os.environ.get("OPENAI_API_KEY", "")
+    reply = requests.post(URL + "/v1/chat/completions", json=body, headers={"Authorization": "Bearer " + key})
+    return reply.json()["choices"][0]["message"]["content"]
+
+
+@pytest.mark.llm
+def test_recorded():
+    assert IMPORTED_AT_COLLECTION == []
+    print("ANSWER late", ask("Say hello in French"))
+
+
+@pytest.mark.llm
+def test_not_recorded():
+    if os.environ.get("SECOND_QUESTION"):
+        ask("Say goodbye in French")
+"""
+
+
+def test_a_library_first_imported_inside_a_test_replays_and_fails_closed(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm_pytester.makepyfile(test_late=LATE_IMPORT)
+    args = ("--llm-eval", "-s", "-p", "no:randomly")  # the pytester fixture turns langsmith's plugin off
+    recorded = llm_pytester.runpytest_subprocess(*args, "--llm-record=once")
+    recorded.assert_outcomes(passed=2)
+    assert len(sim.requests) == 1
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    sim.reset()
+    monkeypatch.setenv("SECOND_QUESTION", "1")
+    replayed = llm_pytester.runpytest_subprocess(*args)
+    replayed.assert_outcomes(passed=1, failed=1)
+    assert answers(replayed) == answers(recorded)
+    replayed.stdout.fnmatch_lines(["*test_not_recorded*", "*CassetteMiss*"])
+    assert sim.requests == []  # replayed by the patch, and the unrecorded request refused by it

@@ -1,61 +1,130 @@
 """One interception per client library (httpx/httpx2, aiohttp, urllib3 for requests and botocore).
 
-Each module patches one library when the first llm test starts and sends its
-requests to the active `Recorder` (`recording/transport.py`). None of them
-imports its library at module import.
+Each module patches one library, and sends its requests to the active `Recorder`
+(`recording/transport.py`). None of them imports its library: a library already
+imported is patched when the first llm test starts, and one imported later is
+patched by a `sys.meta_path` hook the moment its import completes, before the
+importing code gets the module, so no request can leave through it unpatched.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import importlib.abc
+import importlib.machinery
 import sys
 import threading
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
 
 from pytest_llmops.recording.transport import Interception
 
 LIBRARIES = ("httpx2", "httpx", "aiohttp", "urllib3")
 
 _installed: dict[str, Interception] = {}
-_lock = threading.Lock()
+_patched: dict[str, ModuleType] = {}
+"""The module object each interception patched: a library imported again (after pytester put `sys.modules`
+back, say) is another object, with classes of its own to patch."""
+_replaced: list[Interception] = []
+"""Interceptions of modules imported again since (a re-import or reload builds new classes): kept to undo."""
+_lock = threading.RLock()
 
 
-def _interceptions() -> list[Interception]:
+def _interception(name: str) -> Interception:
     from pytest_llmops.recording.transports import aiohttp, httpx, urllib3
 
-    return [
-        httpx.HttpxInterception("httpx2"),
-        httpx.HttpxInterception("httpx"),
-        aiohttp.AiohttpInterception(),
-        urllib3.Urllib3Interception(),
-    ]
+    if name in ("httpx2", "httpx"):
+        return httpx.HttpxInterception(name)
+    return aiohttp.AiohttpInterception() if name == "aiohttp" else urllib3.Urllib3Interception()
+
+
+def _patch(name: str, module: ModuleType) -> None:
+    with _lock:
+        interception = _interception(name)
+        interception.install(module)
+        previous = _installed.get(name)
+        if previous is not None:
+            _replaced.append(previous)
+        _installed[name] = interception
+        _patched[name] = module
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """Stands in for a client library's own loader during its import: runs it, then patches the module."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        module: ModuleType | None = self.loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # The module's own code, and everyone after it, sees the library's loader, not this one.
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        if _hook in sys.meta_path:  # not uninstalled meanwhile
+            _patch(module.__name__, module)
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """First on `sys.meta_path`: for a client library, the spec the other finders give, with a loader that
+    patches the module once it has run; for every other name, nothing (the next finder answers)."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in LIBRARIES:
+            return None
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec: importlib.machinery.ModuleSpec | None = find(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PatchingLoader(spec.loader)
+                return spec
+        return None
+
+
+_hook = _PatchOnImport()
 
 
 def install(*, import_missing: bool) -> None:
-    """Patch each client library once: those already imported, and with `import_missing` those importable.
+    """Patch each client library once: those already imported; with `import_missing` every other one too,
+    when it is imported (none is imported here: an app that only uses httpx2 never loads aiohttp).
 
     With no active recorder the patches behave exactly as the library does.
     """
-    if len(_installed) == len(LIBRARIES):
-        return
-    with _lock:
-        for interception in _interceptions():
-            name = interception.library
-            if name in _installed:
-                continue
-            module = sys.modules.get(name)
-            if module is None and import_missing and importlib.util.find_spec(name) is not None:
-                module = importlib.import_module(name)
-            if module is not None:
-                interception.install(module)
-                _installed[name] = interception
+    for name in LIBRARIES:
+        module = sys.modules.get(name)
+        if module is None or _patched.get(name) is module or _initializing(module):
+            continue  # absent, done, or being imported: the hook patches it when its code has run
+        with _lock:
+            if _patched.get(name) is not module:
+                _patch(name, module)
+    if import_missing and _hook not in sys.meta_path:
+        with _lock:
+            if _hook not in sys.meta_path:
+                sys.meta_path.insert(0, _hook)
+
+
+def _initializing(module: ModuleType) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
 
 
 def uninstall() -> None:
     with _lock:
-        for interception in _installed.values():
+        while _hook in sys.meta_path:
+            sys.meta_path.remove(_hook)
+        for interception in [*_installed.values(), *reversed(_replaced)]:
             interception.uninstall()
         _installed.clear()
+        _patched.clear()
+        _replaced.clear()
 
 
 def installed() -> list[str]:
