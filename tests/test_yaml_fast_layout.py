@@ -349,3 +349,67 @@ def test_generated_interactions_take_the_whole_item_path(xs: list[Interaction]) 
             assert match is not None
             assert yaml_fast._our_item(match) == item
             items.append(match.end())
+
+
+# --- the loader's shortcuts for the usual interaction ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "want_body", "want_headers"),
+    [
+        (b"hello", {}, b"hello", {}),
+        (b"hello", {"content-length": ["5"]}, b"hello", {"content-length": ["5"]}),
+        (
+            b"hello",
+            {"Content-Length": [" 5 "], "x": ["1"]},
+            b"hello",
+            {"Content-Length": [" 5 "], "x": ["1"]},
+        ),
+        (b"hello", {"content-length": ["4"], "x": ["1"]}, b"hello", {"x": ["1"]}),
+        (b"hello", {"content-length": ["5", "6"]}, b"hello", {}),
+        (
+            b"hello",
+            {"Content-Encoding": ["identity"], "content-length": ["5"]},
+            b"hello",
+            {"content-length": ["5"]},
+        ),
+        (b"hello", {"content-encoding": ["gzip"]}, b"hello", {}),  # the header lied: text stays
+        (b"hello", {"content-encoding": ["compress"], "x": ["1"]}, b"hello", {"x": ["1"]}),
+        (gzip.compress(b"hi"), {"content-length": ["99"]}, b"hi", {}),
+        (
+            gzip.compress(b"hi"),
+            {"content-type": ["application/gzip"]},
+            gzip.compress(b"hi"),
+            {"content-type": ["application/gzip"]},
+        ),
+        (__import__("zlib").compress(b"\xffhi"), {}, b"\xffhi", {}),  # undeclared zlib, not text
+        (b"", {"content-length": ["0"]}, b"", {"content-length": ["0"]}),
+    ],
+)
+def test_decode_body_keeps_or_decodes(
+    body: bytes, headers: dict[str, list[str]], want_body: bytes, want_headers: dict[str, list[str]]
+) -> None:
+    from pytest_llmops.recording.content_encoding import decode_body
+
+    assert decode_body(body, headers) == (want_body, want_headers)
+
+
+@pytest.mark.parametrize(
+    ("lines", "want"),
+    [
+        ("      x-a: [one]\n      x-b: ['2']\n", {"x-a": ["one"], "x-b": ["2"]}),
+        ("      x-a: [one]\n      X-A: [two]\n", {"x-a": ["one", "two"]}),  # one name, first spelling
+        ("      x-a: [1]\n      x-b: [true]\n", {"x-a": ["1"], "x-b": ["true"]}),
+        ("      x-a: [null]\n      x-b: [v]\n", {"x-a": [], "x-b": ["v"]}),
+        ("      x-a: one\n", {"x-a": ["one"]}),
+        ("      x-a: []\n", {"x-a": []}),
+    ],
+)
+def test_header_maps_of_every_shape_load_as_before(lines: str, want: dict[str, list[str]]) -> None:
+    text = dump_interactions([SAMPLES[6]])
+    start = text.index("      content-type: [application/json]\n      x-stainless")
+    end = text.index("    body:", start)
+    edited = text[:start] + lines + text[end:]
+    _same_as_pyyaml(edited)
+    (x,) = loads_interactions(edited, path=HERE)
+    assert x.request is not None and x.request.headers == want

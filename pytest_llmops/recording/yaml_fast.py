@@ -216,8 +216,27 @@ def _headers(lines: str | None) -> dict[Any, Any]:
     return out
 
 
+# A flow mapping of `key: value` pairs with plain keys and plain or single-quoted values, as the
+# writer emits metadata: `{recorded_at: '2026-...Z', latency_ms: 11.661}`. Checked whole first, then
+# its pairs are read with findall (the same segmentation: each part matches in one way only).
+_PAIR = r"([A-Za-z_]\w*+): ('(?:[^'\n]|'')*+'|[^\s,\[\]{}:#'\"!&*?|>%@`-][^,\[\]{}:#'\"\n]*+)"
+_SIMPLE_MAP = re.compile(rf"\{{{_PAIR}(?:, {_PAIR})*+\}}")
+_PAIRS = re.compile(_PAIR)
+
+
 def _flow_line(text: str) -> Any:
     """A flow collection that is the whole rest of a line."""
+    if _SIMPLE_MAP.fullmatch(text):
+        out: dict[Any, Any] = {}
+        for key, value in _PAIRS.findall(text):
+            if key in _WORDS:
+                key = _plain(key, block=False)
+            if value[0] == "'":
+                out[key] = value[1:-1].replace("''", "'")
+            else:
+                value = value.rstrip(" ")
+                out[key] = value if value[0].isalpha() and value not in _WORDS else _plain(value, block=False)
+        return out
     value, end = _flow(text, 0)
     if end != len(text):
         raise _Unsupported("text after a flow collection")
@@ -459,6 +478,10 @@ _BLOCK_PLAIN: dict[str, Any] = {}
 _FLOW_PLAIN_CACHE: dict[str, Any] = {}
 
 
+# Plain decimals PyYAML resolves to float (a dot) or int (no leading zero: `017` is octal in YAML 1.1).
+_DECIMAL = re.compile(r"-?(?:[0-9]+\.[0-9]+|[1-9][0-9]*|0)")
+
+
 def _resolve_plain(value: str, *, block: bool) -> Any:
     first = value[:1]
     if not first or first in " &*!|>%@`#,[]{}'\"?:" or value[-1] in " \t" or "\t" in value:
@@ -467,6 +490,8 @@ def _resolve_plain(value: str, *, block: bool) -> Any:
         raise _Unsupported("plain scalar")
     if block and (": " in value or " #" in value or value[-1] == ":"):
         raise _Unsupported("plain scalar")
+    if _DECIMAL.fullmatch(value):  # latencies, counts: what PyYAML's constructors make of them, directly
+        return float(value) if "." in value else int(value)
     resolvers = _RESOLVERS.get(first)
     if resolvers:
         for tag, regexp in resolvers:
