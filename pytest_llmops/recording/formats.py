@@ -62,14 +62,11 @@ def load_interactions(path: Path) -> list[Interaction]:
         return loads_interactions(data, path=path)
     # A file named .json must be valid JSON, where a .yaml holding the same bytes falls back to YAML.
     kind = "json" if path.suffix.lower() in _JSON_SUFFIXES else ""
-    with _collector_paused():
-        rows = _parse_cache.load(
-            data, lambda: [_row(x) for x in loads_interactions(data, path=path)], kind=kind
-        )
-        try:
-            return [_from_row(row) for row in rows]
-        except (TypeError, ValueError):  # an entry of another shape (damaged, hand-made): read the file
-            return loads_interactions(data, path=path)
+    rows = _parse_cache.load(data, lambda: [_row(x) for x in loads_interactions(data, path=path)], kind=kind)
+    try:
+        return [_from_row(row) for row in rows]
+    except (TypeError, ValueError):  # an entry of another shape (damaged, hand-made): read the file itself
+        return loads_interactions(data, path=path)
 
 
 def _row(interaction: Interaction) -> tuple[Any, ...]:
@@ -108,9 +105,9 @@ def loads_interactions(text: str | bytes, *, path: Path) -> list[Interaction]:
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Reading a cassette makes ~15 containers per interaction and no reference cycle; the cyclic
-    collector would walk them again and again as they pile up (a quarter of a cold read of 5,000
+    collector would walk them again and again as they pile up (a sixth of a cold read of 5,000
     interactions, more in a process holding many objects), and find nothing: reference counting
-    frees all of it."""
+    frees all of it. (Not worth it around a parse-cache hit, which builds far fewer objects.)"""
     if not gc.isenabled():
         yield
         return
