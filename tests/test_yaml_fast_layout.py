@@ -73,7 +73,7 @@ SAMPLES = [
     ),
     _x(SSE, "text/event-stream"),
     _x(b"\x89PNG\r\n\x1a\n\x00\x01binary", "image/png", request_body=None),
-    _x(gzip.compress(b'{"a": 1}'), request_body=b"", encoding=True),
+    _x(gzip.compress(b'{"a": 1}', mtime=0), request_body=b"", encoding=True),
     _x(b"", request_body=b"  leading spaces\n\n\ntrailing blank lines\n\n"),
     _x(b"no newline at the end\nsecond line", "text/plain", request_body=b"\none\ntwo\n"),
     _x(b'{"a": 1}', ttfb_ms=1.5, attempts=2, extra={"note": "it's"}),
@@ -375,11 +375,11 @@ def test_generated_interactions_take_the_whole_item_path(xs: list[Interaction]) 
         ),
         (b"hello", {"content-encoding": ["gzip"]}, b"hello", {}),  # the header lied: text stays
         (b"hello", {"content-encoding": ["compress"], "x": ["1"]}, b"hello", {"x": ["1"]}),
-        (gzip.compress(b"hi"), {"content-length": ["99"]}, b"hi", {}),
+        (gzip.compress(b"hi", mtime=0), {"content-length": ["99"]}, b"hi", {}),
         (
-            gzip.compress(b"hi"),
+            gzip.compress(b"hi", mtime=0),
             {"content-type": ["application/gzip"]},
-            gzip.compress(b"hi"),
+            gzip.compress(b"hi", mtime=0),
             {"content-type": ["application/gzip"]},
         ),
         (__import__("zlib").compress(b"\xffhi"), {}, b"\xffhi", {}),  # undeclared zlib, not text
