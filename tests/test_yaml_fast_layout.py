@@ -103,9 +103,16 @@ def _same_as_pyyaml(text: str) -> None:
     try:
         reference = _reference(text)
     except yaml.YAMLError:
-        assert fast_load(text) is None
-        with pytest.raises(CassetteFormatError, match="invalid YAML"):
-            loads_interactions(text, path=HERE)
+        try:
+            pure = yaml.load(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            assert fast_load(text) is None
+            with pytest.raises(CassetteFormatError, match="invalid YAML"):
+                loads_interactions(text, path=HERE)
+            return
+        # libyaml refuses a tab right after a block scalar's detected indentation, which the YAML spec
+        # and PyYAML's own reader accept: the fast reader reads it as PyYAML does (or leaves it).
+        assert fast_load(text) in (None, pure)
         return
     assert fast_load(text) in (None, reference)
     try:
@@ -179,6 +186,8 @@ def test_items_off_the_layout_are_read_by_the_general_reader(monkeypatch: pytest
         ('": 1}\n', '": 1}\n          \n'),
         ('": 1}\n', '": 1}\n\n\n'),
         ('": 1}\n', '": 1}\n\t\n'),
+        ("      string: |\n        {", "      string: |\n        \t{"),
+        ("      string: |\n        {", "      string: |2\n        \t{"),
         # Scalars and flow values in other styles.
         ("    method: POST\n", "    method: 'POST'\n"),
         ("    method: POST\n", '    method: "P\\x4FST"\n'),
