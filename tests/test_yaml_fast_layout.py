@@ -336,13 +336,13 @@ def edited_cassettes(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=edited_cassettes())
 def test_any_edit_of_our_output_loads_as_pyyaml_reads_it(text: str) -> None:
     _same_as_pyyaml(text)
 
 
-@settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(xs=st.lists(interactions(), min_size=1, max_size=4))
 def test_generated_interactions_take_the_whole_item_path(xs: list[Interaction]) -> None:
     text = dump_interactions(xs)
