@@ -35,6 +35,20 @@ def decode_body(body: bytes, headers: Headers) -> tuple[bytes, Headers]:
     `content-encoding` is always dropped (held bodies are decoded, whatever
     the header said), and so is a `content-length` that no longer matches.
     """
+    if not body.startswith((GZIP_MAGIC, ZSTD_MAGIC)) and not _looks_like_zlib(body):
+        # The usual body (nothing to sniff): when no header declares an encoding or a wrong length,
+        # it is kept as it is, which is what the general path below would conclude.
+        size = ""
+        for key, values in headers.items():
+            name = key.lower()
+            if name == "content-encoding":
+                break
+            if name == "content-length":
+                size = size or str(len(body))
+                if any(v.strip() != size for v in values):
+                    break
+        else:
+            return body, headers
     declared: list[str] = []
     content_type = ""
     lengths: list[str] = []

@@ -31,6 +31,7 @@ from pytest_llmops.recording.interactions import (
     InteractionMeta,
     RecordedRequest,
     RecordedResponse,
+    is_sse,
 )
 
 __all__ = ["interactions_from_data"]
@@ -168,7 +169,8 @@ def _check_length(headers: Headers, body: bytes, where: str) -> None:
 
 def _check_json(response: RecordedResponse, where: str) -> None:
     """A JSON content type with a body that is not JSON would only fail later, deep in the SDK."""
-    if "json" not in response.content_type or response.is_sse or not response.body.strip():
+    content_type = response.content_type
+    if "json" not in content_type or is_sse(content_type, response.body) or not response.body.strip():
         return
     try:
         json.loads(response.body)
@@ -335,6 +337,22 @@ def _headers(raw: Any, where: str) -> Headers:
     if raw is None:
         return {}
     pairs: list[tuple[Any, Any]]
+    if type(raw) is dict:
+        # The common case, kept fast for large cassettes: str names, lists of str, no case-duplicates.
+        simple: Headers = {}
+        for name, value in raw.items():
+            if type(name) is not str or type(value) is not list:
+                break
+            for item in value:
+                if type(item) is not str:
+                    break
+            else:
+                simple[name] = list(value)
+                continue
+            break
+        else:
+            if len({name.lower() for name in simple}) == len(simple):
+                return simple
     if isinstance(raw, dict):
         pairs = list(raw.items())
     elif isinstance(raw, list):  # HAR: [{name, value}]
@@ -345,11 +363,6 @@ def _headers(raw: Any, where: str) -> Headers:
             pairs.append((item["name"], [item.get("value")]))
     else:
         raise _Invalid(where, f"expected a mapping of header names to values, got {_kind(raw)}")
-
-    # The common case, kept fast for large cassettes: str names, lists of str, no case-duplicates.
-    simple = all(type(k) is str and type(v) is list and all(type(x) is str for x in v) for k, v in pairs)
-    if simple and len({k.lower() for k, _ in pairs}) == len(pairs):
-        return {k: list(v) for k, v in pairs}
 
     out: Headers = {}
     spelled: dict[str, str] = {}
