@@ -7,12 +7,11 @@ workers and tell a journal still being written from one a dead run left.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["LockBusy", "cassette_lock", "lock_fd", "unlock_fd", "write_atomic"]
+__all__ = ["LockBusy", "cassette_lock", "lock_fd", "unlock_fd", "write_all", "write_atomic"]
 
 
 class LockBusy(OSError):
@@ -20,25 +19,56 @@ class LockBusy(OSError):
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Temporary file in the same folder, fsync, rename. Keeps the old file's mode, else the umask's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Temporary file in the same folder, fsync, rename. Keeps the old file's mode, else the umask's.
+
+    Plain `os` calls: this runs once per recorded test, so the folder is made only when missing and
+    the new file gets the umask's mode from `open` itself (no umask query, no chmod).
+    """
+    data = text.encode("utf-8")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)  # mkstemp creates 0600
+        mode: int | None = os.stat(path).st_mode & 0o777
+    except OSError:
+        mode = None  # a new file: created with 0o666, which the umask narrows
+    fd, tmp = _create_temp(path, 0o600 if mode is not None else 0o666)
+    try:
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _create_temp(path: Path, mode: int) -> tuple[int, str]:
+    """A new `.<name>.<random>.tmp` beside `path` (its folder made if missing), open for writing."""
+    folder, made = os.fspath(path.parent), False
+    while True:
+        tmp = os.path.join(folder, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, mode), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            if made:
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made = True
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """All of `data` to the OS (`os.write` may take part of it)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def lock_fd(fd: int, *, exclusive: bool = True, blocking: bool = True) -> None:

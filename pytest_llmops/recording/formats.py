@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import math
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -210,6 +211,24 @@ _encode = json.JSONEncoder(
     ensure_ascii=False
 ).encode  # what json.dumps(x, ensure_ascii=False) does, made once
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_encode_str = json.encoder.encode_basestring  # what _encode does with a str (ensure_ascii=False)
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
+def _encode_scalar(value: Any) -> str:
+    """`_encode(value)` for a JSON scalar, without building an encoder per call (the layout encodes
+    every scalar of a body)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    if value is None or kind is bool:
+        return _CONSTANTS[value]
+    return _encode(value)  # NaN, infinities, subclasses: as json does them
+
 
 _Flat = dict[int, tuple[str, int]]
 """id of a container -> (its one-line JSON, the length of its longest string token, quotes included)."""
@@ -233,7 +252,7 @@ def _layout(value: Any, indent: int, start: int, flats: _Flat) -> str:
     if isinstance(value, dict):
         pieces = []
         for k, v in value.items():
-            key = _encode(k) + ": "
+            key = _encode_scalar(k) + ": "
             pieces.append(key + _layout(v, inner, inner + len(key), flats))
         brackets = "{}"
     else:
@@ -258,10 +277,10 @@ def _layout(value: Any, indent: int, start: int, flats: _Flat) -> str:
 def _flat(value: Any, flats: _Flat) -> tuple[str, int]:
     """`value` as one-line JSON (as json.dumps writes it) and its longest string token, each container
     encoded once however deep the layout goes (`flats` keeps them)."""
-    if isinstance(value, str):
-        text = _encode(value)
-        return text, len(text)
-    if not isinstance(value, dict | list) or not value:
+    if not isinstance(value, dict | list):
+        text = _encode_scalar(value)
+        return text, len(text) if isinstance(value, str) else 0
+    if not value:
         return _encode(value), 0
     known = flats.get(id(value))
     if known is not None:
@@ -274,7 +293,7 @@ def _flat(value: Any, flats: _Flat) -> tuple[str, int]:
         longest = 0
         if isinstance(value, dict):
             for k, v in value.items():
-                key = _encode(k)
+                key = _encode_scalar(k)
                 text, inner = _flat(v, flats)
                 parts.append(f"{key}: {text}")
                 longest = max(longest, len(key), inner)

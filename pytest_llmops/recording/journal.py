@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_llmops.recording.files import LockBusy, cassette_lock, lock_fd, write_atomic
+from pytest_llmops.recording.files import LockBusy, cassette_lock, lock_fd, write_all, write_atomic
 from pytest_llmops.recording.interactions import (
     Interaction,
     InteractionMeta,
@@ -81,10 +81,14 @@ class Journal:
         Raises OSError (read-only folder, disk full, a file where a folder should be, ...);
         nothing is left behind then.
         """
-        self.cassette.parent.mkdir(parents=True, exist_ok=True)
         if self.cassette.is_dir():
             raise IsADirectoryError(21, "the cassette path is a folder", str(self.cassette))
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except FileNotFoundError:  # the cassette's folder is made with its first journal
+            self.cassette.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, flags, 0o644)
         try:
             lock_fd(fd)
             header = {
@@ -95,7 +99,7 @@ class Journal:
             }
             # A write, not an fsync: a full disk refuses the write already, and the request that
             # follows must not wait on the disk (the app would see it as latency).
-            _write_all(fd, (json.dumps(header) + "\n").encode("utf-8"))
+            write_all(fd, (json.dumps(header) + "\n").encode("utf-8"))
         except BaseException:
             os.close(fd)
             self.path.unlink(missing_ok=True)
@@ -107,7 +111,7 @@ class Journal:
         the process being killed. Not fsync'd (see the module's docstring)."""
         if self._fd is None:
             raise RuntimeError("journal is not open")
-        _write_all(self._fd, line.encode("utf-8"))
+        write_all(self._fd, line.encode("utf-8"))
         self.count += 1
 
     def sync(self) -> None:
@@ -319,13 +323,6 @@ def _claim(path: Path) -> int | None:
         os.close(fd)
         return None
     return fd
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -415,9 +415,25 @@ def _json(text: str) -> Any:
         return None
 
 
-def _strings(value: Any) -> Iterator[str]:
-    for _, leaf in _leaves(value, ""):
-        yield leaf
+def _strings(value: Any, out: list[str] | None = None) -> list[str]:
+    """Every string value in a JSON value, in `_leaves` order (without building the paths)."""
+    if out is None:
+        out = []
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            if isinstance(item, str):
+                out.append(item)
+            elif isinstance(item, dict | list):
+                _strings(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, str):
+                out.append(item)
+            elif isinstance(item, dict | list):
+                _strings(item, out)
+    return out
 
 
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
