@@ -900,3 +900,16 @@ def test_binary_bytes_that_only_look_like_zlib_stay_as_they_are() -> None:
     )
     (back,) = loads(dump_interactions([x]))
     assert back.request.body == b"\x88\xf5\x00"
+
+
+@pytest.mark.parametrize(
+    "text", ["\tindented by a tab\nsecond line\n", "\t\n\tx\n", "\tno newline at the end\nok"]
+)
+def test_a_block_starting_with_a_tab_loads_with_libyaml_too(text: str) -> None:
+    """libyaml will not guess a block's indentation from a line that starts with a tab: the emitter says it."""
+    item = {"body": text}
+    out = "interactions:\n" + emit_item(item) + "version: 1\n"
+    expected = {"interactions": [item], "version": 1}
+    assert yaml.load(out, Loader=yaml.CSafeLoader) == expected
+    assert yaml.load(out, Loader=yaml.SafeLoader) == expected
+    assert fast_load(out) in (None, expected)

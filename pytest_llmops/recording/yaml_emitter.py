@@ -182,8 +182,8 @@ def _float(value: float) -> str:
 def _literal(text: str, indent: int) -> str:
     """`|` header and content lines; its indicators keep leading spaces and trailing newlines exact."""
     header = "|"
-    if text[0] in " \n":
-        header += "2"  # content starts with spaces or a blank line: say the indentation
+    if text[0] in " \t\n":
+        header += "2"  # starts with spaces, a tab (libyaml refuses to guess then) or a blank line
     if not text.endswith("\n"):
         header += "-"
         lines = text.split("\n")
