@@ -1,7 +1,8 @@
 """`LLMOpsSession`: the plugin's state for one pytest run, registered with the plugin manager.
 
-It opens each llm test's cassette before the test's fixtures are set up and
-closes it after they are torn down, runs repeats, holds budgets, builds the
+It opens each llm test's cassette before the test's fixtures are set up (when
+only replaying, it reads the file on the test's first request) and closes it
+after they are torn down, runs repeats, holds budgets, builds the
 per-test record that rides the teardown report, and on the controller
 collects the records, compares them with the baseline and reports.
 """
@@ -27,6 +28,7 @@ from pytest_llmops.markers import LLMMarker, MarkerError, deprecation_message, m
 from pytest_llmops.parametrize import item_params
 from pytest_llmops.recording import guard, network, secrets, transport, transports
 from pytest_llmops.recording.cassette import Cassette, CassetteWriteError, LiveOnly, RecordMode
+from pytest_llmops.recording.deferred import CassetteUnreadable, DeferredCassette
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.recording.matching import Matcher
@@ -42,7 +44,7 @@ from pytest_llmops.spend.calls import LLMCall, Source
 from pytest_llmops.spend.ledger import Ledger
 
 CTX = pytest.StashKey["context.TestContext"]()
-CASSETTE = pytest.StashKey[Cassette]()
+CASSETTE = pytest.StashKey["Cassette | DeferredCassette"]()
 PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
 MARKER = pytest.StashKey[LLMMarker]()
 PARAMS = pytest.StashKey[dict[str, str]]()
@@ -87,7 +89,7 @@ class LLMOpsSession:
         self._unpriced_warned: set[str] = set()
         self._variants: Any = None
         self.config_errors: list[str] = []
-        self._open_cassettes: dict[str, Cassette] = {}
+        self._open_cassettes: dict[str, Cassette | DeferredCassette] = {}
         # The keys in the environment before replay placeholders are set: what the live canary may use.
         self._env_keys = {
             name for name, value in os.environ.items() if value and value != REPLAY_PLACEHOLDER_KEY
@@ -451,31 +453,36 @@ class LLMOpsSession:
         context.set_current(ctx)
         mode = self._record_mode(marker)
         record.cassette = CassetteInfo(path=label, mode=mode.value)
-        failure: str | None = None
-        try:
-            cassette = Cassette(
+        cassette: Cassette | DeferredCassette
+        if mode is RecordMode.NONE:
+            # Replaying only: the file is read on the test's first request, so a test that sends
+            # nothing reads nothing (`recording/deferred.py`).
+            cassette = DeferredCassette(
                 path,
-                mode,
                 self._matcher(marker),
                 self.settings.scrubber,
                 self.settings.header_rule,
                 run_started_ns=self.run_started_ns,
+                on_open=self._warn_recovered,
+                describe_failure=lambda exc: self._unreadable(item, path, exc),
             )
-        except Exception as exc:  # a broken cassette fails this test, not the session
-            problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-            command = self._rerecord_command(item).replace("{mode}", "rewrite")
-            failure = f"cannot read cassette {problem}\nFix the file, or record it again: {command}"
-        if failure is not None:
-            raise pytest.fail.Exception(secrets.redact(failure), pytrace=False)
-        for found in cassette.recovered:
-            skipped = f" ({found.skipped_lines} cut-off line(s) skipped)" if found.skipped_lines else ""
-            warnings.warn(
-                RecoveredRecordingsWarning(
-                    f"recovered {found.interactions} recording(s) from {found.journal} into {path}{skipped}: "
-                    "a previous recording run was interrupted before it wrote the cassette"
-                ),
-                stacklevel=1,
-            )
+        else:
+            failure: str | None = None
+            try:
+                eager = Cassette(
+                    path,
+                    mode,
+                    self._matcher(marker),
+                    self.settings.scrubber,
+                    self.settings.header_rule,
+                    run_started_ns=self.run_started_ns,
+                )
+            except Exception as exc:  # a broken cassette fails this test, not the session
+                failure = self._unreadable(item, path, exc)
+            if failure is not None:
+                raise pytest.fail.Exception(failure, pytrace=False)
+            self._warn_recovered(eager)
+            cassette = eager
         item.stash[CASSETTE] = cassette
         self._open_cassettes[item.nodeid] = cassette
         recorder = transport.Recorder(
@@ -497,14 +504,44 @@ class LLMOpsSession:
             network.block(self.settings.allowed_hosts)
         transports.install(import_missing=True)
         transport.activate(recorder)
-        how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
         guard.allow(self.settings.allowed_hosts)
-        guard.start_test(
-            item.nodeid,
-            replaying=not cassette.records,
-            rerecord=self._rerecord_command(item).replace("{mode}", how),
-            recorded_uris=[i.request.uri for i in cassette.recorded if i.request is not None],
-        )
+        if isinstance(cassette, DeferredCassette):
+            # What the guard needs of the file (its recorded endpoints, the re-record command), it asks
+            # for when it needs it: a test that sends nothing does not read its cassette for the guard.
+            guard.start_test(
+                item.nodeid,
+                replaying=True,
+                rerecord=lambda: self._rerecord_command(item).replace(
+                    "{mode}", "new_episodes" if path.is_file() else "once"
+                ),
+                recorded_uris=cassette.recorded_uris,
+            )
+        else:
+            how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
+            guard.start_test(
+                item.nodeid,
+                replaying=not cassette.records,
+                rerecord=self._rerecord_command(item).replace("{mode}", how),
+                recorded_uris=[i.request.uri for i in cassette.recorded if i.request is not None],
+            )
+
+    def _unreadable(self, item: pytest.Item, path: Path, exc: Exception) -> str:
+        """Why the cassette cannot be read, and how to fix it; secrets redacted."""
+        problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        command = self._rerecord_command(item).replace("{mode}", "rewrite")
+        return secrets.redact(f"cannot read cassette {problem}\nFix the file, or record it again: {command}")
+
+    def _warn_recovered(self, cassette: Cassette) -> None:
+        for found in cassette.recovered:
+            skipped = f" ({found.skipped_lines} cut-off line(s) skipped)" if found.skipped_lines else ""
+            warnings.warn(
+                RecoveredRecordingsWarning(
+                    f"recovered {found.interactions} recording(s) from {found.journal} into "
+                    f"{cassette.path}{skipped}: a previous recording run was interrupted before it wrote "
+                    "the cassette"
+                ),
+                stacklevel=1,
+            )
 
     def _on_replay(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
         ctx.add_interaction(index, interaction, "replayed")
@@ -853,6 +890,8 @@ def failure_kind(exc: BaseException | None, when: str) -> str:
     in a baseline), else what stopped it (see `NOT_CHECK_FAILURES`)."""
     if isinstance(exc, transport.CassetteMiss):
         return "cassette miss"
+    if isinstance(exc, CassetteUnreadable):
+        return "error"
     if isinstance(exc, transport.BudgetExhausted):
         return "budget exhausted"
     if isinstance(exc, network.NetworkBlocked):
