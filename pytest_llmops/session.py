@@ -793,17 +793,23 @@ class LLMOpsSession:
                 (name, secrets.redact(value)) for name, value in junit_properties(record)
             )
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
         if report.when != "teardown":
-            return
+            return (yield)
         data = getattr(report, REPORT_ATTR, None)
         made = self._made.pop(report.nodeid, None)
-        if data is None:
-            return
-        # The record this process made, when the report still carries its dict; else rebuilt from the dict.
-        self.records[report.nodeid] = (
-            made[0] if made is not None and made[1] is data else TestRecord.from_dict(data)
-        )
+        if data is not None:
+            # The record this process made, when the report still carries its dict; else rebuilt from it.
+            self.records[report.nodeid] = (
+                made[0] if made is not None and made[1] is data else TestRecord.from_dict(data)
+            )
+        try:
+            return (yield)
+        finally:
+            # Every plugin has seen it now (xdist has sent it to the controller). pytest keeps every
+            # report to the end of the session; the record itself is in `records`.
+            report.__dict__.pop(REPORT_ATTR, None)
 
     def _save_interrupted(self) -> None:
         """Ctrl-C skips teardown: write the cassettes of the tests it stopped (their journals already hold
@@ -859,6 +865,9 @@ class LLMOpsSession:
 
 
 def _relative(path: Path, root: Path) -> str:
+    text, prefix = str(path), str(root).rstrip(os.sep) + os.sep
+    if text.startswith(prefix):  # the usual case, without building paths (this runs for every llm test)
+        return text[len(prefix) :].replace(os.sep, "/")
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

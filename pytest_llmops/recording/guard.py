@@ -291,15 +291,22 @@ def _current_mode() -> Mode:
 # -- the patches ------------------------------------------------------------------------------------
 
 
-def _targets() -> list[tuple[Any, str]]:
-    import http.client
+_target_list: list[tuple[Any, str]] = []
 
-    return [
-        (socket.socket, "connect"),
-        (socket.socket, "connect_ex"),
-        (socket, "getaddrinfo"),
-        (http.client.HTTPConnection, "putrequest"),
-    ]
+
+def _targets() -> list[tuple[Any, str]]:
+    if not _target_list:
+        import http.client
+
+        _target_list.extend(
+            [
+                (socket.socket, "connect"),
+                (socket.socket, "connect_ex"),
+                (socket, "getaddrinfo"),
+                (http.client.HTTPConnection, "putrequest"),
+            ]
+        )
+    return _target_list
 
 
 def _targets_and_originals() -> list[tuple[tuple[Any, str], Any]]:
@@ -311,9 +318,12 @@ def _ensure_installed() -> None:
         _mine.update(
             connect=_connect, connect_ex=_connect_ex, getaddrinfo=_getaddrinfo, putrequest=_putrequest
         )
+    targets = _targets()
+    if all(getattr(owner, name) is _mine[name] for owner, name in targets):
+        return  # every test starts here (and ends): the usual case, ours are all in place
     from pytest_llmops.recording import network
 
-    for owner, name in _targets():
+    for owner, name in targets:
         current = getattr(owner, name)
         if current is _mine[name] or network.wrapped(owner, name) is _mine[name]:
             continue  # ours is there, or --llm-block-network's patch sits on top of ours and calls it
