@@ -137,3 +137,46 @@ def test_the_guard_reads_the_cassette_for_a_raw_connection_to_a_recorded_loopbac
         ]
     )
     assert sim.requests == []
+
+
+def test_a_client_library_first_imported_inside_a_test_is_patched_on_import(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plugin imports no client library the app has not imported (an import hook patches it when the
+    app does): a test that imports httpx in its body is recorded, then replayed without a request."""
+    llm_pytester.makepyfile(
+        test_late="""
+        import os, sys, pytest
+
+        @pytest.mark.llm
+        def test_late_import():
+            assert "httpx" not in sys.modules  # not imported by the plugin when the test started
+            import httpx
+
+            reply = httpx.post(
+                os.environ["SIM_URL"] + "/v1/chat/completions",
+                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "late"}]},
+                headers={"Authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "none")},
+            )
+            print("ANSWER", reply.json()["choices"][0]["message"]["content"])
+        """
+    )
+    # A fresh interpreter, so that nothing imported httpx before the test does.
+    recorded = llm_pytester.runpytest_subprocess("--llm-eval", "--llm-record=once", "-s", "-p", "no:xdist")
+    recorded.assert_outcomes(passed=1)
+    assert len(sim.requests) == 1
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    sim.reset()
+    replayed = llm_pytester.runpytest_subprocess("--llm-eval", "-s", "-p", "no:xdist")
+    replayed.assert_outcomes(passed=1)
+    assert sim.requests == []
+
+    def answers(result: pytest.RunResult) -> list[str]:
+        return [line.split("ANSWER", 1)[1] for line in result.stdout.lines if "ANSWER" in line]
+
+    assert answers(recorded) and answers(replayed) == answers(recorded)
+    replayed.stdout.fnmatch_lines(["*app calls: 1 (1 replayed, 0 live)*"])
