@@ -90,6 +90,7 @@ class LLMOpsSession:
         self._variants: Any = None
         self.config_errors: list[str] = []
         self._open_cassettes: dict[str, Cassette | DeferredCassette] = {}
+        self._parse_cache_dir: Path | None = None
         # The keys in the environment before replay placeholders are set: what the live canary may use.
         self._env_keys = {
             name for name, value in os.environ.items() if value and value != REPLAY_PLACEHOLDER_KEY
@@ -134,9 +135,9 @@ class LLMOpsSession:
             guard.refuse_unmarked(True)
         cache = getattr(self.config, "cache", None)  # absent under -p no:cacheprovider
         if cache is not None:
-            from pytest_llmops.recording import formats
-
-            formats.use_parse_cache(cache.mkdir("llmops-cassettes"))
+            # Set up when the first cassette is read (`_cassette`): a run whose tests send nothing
+            # imports no cassette reader.
+            self._parse_cache_dir = cache.mkdir("llmops-cassettes")
         from pytest_llmops.checks import registry, settings
 
         s = self.settings
@@ -457,26 +458,18 @@ class LLMOpsSession:
         if mode is RecordMode.NONE:
             # Replaying only: the file is read on the test's first request, so a test that sends
             # nothing reads nothing (`recording/deferred.py`).
+            matcher = self._matcher(marker)
             cassette = DeferredCassette(
                 path,
-                self._matcher(marker),
-                self.settings.scrubber,
-                self.settings.header_rule,
-                run_started_ns=self.run_started_ns,
+                matcher,
+                lambda: self._cassette(path, RecordMode.NONE, matcher),
                 on_open=self._warn_recovered,
                 describe_failure=lambda exc: self._unreadable(item, path, exc),
             )
         else:
             failure: str | None = None
             try:
-                eager = Cassette(
-                    path,
-                    mode,
-                    self._matcher(marker),
-                    self.settings.scrubber,
-                    self.settings.header_rule,
-                    run_started_ns=self.run_started_ns,
-                )
+                eager = self._cassette(path, mode, self._matcher(marker))
             except Exception as exc:  # a broken cassette fails this test, not the session
                 failure = self._unreadable(item, path, exc)
             if failure is not None:
@@ -524,6 +517,22 @@ class LLMOpsSession:
                 rerecord=self._rerecord_command(item).replace("{mode}", how),
                 recorded_uris=[i.request.uri for i in cassette.recorded if i.request is not None],
             )
+
+    def _cassette(self, path: Path, mode: RecordMode, matcher: Matcher) -> Cassette:
+        """Read (or start) the cassette at `path`; the parse cache is set up before the first one."""
+        if self._parse_cache_dir is not None:
+            from pytest_llmops.recording import formats
+
+            formats.use_parse_cache(self._parse_cache_dir)
+            self._parse_cache_dir = None
+        return Cassette(
+            path,
+            mode,
+            matcher,
+            self.settings.scrubber,
+            self.settings.header_rule,
+            run_started_ns=self.run_started_ns,
+        )
 
     def _unreadable(self, item: pytest.Item, path: Path, exc: Exception) -> str:
         """Why the cassette cannot be read, and how to fix it; secrets redacted."""
@@ -641,16 +650,7 @@ class LLMOpsSession:
         path = replayed.path if replayed is not None else Path(item.path)
         rerecord = self.settings.record_mode is RecordMode.REWRITE
         sink: Any = (
-            Cassette(
-                path,
-                RecordMode.REWRITE,
-                self._matcher(marker),
-                self.settings.scrubber,
-                self.settings.header_rule,
-                run_started_ns=self.run_started_ns,
-            )
-            if rerecord
-            else LiveOnly(path)
+            self._cassette(path, RecordMode.REWRITE, self._matcher(marker)) if rerecord else LiveOnly(path)
         )
         recorder = transport.Recorder(
             cassette=sink,

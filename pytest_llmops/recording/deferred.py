@@ -21,10 +21,8 @@ from typing import Any
 import pytest
 
 from pytest_llmops.recording.cassette import Cassette, RecordMode
-from pytest_llmops.recording.headers import HeaderRule
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.matching import Matcher
-from pytest_llmops.recording.secrets import Scrubber
 
 
 class CassetteUnreadable(pytest.fail.Exception):  # type: ignore[name-defined,misc]
@@ -35,7 +33,7 @@ class CassetteUnreadable(pytest.fail.Exception):  # type: ignore[name-defined,mi
 
 
 class DeferredCassette:
-    """A `Cassette` in record mode `none`, created on first use.
+    """A `Cassette` in record mode `none`, created on first use by `create()`.
 
     `on_open(cassette)` runs once when it is created (the session warns about recovered journals there);
     `describe_failure(exc)` turns an error reading the file into the message of `CassetteUnreadable`,
@@ -50,16 +48,14 @@ class DeferredCassette:
         self,
         path: Path,
         matcher: Matcher,
-        scrubber: Scrubber,
-        headers: HeaderRule,
+        create: Callable[[], Cassette],
         *,
-        run_started_ns: int | None,
         on_open: Callable[[Cassette], None],
         describe_failure: Callable[[Exception], str],
     ) -> None:
         self.path = path
         self.matcher = matcher
-        self._args = (scrubber, headers, run_started_ns)
+        self._create = create
         self._on_open = on_open
         self._describe_failure = describe_failure
         self._cassette: Cassette | None = None
@@ -78,16 +74,8 @@ class DeferredCassette:
             return cassette
         with self._lock:
             if self._cassette is None and self._failure is None:
-                scrubber, headers, run_started_ns = self._args
                 try:
-                    created = Cassette(
-                        self.path,
-                        RecordMode.NONE,
-                        self.matcher,
-                        scrubber,
-                        headers,
-                        run_started_ns=run_started_ns,
-                    )
+                    created = self._create()
                 except Exception as exc:  # a broken cassette fails this test, not the session
                     self._failure = self._describe_failure(exc)
                 else:
