@@ -8,8 +8,8 @@ live and passes the body to the app chunk by chunk while a `Sink` copies it
 aside. The cassette behind the `Recorder` knows nothing of any library.
 
 Patches are installed when the first llm test starts (libraries already
-imported; the others when they are imported) and removed at session end; this
-module imports no client library itself.
+imported, and those importable then) and removed at session end; this module
+imports no client library itself.
 """
 
 from __future__ import annotations
