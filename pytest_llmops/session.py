@@ -1,7 +1,8 @@
 """`LLMOpsSession`: the plugin's state for one pytest run, registered with the plugin manager.
 
-It opens each llm test's cassette before the test's fixtures are set up and
-closes it after they are torn down, runs repeats, holds budgets, builds the
+It opens each llm test's cassette before the test's fixtures are set up (when
+only replaying, it reads the file on the test's first request) and closes it
+after they are torn down, runs repeats, holds budgets, builds the
 per-test record that rides the teardown report, and on the controller
 collects the records, compares them with the baseline and reports.
 """
@@ -27,6 +28,7 @@ from pytest_llmops.markers import LLMMarker, MarkerError, deprecation_message, m
 from pytest_llmops.parametrize import item_params
 from pytest_llmops.recording import guard, network, secrets, transport, transports
 from pytest_llmops.recording.cassette import Cassette, CassetteWriteError, LiveOnly, RecordMode
+from pytest_llmops.recording.deferred import CassetteUnreadable, DeferredCassette
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.locations import cassette_path
 from pytest_llmops.recording.matching import Matcher
@@ -42,7 +44,7 @@ from pytest_llmops.spend.calls import LLMCall, Source
 from pytest_llmops.spend.ledger import Ledger
 
 CTX = pytest.StashKey["context.TestContext"]()
-CASSETTE = pytest.StashKey[Cassette]()
+CASSETTE = pytest.StashKey["Cassette | DeferredCassette"]()
 PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
 MARKER = pytest.StashKey[LLMMarker]()
 PARAMS = pytest.StashKey[dict[str, str]]()
@@ -87,7 +89,8 @@ class LLMOpsSession:
         self._unpriced_warned: set[str] = set()
         self._variants: Any = None
         self.config_errors: list[str] = []
-        self._open_cassettes: dict[str, Cassette] = {}
+        self._open_cassettes: dict[str, Cassette | DeferredCassette] = {}
+        self._parse_cache_dir: Path | None = None
         # The keys in the environment before replay placeholders are set: what the live canary may use.
         self._env_keys = {
             name for name, value in os.environ.items() if value and value != REPLAY_PLACEHOLDER_KEY
@@ -133,9 +136,9 @@ class LLMOpsSession:
             guard.refuse_unmarked(True)
         cache = getattr(self.config, "cache", None)  # absent under -p no:cacheprovider
         if cache is not None:
-            from pytest_llmops.recording import formats
-
-            formats.use_parse_cache(cache.mkdir("llmops-cassettes"))
+            # Set up when the first cassette is read (`_cassette`): a run whose tests send nothing
+            # imports no cassette reader.
+            self._parse_cache_dir = cache.mkdir("llmops-cassettes")
         from pytest_llmops.checks import registry, settings
 
         s = self.settings
@@ -453,31 +456,28 @@ class LLMOpsSession:
         context.set_current(ctx)
         mode = self._record_mode(marker)
         record.cassette = CassetteInfo(path=label, mode=mode.value)
-        failure: str | None = None
-        try:
-            cassette = Cassette(
+        cassette: Cassette | DeferredCassette
+        if mode is RecordMode.NONE:
+            # Replaying only: the file is read on the test's first request, so a test that sends
+            # nothing reads nothing (`recording/deferred.py`).
+            matcher = self._matcher(marker)
+            cassette = DeferredCassette(
                 path,
-                mode,
-                self._matcher(marker),
-                self.settings.scrubber,
-                self.settings.header_rule,
-                run_started_ns=self.run_started_ns,
+                matcher,
+                lambda: self._cassette(path, RecordMode.NONE, matcher),
+                on_open=self._warn_recovered,
+                describe_failure=lambda exc: self._unreadable(item, path, exc),
             )
-        except Exception as exc:  # a broken cassette fails this test, not the session
-            problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-            command = self._rerecord_command(item).replace("{mode}", "rewrite")
-            failure = f"cannot read cassette {problem}\nFix the file, or record it again: {command}"
-        if failure is not None:
-            raise pytest.fail.Exception(secrets.redact(failure), pytrace=False)
-        for found in cassette.recovered:
-            skipped = f" ({found.skipped_lines} cut-off line(s) skipped)" if found.skipped_lines else ""
-            warnings.warn(
-                RecoveredRecordingsWarning(
-                    f"recovered {found.interactions} recording(s) from {found.journal} into {path}{skipped}: "
-                    "a previous recording run was interrupted before it wrote the cassette"
-                ),
-                stacklevel=1,
-            )
+        else:
+            failure: str | None = None
+            try:
+                eager = self._cassette(path, mode, self._matcher(marker))
+            except Exception as exc:  # a broken cassette fails this test, not the session
+                failure = self._unreadable(item, path, exc)
+            if failure is not None:
+                raise pytest.fail.Exception(failure, pytrace=False)
+            self._warn_recovered(eager)
+            cassette = eager
         item.stash[CASSETTE] = cassette
         self._open_cassettes[item.nodeid] = cassette
         recorder = transport.Recorder(
@@ -500,14 +500,60 @@ class LLMOpsSession:
             network.block(self.settings.allowed_hosts)
         transports.install(import_missing=True)
         transport.activate(recorder)
-        how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
         guard.allow(self.settings.allowed_hosts)
-        guard.start_test(
-            item.nodeid,
-            replaying=not cassette.records,
-            rerecord=self._rerecord_command(item).replace("{mode}", how),
-            recorded_uris=[i.request.uri for i in cassette.recorded if i.request is not None],
+        if isinstance(cassette, DeferredCassette):
+            # What the guard needs of the file (its recorded endpoints, the re-record command), it asks
+            # for when it needs it: a test that sends nothing does not read its cassette for the guard.
+            guard.start_test(
+                item.nodeid,
+                replaying=True,
+                rerecord=lambda: self._rerecord_command(item).replace(
+                    "{mode}", "new_episodes" if path.is_file() else "once"
+                ),
+                recorded_uris=cassette.recorded_uris,
+            )
+        else:
+            how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
+            guard.start_test(
+                item.nodeid,
+                replaying=not cassette.records,
+                rerecord=self._rerecord_command(item).replace("{mode}", how),
+                recorded_uris=[i.request.uri for i in cassette.recorded if i.request is not None],
+            )
+
+    def _cassette(self, path: Path, mode: RecordMode, matcher: Matcher) -> Cassette:
+        """Read (or start) the cassette at `path`; the parse cache is set up before the first one."""
+        if self._parse_cache_dir is not None:
+            from pytest_llmops.recording import formats
+
+            formats.use_parse_cache(self._parse_cache_dir)
+            self._parse_cache_dir = None
+        return Cassette(
+            path,
+            mode,
+            matcher,
+            self.settings.scrubber,
+            self.settings.header_rule,
+            run_started_ns=self.run_started_ns,
         )
+
+    def _unreadable(self, item: pytest.Item, path: Path, exc: Exception) -> str:
+        """Why the cassette cannot be read, and how to fix it; secrets redacted."""
+        problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        command = self._rerecord_command(item).replace("{mode}", "rewrite")
+        return secrets.redact(f"cannot read cassette {problem}\nFix the file, or record it again: {command}")
+
+    def _warn_recovered(self, cassette: Cassette) -> None:
+        for found in cassette.recovered:
+            skipped = f" ({found.skipped_lines} cut-off line(s) skipped)" if found.skipped_lines else ""
+            warnings.warn(
+                RecoveredRecordingsWarning(
+                    f"recovered {found.interactions} recording(s) from {found.journal} into "
+                    f"{cassette.path}{skipped}: a previous recording run was interrupted before it wrote "
+                    "the cassette"
+                ),
+                stacklevel=1,
+            )
 
     def _on_replay(self, ctx: context.TestContext, index: int, interaction: Interaction) -> None:
         ctx.add_interaction(index, interaction, "replayed")
@@ -607,16 +653,7 @@ class LLMOpsSession:
         path = replayed.path if replayed is not None else Path(item.path)
         rerecord = self.settings.record_mode is RecordMode.REWRITE
         sink: Any = (
-            Cassette(
-                path,
-                RecordMode.REWRITE,
-                self._matcher(marker),
-                self.settings.scrubber,
-                self.settings.header_rule,
-                run_started_ns=self.run_started_ns,
-            )
-            if rerecord
-            else LiveOnly(path)
+            self._cassette(path, RecordMode.REWRITE, self._matcher(marker)) if rerecord else LiveOnly(path)
         )
         recorder = transport.Recorder(
             cassette=sink,
@@ -760,17 +797,23 @@ class LLMOpsSession:
                 (name, secrets.redact(value)) for name, value in junit_properties(record)
             )
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
         if report.when != "teardown":
-            return
+            return (yield)
         data = getattr(report, REPORT_ATTR, None)
         made = self._made.pop(report.nodeid, None)
-        if data is None:
-            return
-        # The record this process made, when the report still carries its dict; else rebuilt from the dict.
-        self.records[report.nodeid] = (
-            made[0] if made is not None and made[1] is data else TestRecord.from_dict(data)
-        )
+        if data is not None:
+            # The record this process made, when the report still carries its dict; else rebuilt from it.
+            self.records[report.nodeid] = (
+                made[0] if made is not None and made[1] is data else TestRecord.from_dict(data)
+            )
+        try:
+            return (yield)
+        finally:
+            # Every plugin has seen it now (xdist has sent it to the controller). pytest keeps every
+            # report to the end of the session; the record itself is in `records`.
+            report.__dict__.pop(REPORT_ATTR, None)
 
     def _save_interrupted(self) -> None:
         """Ctrl-C skips teardown: write the cassettes of the tests it stopped (their journals already hold
@@ -826,6 +869,9 @@ class LLMOpsSession:
 
 
 def _relative(path: Path, root: Path) -> str:
+    text, prefix = str(path), str(root).rstrip(os.sep) + os.sep
+    if text.startswith(prefix):  # the usual case, without building paths (this runs for every llm test)
+        return text[len(prefix) :].replace(os.sep, "/")
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
@@ -857,6 +903,8 @@ def failure_kind(exc: BaseException | None, when: str) -> str:
     in a baseline), else what stopped it (see `NOT_CHECK_FAILURES`)."""
     if isinstance(exc, transport.CassetteMiss):
         return "cassette miss"
+    if isinstance(exc, CassetteUnreadable):
+        return "error"
     if isinstance(exc, transport.BudgetExhausted):
         return "budget exhausted"
     if isinstance(exc, network.NetworkBlocked):

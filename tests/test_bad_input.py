@@ -27,28 +27,76 @@ def test_b():
 """
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "line"),
-    [
-        ("test_a.yaml", b"interactions: [\n  - {bad", ":2:"),
-        ("test_a.json", b'{"interactions": [ {"request": ', ":1"),
-        ("test_a.yaml", b"interactions:\n- response: {status: 200}\n", None),
-        ("test_a.yaml", b"\x00\x01\x02\xff\xfe binary", None),
-    ],
-    ids=["invalid-yaml", "invalid-json", "missing-field", "binary"],
-)
-def test_an_unreadable_cassette_is_one_error_for_its_test_only(
-    pytester: pytest.Pytester, name: str, content: bytes, line: str | None
-) -> None:
+UNREADABLE = [
+    ("test_a.yaml", b"interactions: [\n  - {bad", ":2:"),
+    ("test_a.json", b'{"interactions": [ {"request": ', ":1"),
+    ("test_a.yaml", b"interactions:\n- response: {status: 200}\n", None),
+    ("test_a.yaml", b"\x00\x01\x02\xff\xfe binary", None),
+]
+UNREADABLE_IDS = ["invalid-yaml", "invalid-json", "missing-field", "binary"]
+
+# test_a sends a request, and swallows every Exception as an app's retry loop would.
+SENDING_TESTS = """
+import pytest
+
+@pytest.mark.llm
+def test_a():
+    import httpx
+
+    try:
+        httpx.post("http://127.0.0.1:9/v1/chat/completions", json={"model": "m", "messages": []})
+    except Exception:
+        pass
+
+@pytest.mark.llm
+def test_b():
+    pass
+"""
+
+
+def _broken_cassette(pytester: pytest.Pytester, tests: str, name: str, content: bytes) -> None:
     pytester.makepyfile(
-        test_c=LLM_TESTS.replace(
+        test_c=tests.replace(
             "@pytest.mark.llm\ndef test_a", f'@pytest.mark.llm(cassette="test_c/{name}")\ndef test_a'
         )
     )
     folder = pytester.path / "cassettes" / "test_c"
     folder.mkdir(parents=True)
     (folder / name).write_bytes(content)
-    result = pytester.runpytest("--llm-eval", "-p", "no:randomly")
+
+
+@pytest.mark.parametrize(("name", "content", "line"), UNREADABLE, ids=UNREADABLE_IDS)
+def test_an_unreadable_cassette_fails_the_request_that_needs_it_once(
+    pytester: pytest.Pytester, name: str, content: bytes, line: str | None
+) -> None:
+    """Replaying, a cassette is read on the test's first request: a broken one fails that test, with our
+    message, even though the app swallows the exception; the other test is untouched."""
+    _broken_cassette(pytester, SENDING_TESTS, name, content)
+    result = pytester.runpytest("--llm-eval", "-p", "no:randomly", "-p", "no:xdist")
+    result.assert_outcomes(failed=1, passed=1)
+    out = assert_clean(result)
+    assert out.count("Fix the file, or record it again") == 1  # one failure: later uses raise it again
+    assert "ERROR at" not in out
+    assert "test_c.py::test_a (error)" in out  # not a failed check: no baseline from this run
+    result.stdout.fnmatch_lines(
+        [
+            f"*cannot read cassette *{name}*",
+            "*record it again: pytest --llm-eval --llm-record=rewrite*",
+            "*FAILED test_c.py::test_a*",
+        ]
+    )
+    if line:
+        assert f"{name}{line}" in out
+
+
+@pytest.mark.parametrize(("name", "content", "line"), UNREADABLE, ids=UNREADABLE_IDS)
+def test_an_unreadable_cassette_is_one_error_for_its_test_only_when_recording(
+    pytester: pytest.Pytester, name: str, content: bytes, line: str | None
+) -> None:
+    """Recording (`once`), whether the file exists decides what the test does: it is read when the test
+    starts, and a broken one is one setup error, even for a test that sends nothing."""
+    _broken_cassette(pytester, LLM_TESTS, name, content)
+    result = pytester.runpytest("--llm-eval", "--llm-record=once", "-p", "no:randomly")
     result.assert_outcomes(errors=1, passed=1)
     out = assert_clean(result)
     assert out.count("ERROR at setup of test_a") == 1
@@ -58,6 +106,14 @@ def test_an_unreadable_cassette_is_one_error_for_its_test_only(
     )
     if line:
         assert f"{name}{line}" in out
+
+
+def test_an_unreadable_cassette_of_a_test_that_sends_nothing_is_not_read(pytester: pytest.Pytester) -> None:
+    """Replaying, a test that makes no request does not need its cassette: it is not read."""
+    _broken_cassette(pytester, LLM_TESTS, "test_a.yaml", b"interactions: [\n  - {bad")
+    result = pytester.runpytest("--llm-eval", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    assert "cannot read cassette" not in assert_clean(result)
 
 
 def test_a_corrupt_prompts_lock_is_a_usage_error_naming_it(pytester: pytest.Pytester) -> None:

@@ -27,7 +27,7 @@ import os
 import re
 import socket
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -113,7 +113,9 @@ _sending: contextvars.ContextVar[bool] = contextvars.ContextVar("llmops_sending"
 _mode = Mode.OFF
 _unmarked_refused = False
 _test = ""
-_rerecord = ""
+_rerecord: str | Callable[[], str] = ""
+_pending_uris: Callable[[], Iterable[str]] | None = None
+_env_seen: list[str] | None = None
 _local_ports: set[int] = set()
 _allowed: frozenset[str] = frozenset()
 _allowed_names: frozenset[str] = frozenset()
@@ -137,7 +139,8 @@ def looks_like_llm_call(path: str) -> bool:
 
 
 def env_base_urls() -> list[str]:
-    return [v for v in (os.environ.get(name, "") for name in BASE_URL_ENV_VARS) if v]
+    environ = os.environ
+    return [v for v in (environ.get(name, "") for name in BASE_URL_ENV_VARS) if v]
 
 
 def host_of(url: str) -> str | None:
@@ -213,23 +216,55 @@ def allow(hosts: Iterable[str]) -> None:
     _allowed_names, _allowed = names, frozenset(resolved)
 
 
-def start_test(nodeid: str, *, replaying: bool, rerecord: str, recorded_uris: Iterable[str] = ()) -> None:
-    """Watch one llm test. `recorded_uris` (the cassette's) name LLM endpoints besides the environment's."""
-    global _mode, _test, _rerecord
+def start_test(
+    nodeid: str,
+    *,
+    replaying: bool,
+    rerecord: str | Callable[[], str],
+    recorded_uris: Iterable[str] | Callable[[], Iterable[str]] = (),
+) -> None:
+    """Watch one llm test. `recorded_uris` (the cassette's) name LLM endpoints besides the environment's.
+
+    Either may be given as a function, called when first needed: `recorded_uris` when the test opens a
+    loopback connection (or sends an `http.client` request to loopback) to a port not known to be an LLM
+    endpoint yet, `rerecord` when a refusal names it. A test that sends nothing never calls them.
+    """
+    global _mode, _test, _rerecord, _pending_uris, _env_seen
     _mode = Mode.REPLAY if replaying else Mode.RECORD
     _test, _rerecord = nodeid, rerecord
     _unrecorded.clear()
-    for uri in [*env_base_urls(), *recorded_uris]:
+    urls = env_base_urls()
+    if urls != _env_seen:  # the ports are kept for the session: only a changed environment adds any
+        _note_local(urls)
+        _env_seen = urls
+    if callable(recorded_uris):
+        _pending_uris = recorded_uris
+    else:
+        _pending_uris = None
+        _note_local(recorded_uris)
+    _ensure_installed()
+
+
+def _note_local(uris: Iterable[str]) -> None:
+    for uri in uris:
         found = _endpoint(uri)
         if found is not None and is_local(found[0]):
             _local_ports.add(found[1])
-    _ensure_installed()
+
+
+def _resolve_pending() -> None:
+    """Note the running test's recorded endpoints, if they were left to be asked for."""
+    global _pending_uris
+    pending, _pending_uris = _pending_uris, None
+    if pending is not None:
+        _note_local(pending())
 
 
 def end_test() -> list[Unrecorded]:
     """Stop watching the test; what it sent unrecorded (recording only)."""
-    global _mode
+    global _mode, _pending_uris
     _mode = Mode.OFF
+    _pending_uris = None
     found = list(dict.fromkeys(_unrecorded))
     _unrecorded.clear()
     return found
@@ -242,10 +277,11 @@ def reassert() -> None:
 
 
 def uninstall() -> None:
-    global _unmarked_refused, _mode
+    global _unmarked_refused, _mode, _env_seen, _pending_uris
     _unmarked_refused = False
     _mode = Mode.OFF
     _local_ports.clear()
+    _env_seen, _pending_uris = None, None
     for (owner, name), original in _targets_and_originals():
         if getattr(owner, name) is _mine.get(name):
             setattr(owner, name, original)
@@ -261,15 +297,22 @@ def _current_mode() -> Mode:
 # -- the patches ------------------------------------------------------------------------------------
 
 
-def _targets() -> list[tuple[Any, str]]:
-    import http.client
+_target_list: list[tuple[Any, str]] = []
 
-    return [
-        (socket.socket, "connect"),
-        (socket.socket, "connect_ex"),
-        (socket, "getaddrinfo"),
-        (http.client.HTTPConnection, "putrequest"),
-    ]
+
+def _targets() -> list[tuple[Any, str]]:
+    if not _target_list:
+        import http.client
+
+        _target_list.extend(
+            [
+                (socket.socket, "connect"),
+                (socket.socket, "connect_ex"),
+                (socket, "getaddrinfo"),
+                (http.client.HTTPConnection, "putrequest"),
+            ]
+        )
+    return _target_list
 
 
 def _targets_and_originals() -> list[tuple[tuple[Any, str], Any]]:
@@ -281,9 +324,12 @@ def _ensure_installed() -> None:
         _mine.update(
             connect=_connect, connect_ex=_connect_ex, getaddrinfo=_getaddrinfo, putrequest=_putrequest
         )
+    targets = _targets()
+    if all(getattr(owner, name) is _mine[name] for owner, name in targets):
+        return  # every test starts here (and ends): the usual case, ours are all in place
     from pytest_llmops.recording import network
 
-    for owner, name in _targets():
+    for owner, name in targets:
         current = getattr(owner, name)
         if current is _mine[name] or network.wrapped(owner, name) is _mine[name]:
             continue  # ours is there, or --llm-block-network's patch sits on top of ours and calls it
@@ -332,7 +378,7 @@ def _putrequest(self: http.client.HTTPConnection, method: str, url: str, *args: 
         if mode is Mode.UNMARKED:
             if is_provider_request(f"http://{host}:{port}{path}"):
                 _refuse_unmarked_host(host, port, target)
-        elif looks_like_llm_call(path) or is_provider_host(host) or (is_local(host) and port in _local_ports):
+        elif looks_like_llm_call(path) or is_provider_host(host) or (is_local(host) and _llm_port(port)):
             if mode is Mode.REPLAY:
                 _refuse(target, host, port)
             _unrecorded.append(Unrecorded(f"{host}:{port}", _library()))
@@ -347,11 +393,18 @@ def _check_connect(sock: socket.socket, address: Any) -> Unrecorded | None:
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
         return None  # unix sockets and friends never leave the machine
     host, port = str(address[0]).lower(), int(address[1])
-    if (is_local(host) and port not in _local_ports) or host in _allowed:
+    if (is_local(host) and not _llm_port(port)) or host in _allowed:
         return None
     if mode is Mode.REPLAY:
         _refuse(f"a connection to {host}:{port}", host, port)
     return Unrecorded(f"{host}:{port}", _library())
+
+
+def _llm_port(port: int) -> bool:
+    """Whether a loopback `port` is an LLM endpoint's (of the environment, or recorded in a cassette)."""
+    if port not in _local_ports and _pending_uris is not None:
+        _resolve_pending()
+    return port in _local_ports
 
 
 def _refuse(what: str, host: str, port: Any) -> None:
@@ -364,7 +417,7 @@ def _refuse(what: str, host: str, port: Any) -> None:
         f"{what}{via} was refused: {_test} replays from its cassette, and this traffic, to {where}, "
         f"does not go through an HTTP library the plugin records and replays ({RECORDED_LIBRARIES}), "
         "so no cassette can answer it and a replay run sends nothing out. Send the call through one of those "
-        f"libraries and record it:\n  {_rerecord}\n"
+        f"libraries and record it:\n  {_rerecord() if callable(_rerecord) else _rerecord}\n"
         "(Loopback services on other ports, such as a local database, stay reachable.)"
     )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import re
-from pathlib import Path
+from pathlib import Path, PurePath
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]@=+,]")
 MAX_NAME = 120
@@ -34,9 +36,6 @@ def cassette_path(
     marker_name: str | None = None,
     marker_dir: str | None = None,
 ) -> Path:
-    base = Path((marker_dir or folder).replace("{rootdir}", str(rootdir)))
-    if not base.is_absolute():
-        base = test_file.parent / base
     if marker_name and Path(marker_name).is_absolute():
         return Path(marker_name)
     if marker_name:
@@ -54,8 +53,16 @@ def cassette_path(
             raise ValueError(
                 f"llm_cassette_name = {name_template!r} is not valid ({exc}); use the fields {{module}}, {{name}}, {{test}}"
             ) from None
-    parts = [safe_name(p) for p in Path(relative).parts if p not in ("", ".", "..")]
-    path = base.joinpath(*parts)
-    if path.suffix not in (".yaml", ".yml", ".json"):
-        path = path.with_name(path.name + ".yaml")
-    return path
+    parts = [safe_name(p) for p in PurePath(relative).parts if p not in ("", ".", "..")]
+    # This runs for every llm test: one Path built, the folder resolved once per test folder.
+    path = os.path.join(_base(str(test_file.parent), marker_dir or folder, str(rootdir)), *parts)
+    if os.path.splitext(path)[1] not in (".yaml", ".yml", ".json"):
+        path += ".yaml"
+    return Path(path)
+
+
+@functools.lru_cache(maxsize=512)
+def _base(test_dir: str, folder: str, rootdir: str) -> str:
+    """The cassette folder: `folder` ({rootdir} filled in), relative to the test's folder unless absolute."""
+    base = Path(folder.replace("{rootdir}", rootdir))
+    return str(base if base.is_absolute() else Path(test_dir) / base)
