@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -501,25 +501,22 @@ class LLMOpsSession:
         transports.install(import_missing=True)
         transport.activate(recorder)
         guard.allow(self.settings.allowed_hosts)
+        rerecord: str | Callable[[], str]
+        recorded_uris: list[str] | Callable[[], list[str]]
         if isinstance(cassette, DeferredCassette):
             # What the guard needs of the file (its recorded endpoints, the re-record command), it asks
             # for when it needs it: a test that sends nothing does not read its cassette for the guard.
-            guard.start_test(
-                item.nodeid,
-                replaying=True,
-                rerecord=lambda: self._rerecord_command(item).replace(
-                    "{mode}", "new_episodes" if path.is_file() else "once"
-                ),
-                recorded_uris=cassette.recorded_uris,
+            rerecord = lambda: self._rerecord_command(item).replace(  # noqa: E731
+                "{mode}", "new_episodes" if path.is_file() else "once"
             )
+            recorded_uris = cassette.recorded_uris
         else:
             how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
-            guard.start_test(
-                item.nodeid,
-                replaying=not cassette.records,
-                rerecord=self._rerecord_command(item).replace("{mode}", how),
-                recorded_uris=[i.request.uri for i in cassette.recorded if i.request is not None],
-            )
+            rerecord = self._rerecord_command(item).replace("{mode}", how)
+            recorded_uris = [i.request.uri for i in cassette.recorded if i.request is not None]
+        guard.start_test(
+            item.nodeid, replaying=not cassette.records, rerecord=rerecord, recorded_uris=recorded_uris
+        )
 
     def _cassette(self, path: Path, mode: RecordMode, matcher: Matcher) -> Cassette:
         """Read (or start) the cassette at `path`; the parse cache is set up before the first one."""

@@ -229,6 +229,7 @@ _PROVIDER_EXAMPLES = (
 def _ignored_hosts(hosts: tuple[str, ...], source: str) -> tuple[str, ...]:
     """`llm_ignore_hosts`, refusing what would let an LLM call through unrecorded: a replay run sending
     a provider request past its cassette is a paid live call nobody accounts for."""
+    llm_hosts = {*_PROVIDER_EXAMPLES, *filter(None, map(guard.host_of, guard.env_base_urls()))}
     for host in hosts:
         bare = host.removeprefix("*.")
         if "/" in host or ":" in bare or not bare:
@@ -236,7 +237,6 @@ def _ignored_hosts(hosts: tuple[str, ...], source: str) -> tuple[str, ...]:
                 f"{source}: {host!r} is not a host name. Give bare host names such as telemetry.example.com "
                 "(or *.example.com for every subdomain), without scheme, port or path."
             )
-        llm_hosts = {*_PROVIDER_EXAMPLES, *filter(None, map(guard.host_of, guard.env_base_urls()))}
         covers = host.startswith("*.") and any(h.endswith("." + bare) for h in llm_hosts)
         if covers or guard.is_provider_host(bare) or bare in llm_hosts:
             raise pytest.UsageError(

@@ -139,8 +139,7 @@ def looks_like_llm_call(path: str) -> bool:
 
 
 def env_base_urls() -> list[str]:
-    environ = os.environ
-    return [v for v in (environ.get(name, "") for name in BASE_URL_ENV_VARS) if v]
+    return [v for v in (os.environ.get(name, "") for name in BASE_URL_ENV_VARS) if v]
 
 
 def host_of(url: str) -> str | None:
@@ -155,7 +154,7 @@ def is_provider_request(uri: str) -> bool:
     host = parts.hostname
     if is_provider_host(host) or looks_like_llm_call(parts.path):
         return True
-    return any(host and urlsplit(_with_scheme(url)).hostname == host for url in env_base_urls())
+    return host is not None and any(host_of(url) == host.rstrip(".") for url in env_base_urls())
 
 
 def _with_scheme(url: str) -> str:

@@ -365,39 +365,39 @@ class _Kit:
         if name == "TimeoutError":
             return TimeoutError(message)
         cls = getattr(self.mod, name, None)
-        fallback: BaseException = self.mod.ClientConnectionError(message)
-        if not (isinstance(cls, type) and issubclass(cls, self.mod.ClientError)):
-            return fallback
-        if issubclass(cls, self.mod.ClientConnectorError) and "errno" in error:
+        if isinstance(cls, type) and issubclass(cls, self.mod.ClientConnectorError) and "errno" in error:
             from aiohttp.client_reqrep import ConnectionKey
 
             fields: dict[str, Any] = {f: None for f in getattr(ConnectionKey, "_fields", ())}
             fields.update(host=url.host, port=url.port, is_ssl=url.scheme == "https", ssl=True)
             try:
                 key = ConnectionKey(**fields)
-                os_error = OSError(int(error["errno"]), error.get("strerror", ""))
-                connector_error: BaseException = cls(key, os_error)
+                connector_error: BaseException = cls(
+                    key, OSError(int(error["errno"]), error.get("strerror", ""))
+                )
                 return connector_error
             except (TypeError, ValueError):
-                return fallback
-        try:
-            exc: BaseException = cls(message)
-        except TypeError:
-            exc = fallback
-        return exc
+                pass
+        return self._rebuilt(error, self.mod.ClientConnectionError, "no response (recorded)")
 
     def _failure(self, error: dict[str, str]) -> BaseException:
-        """The error a recording broke off with, as aiohttp's class of that name (`ClientPayloadError`
-        when aiohttp has none), so the client raises (and retries) in replay as it did live."""
+        """The error a recording broke off with (`ClientPayloadError` when aiohttp has no class of that
+        name), so the client raises (and retries) in replay as it did live."""
+        return self._rebuilt(error, self.mod.ClientPayloadError, "connection broken off (recorded)")
+
+    def _rebuilt(self, error: dict[str, str], fallback: type, default: str) -> BaseException:
+        """aiohttp's error of the recorded class name, made from its message; `fallback` when aiohttp has
+        no such class or the class is made from more than a message."""
         cls = getattr(self.mod, error.get("type", ""), None)
-        if not (isinstance(cls, type) and issubclass(cls, self.mod.ClientError)):
-            cls = self.mod.ClientPayloadError
-        message = error.get("message", "connection broken off (recorded)")
-        try:
-            exc: BaseException = cls(message)
-        except TypeError:  # a class made from more than a message: the payload error stands in
-            exc = self.mod.ClientPayloadError(message)
-        return exc
+        message = error.get("message", default)
+        if isinstance(cls, type) and issubclass(cls, self.mod.ClientError):
+            try:
+                exc: BaseException = cls(message)
+                return exc
+            except TypeError:
+                pass
+        made: BaseException = fallback(message)
+        return made
 
     async def record(
         self,

@@ -135,25 +135,26 @@ class _Kit:
         return self.mod.Response(response.status, headers=parts.headers, stream=stream, extensions=extensions)
 
     def _failure(self, error: dict[str, str] | None) -> BaseException | None:
-        """The transport error a recording broke off with, as this HTTP module's class of that name, so
-        the client raises (and retries) in replay as it did live."""
+        """The transport error a recording broke off with, so the client raises (and retries) in replay as
+        it did live."""
         if error is None:
             return None
-        cls = getattr(self.mod, error.get("type", ""), None)
-        if not (isinstance(cls, type) and issubclass(cls, self.mod.TransportError)):
-            cls = self.mod.RemoteProtocolError
-        exc: BaseException = cls(error.get("message", "connection broken off (recorded)"))
-        return exc
+        return self._rebuilt(error, self.mod.RemoteProtocolError, "connection broken off (recorded)")
 
     def no_response(self, interaction: Interaction, request: Any) -> BaseException:
         """What the library raised live instead of a response (`ConnectError`, `ReadTimeout`, ...)."""
         error = interaction.meta.error or {}
-        cls = getattr(self.mod, error.get("type", ""), None)
-        if not (isinstance(cls, type) and issubclass(cls, self.mod.TransportError)):
-            cls = self.mod.ConnectError
-        exc: BaseException = cls(error.get("message", "no response (recorded)"))
+        exc = self._rebuilt(error, self.mod.ConnectError, "no response (recorded)")
         exc.request = request  # type: ignore[attr-defined]
         return with_causes(exc, error)
+
+    def _rebuilt(self, error: dict[str, str], fallback: type, default: str) -> BaseException:
+        """This HTTP module's transport error of the recorded class name (`fallback` when it has none)."""
+        cls = getattr(self.mod, error.get("type", ""), None)
+        if not (isinstance(cls, type) and issubclass(cls, self.mod.TransportError)):
+            cls = fallback
+        exc: BaseException = cls(error.get("message", default))
+        return exc
 
     def _prepare(self, request: Any) -> None:
         """Ask only for encodings we can store decoded; the app sees decoded bodies either way."""
