@@ -421,18 +421,13 @@ def _strings(value: Any, out: list[str] | None = None) -> list[str]:
         out = []
     if isinstance(value, str):
         out.append(value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            if isinstance(item, str):
-                out.append(item)
-            elif isinstance(item, dict | list):
-                _strings(item, out)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, str):
-                out.append(item)
-            elif isinstance(item, dict | list):
-                _strings(item, out)
+        return out
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict | list):
+            _strings(item, out)
     return out
 
 

@@ -15,7 +15,9 @@ imports no client library itself.
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -370,9 +372,6 @@ def with_causes(exc: BaseException, error: dict[str, str]) -> BaseException:
     """`exc` raised from rebuilt copies of the recorded causes, so a replayed error's chain names the same
     classes as live (an OS error with its errno, so `ConnectionRefusedError` comes back as itself). A class
     whose module is not loaded, or that cannot be built from a message, ends the chain there."""
-    import os
-    import sys
-
     outer = exc
     for spec in filter(None, error.get("causes", "").split(" > ")):
         path, _, errno = spec.partition("#")
