@@ -75,6 +75,13 @@ def primary(url):
     body = {"model": "gpt-4o-mini", "messages": MESSAGES}
     requests.post(url + "/v1/chat/completions", json=body, headers={"authorization": "Bearer " + KEY}, timeout=5)
 """,
+    "urllib": """
+def primary(url):
+    import json, urllib.request
+    body = json.dumps({"model": "gpt-4o-mini", "messages": MESSAGES}).encode()
+    request = urllib.request.Request(url + "/v1/chat/completions", data=body, headers={"authorization": "Bearer " + KEY})
+    urllib.request.urlopen(request, timeout=5)
+""",
     "aiohttp": """
 def primary(url):
     import asyncio, aiohttp

@@ -80,7 +80,7 @@ BASE_URL_ENV_VARS = (
     "LITELLM_PROXY_API_BASE",
     "GOOGLE_GEMINI_BASE_URL",
 )
-RECORDED_LIBRARIES = "httpx, aiohttp, requests/urllib3 and botocore"
+RECORDED_LIBRARIES = "httpx, aiohttp, requests/urllib3, botocore and http.client/urllib.request"
 
 
 class NetworkRefused(pytest.fail.Exception):  # type: ignore[name-defined,misc]
@@ -301,14 +301,11 @@ _target_list: list[tuple[Any, str]] = []
 
 def _targets() -> list[tuple[Any, str]]:
     if not _target_list:
-        import http.client
-
         _target_list.extend(
             [
                 (socket.socket, "connect"),
                 (socket.socket, "connect_ex"),
                 (socket, "getaddrinfo"),
-                (http.client.HTTPConnection, "putrequest"),
             ]
         )
     return _target_list
@@ -320,9 +317,7 @@ def _targets_and_originals() -> list[tuple[tuple[Any, str], Any]]:
 
 def _ensure_installed() -> None:
     if not _mine:
-        _mine.update(
-            connect=_connect, connect_ex=_connect_ex, getaddrinfo=_getaddrinfo, putrequest=_putrequest
-        )
+        _mine.update(connect=_connect, connect_ex=_connect_ex, getaddrinfo=_getaddrinfo)
     targets = _targets()
     if all(getattr(owner, name) is _mine[name] for owner, name in targets):
         return  # every test starts here (and ends): the usual case, ours are all in place
@@ -368,7 +363,10 @@ def _getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
     return _next["getaddrinfo"](host, port, *args, **kwargs)
 
 
-def _putrequest(self: http.client.HTTPConnection, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+def check_http_client(self: http.client.HTTPConnection, method: str, url: str) -> None:
+    """An `http.client` request the http.client interception leaves alone (outside llm tests, or on a
+    connection of urllib3's, whose interception answers at its pools): refused when it is shaped like an
+    LLM call and nothing can answer it, noted while recording."""
     mode = _current_mode()
     if mode is not Mode.OFF and not _sending.get():
         host, port = str(self.host).lower(), int(self.port or 80)
@@ -381,7 +379,6 @@ def _putrequest(self: http.client.HTTPConnection, method: str, url: str, *args: 
             if mode is Mode.REPLAY:
                 _refuse(target, host, port)
             _unrecorded.append(Unrecorded(f"{host}:{port}", _library()))
-    return _next["putrequest"](self, method, url, *args, **kwargs)
 
 
 def _check_connect(sock: socket.socket, address: Any) -> Unrecorded | None:
@@ -404,6 +401,39 @@ def _llm_port(port: int) -> bool:
     if port not in _local_ports and _pending_uris is not None:
         _resolve_pending()
     return port in _local_ports
+
+
+def check_native(library: str, kind: str, target: str, hosts: Iterable[str], fix: str) -> None:
+    """A library about to open connections of its own, past Python's sockets (grpc's C core, libcurl): a
+    `kind` ("gRPC channel") to `target`, which reaches `hosts`. In a replay it is refused unless every host is loopback or allowed; recording, it is noted
+    (refused at once under --llm-block-network); outside llm tests of a replay run, refused when it goes
+    to a provider."""
+    mode = _current_mode()
+    if mode is Mode.OFF or _sending.get():
+        return
+    from pytest_llmops.recording import network
+
+    what = f"a {kind} to {target}"
+    names = [h.lower().rstrip(".") for h in hosts]
+    outside = [h for h in names if not is_local(h) and h not in _allowed]
+    if mode is Mode.UNMARKED:
+        provider = next((h for h in names if is_provider_host(h) or h in _env_hosts()), None)
+        if provider is not None:
+            _refuse_unmarked_host(provider, "", f"{what} from {library}")
+        return
+    if not outside:
+        return
+    if mode is Mode.REPLAY:
+        raise NetworkRefused(
+            f"{what} from {library} was refused: {_test} replays from its cassette, and {library} opens its "
+            "own connections, past the Python sockets and HTTP libraries the plugin records and replays "
+            f"({RECORDED_LIBRARIES}), so no cassette can answer it and a replay run sends nothing out. {fix} "
+            "Or, if the service may be reached from replays, allow it with "
+            f"--llm-allowed-hosts={','.join(outside)}."
+        )
+    if network.blocking() and not all(network.permitted(h) for h in outside):
+        raise network.NetworkBlocked(f"{outside[0]} ({what} from {library})")
+    _unrecorded.append(Unrecorded(target, library))
 
 
 def _refuse(what: str, host: str, port: Any) -> None:

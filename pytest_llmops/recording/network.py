@@ -57,6 +57,15 @@ def _permitted(host: str) -> bool:
     return is_local(host) or host in _allowed
 
 
+def permitted(host: str) -> bool:
+    """Whether --llm-block-network lets `host` be reached (loopback, or allowed)."""
+    return _permitted(host.lower())
+
+
+def blocking() -> bool:
+    return _blocking
+
+
 def _check_address(sock: socket.socket, address: Any, what: str = "") -> None:
     if not _blocking:  # left in place as a pass-through under another patch (see `unblock`)
         return

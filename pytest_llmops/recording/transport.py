@@ -469,6 +469,8 @@ class Sink:
         self.attempts = attempts
         self.chunks: list[bytes] = []
         self.done = False
+        self.extra: dict[str, Any] = {}
+        """Kept in the recording's metadata (http.client notes the content coding the app was sent)."""
         recorder.open_streams.append(self)
 
     def feed(self, chunk: bytes) -> None:
@@ -501,6 +503,7 @@ class Sink:
             attempts=self.attempts,
             truncated=truncated or error is not None,
             error=None if error is None else {"type": type(error).__name__, "message": str(error)},
+            extra=dict(self.extra),
         )
         response = RecordedResponse(status=self.status, reason=self.reason, headers=headers, body=body)
         if not meta.truncated and _contradicts_json_type(response):

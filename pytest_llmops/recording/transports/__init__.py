@@ -1,4 +1,6 @@
-"""One interception per client library (httpx/httpx2, aiohttp, urllib3 for requests and botocore).
+"""One interception per client library (httpx/httpx2, aiohttp, urllib3 for requests and botocore, http.client
+for urllib.request and hand-written clients), and the refusals for libraries that open sockets of their own
+(grpc, pycurl: `native.py`).
 
 Each module patches one library, and sends its requests to the active `Recorder`
 (`recording/transport.py`). None of them imports its library: a library already
@@ -9,6 +11,7 @@ importing code gets the module, so no request can leave through it unpatched.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
@@ -19,7 +22,10 @@ from typing import Any
 
 from pytest_llmops.recording.transport import Interception
 
-LIBRARIES = ("httpx2", "httpx", "aiohttp", "urllib3")
+LIBRARIES = ("httpx2", "httpx", "aiohttp", "urllib3", "http.client", "grpc", "pycurl")
+ALWAYS = ("http.client",)
+"""Patched when installing even if nothing imported it yet: the standard library's client is cheap to import,
+and outside llm tests of a replay run its patch is what refuses LLM-shaped requests."""
 
 _installed: dict[str, Interception] = {}
 _patched: dict[str, ModuleType] = {}
@@ -31,11 +37,25 @@ _lock = threading.RLock()
 
 
 def _interception(name: str) -> Interception:
-    from pytest_llmops.recording.transports import aiohttp, httpx, urllib3
-
     if name in ("httpx2", "httpx"):
+        from pytest_llmops.recording.transports import httpx
+
         return httpx.HttpxInterception(name)
-    return aiohttp.AiohttpInterception() if name == "aiohttp" else urllib3.Urllib3Interception()
+    if name == "aiohttp":
+        from pytest_llmops.recording.transports import aiohttp
+
+        return aiohttp.AiohttpInterception()
+    if name == "urllib3":
+        from pytest_llmops.recording.transports import urllib3
+
+        return urllib3.Urllib3Interception()
+    if name == "http.client":
+        from pytest_llmops.recording.transports import http_client
+
+        return http_client.HttpClientInterception()
+    from pytest_llmops.recording.transports import native
+
+    return native.NativeInterception(name)
 
 
 def _patch(name: str, module: ModuleType) -> None:
@@ -99,6 +119,9 @@ def install(*, import_missing: bool) -> None:
 
     With no active recorder the patches behave exactly as the library does.
     """
+    for name in ALWAYS:
+        if name not in sys.modules:
+            importlib.import_module(name)
     for name in LIBRARIES:
         module = sys.modules.get(name)
         if module is None or _patched.get(name) is module or _initializing(module):

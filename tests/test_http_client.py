@@ -1,0 +1,192 @@
+"""http.client and urllib.request are recorded and replayed like the other client libraries.
+
+The inner suite calls the simulator as a small SDK or a hand-written client would: urllib.request and
+`http.client` directly, JSON and SSE, OpenAI and Anthropic wire formats, reading streams every way
+`HTTPResponse` allows. It prints what it got; the replay (no keys, --llm-block-network) must print the same
+and send nothing to the simulator.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from pytest_llmops.recording.formats import load_interactions
+from pytest_llmops.simulator import ProviderSimulator
+
+SUITE = """
+import gzip, http.client, json, os, time, urllib.error, urllib.request, zlib
+from urllib.parse import urlsplit
+import pytest
+
+URL = os.environ["SIM_URL"]
+HOST, PORT = urlsplit(URL).hostname, urlsplit(URL).port
+OPENAI = {"authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "sk-replay"),
+          "content-type": "application/json"}
+ANTHROPIC = {"x-api-key": os.environ.get("ANTHROPIC_API_KEY", "sk-replay"), "anthropic-version": "2023-06-01",
+             "content-type": "application/json"}
+MESSAGES = [{"role": "user", "content": "Where is my order, and when will it arrive?"}]
+CHAT = {"model": "gpt-4o-mini", "messages": MESSAGES}
+MESSAGE = {"model": "claude-haiku-4-5", "max_tokens": 60, "messages": MESSAGES}
+
+
+def post(path, body, headers):
+    request = urllib.request.Request(URL + path, data=json.dumps(body).encode(), headers=headers, method="POST")
+    return urllib.request.urlopen(request, timeout=10)
+
+
+def events(lines):
+    return [json.loads(line[5:]) for line in lines if line.startswith(b"data:") and line.strip() != b"data: [DONE]"]
+
+
+@pytest.mark.llm
+def test_urllib_openai_json(llm_usage):
+    with post("/v1/chat/completions", CHAT, OPENAI) as resp:
+        assert (resp.status, resp.getcode(), resp.reason) == (200, 200, "OK")
+        assert resp.headers.get_content_type() == "application/json" and resp.geturl().endswith("/completions")
+        answer = json.load(resp)
+    print("ANSWER", answer["choices"][0]["message"]["content"], answer["usage"]["total_tokens"])
+    assert len(llm_usage.calls) == 1 and llm_usage.calls[0].output_tokens > 0
+
+
+@pytest.mark.llm
+def test_urllib_anthropic_stream_lines():
+    with post("/v1/messages", {**MESSAGE, "stream": True}, ANTHROPIC) as resp:
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        got = events(resp)  # iteration: one line at a time
+    text = "".join(e["delta"]["text"] for e in got if e["type"] == "content_block_delta")
+    print("ANSWER", [e["type"] for e in got][:3], text)
+
+
+@pytest.mark.llm
+def test_http_client_openai_stream_read1():
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=10)
+    conn.request("POST", "/v1/chat/completions", json.dumps({**CHAT, "stream": True}), OPENAI)
+    resp = conn.getresponse()
+    assert isinstance(resp, http.client.HTTPResponse) and resp.getheader("content-type").startswith("text/event")
+    first = resp.read1(65536)
+    assert first.startswith(b"data: {")  # an event as soon as it is there, not the whole body
+    body = first + b"".join(iter(lambda: resp.read1(7), b""))
+    resp.close()
+    conn.close()
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events(body.splitlines()) if e["choices"])
+    print("ANSWER", text)
+
+
+@pytest.mark.llm
+def test_http_client_anthropic_json_readinto_and_readline():
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=10)
+    conn.putrequest("POST", "/v1/messages")  # the low-level calls, body sent after the headers
+    data = json.dumps(MESSAGE).encode()
+    for name, value in {**ANTHROPIC, "content-length": str(len(data))}.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    conn.send(data[:10])
+    conn.send(data[10:])
+    resp = conn.getresponse()
+    length = int(resp.getheader("content-length"))
+    buffer = bytearray(length)
+    view, got = memoryview(buffer), 0
+    while got < length:
+        got += resp.readinto(view[got:got + 16])
+    assert resp.read() == b"" and resp.isclosed()
+    answer = json.loads(buffer)
+    print("ANSWER", answer["content"][0]["text"], answer["usage"]["output_tokens"])
+    conn.request("POST", "/v1/messages", json.dumps({**MESSAGE, "stream": True}), ANTHROPIC)  # same connection
+    with conn.getresponse() as resp:
+        lines = list(iter(resp.readline, b""))
+    print("ANSWER", len(events(lines)) > 3, lines[0][:7])
+
+
+@pytest.mark.llm
+def test_https_connection_is_used_as_http_connection():
+    # HTTPSConnection inherits the patched methods; a replay never opens it, so no TLS server is needed there.
+    assert issubclass(http.client.HTTPSConnection, http.client.HTTPConnection)
+
+
+@pytest.mark.llm
+def test_gzip_as_the_server_sent_it():
+    request = urllib.request.Request(URL + "/v1/chat/completions", data=json.dumps(CHAT).encode(),
+                                     headers={**OPENAI, "accept-encoding": "gzip"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.headers["content-encoding"] == "gzip"
+        answer = json.loads(gzip.decompress(resp.read()))
+    print("ANSWER", answer["choices"][0]["message"]["content"])
+"""
+
+
+def _answers(result: pytest.RunResult) -> list[str]:
+    found = (re.search(r"(ANSWER|ERROR) .*", line) for line in result.outlines)  # -s: after the file name
+    return [match.group(0).rstrip(".") for match in found if match]
+
+
+def test_record_then_replay_with_nothing_reaching_the_simulator(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm_pytester.makeini("[pytest]\nllm_record_retries = 0\n")
+    llm_pytester.makepyfile(test_stdlib=SUITE)
+    recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:randomly")
+    recorded.assert_outcomes(passed=6)
+    assert len(sim.requests) == 6 and len(_answers(recorded)) == 6
+    cassettes = sorted((llm_pytester.path / "cassettes" / "test_stdlib").glob("*.yaml"))
+    assert len(cassettes) == 5  # the HTTPS test sends nothing
+    for path in cassettes:
+        text = path.read_text()
+        assert all(key not in text for key in with_keys.values()), path.name
+    [stream] = load_interactions(cassettes[0].parent / "test_urllib_anthropic_stream_lines.yaml")
+    assert stream.response.is_sse and "event: message_start" in stream.response.text
+    [gz] = load_interactions(cassettes[0].parent / "test_gzip_as_the_server_sent_it.yaml")
+    assert gz.response.text.startswith("{") and gz.meta.extra.get("content_encoding") == "gzip"
+
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    sim.reset()
+    replayed = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:randomly")
+    replayed.assert_outcomes(passed=6)
+    assert sim.requests == []
+    assert _answers(replayed) == _answers(recorded)
+
+
+ERRORS = """
+import json, os, urllib.error, urllib.request
+import pytest
+
+@pytest.mark.llm
+@pytest.mark.parametrize("status", [429, 500])
+def test_error(status):
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"status {status}"}]}
+    request = urllib.request.Request(os.environ["SIM_URL"] + "/v1/chat/completions", data=json.dumps(body).encode(),
+        headers={"authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "sk-replay")}, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=10)
+    print("ERROR", info.value.code, info.value.reason, info.value.headers.get("retry-after"),
+          json.load(info.value)["error"]["type"])
+"""
+
+
+def test_error_statuses_raise_http_error_in_replay_as_live(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm_pytester.makeini("[pytest]\nllm_record_retries = 0\n")
+    llm_pytester.makepyfile(test_errors=ERRORS)
+    sim.fail_next(429, retry_after=7)
+    sim.fail_next(500)
+    recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:randomly")
+    recorded.assert_outcomes(passed=2)
+    assert [line.split()[:2] for line in _answers(recorded)] == [["ERROR", "429"], ["ERROR", "500"]]
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    sim.reset()
+    replayed = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:randomly")
+    replayed.assert_outcomes(passed=2)
+    assert sim.requests == []
+    # the recorded retry-after is replaced by a short one in replays, as for every client library
+    assert [line.split()[:3] for line in _answers(replayed)] == [["ERROR", "429", "Too"], ["ERROR", "500", "Internal"]]
