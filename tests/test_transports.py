@@ -222,13 +222,11 @@ def test_urllib_request():
 
 
 @pytest.mark.llm
-def test_http_client_to_a_port_a_patched_client_used(openai_client):
-    import http.client
+def test_raw_socket_to_a_port_a_patched_client_used(openai_client):
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     host, port = URL.split("//")[1].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=5)
-    conn.request("GET", "/health")
-    conn.getresponse().read()
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(b"GET /health HTTP/1.0\\r\\n\\r\\n")
 
 
 @pytest.mark.llm
@@ -292,9 +290,8 @@ def test_replay_refuses_what_no_interception_accounts_for(
     result.assert_outcomes(passed=2, failed=6)
     result.stdout.fnmatch_lines_random(
         [
-            "*POST /v1/chat/completions to 127.0.0.1:* from urllib.request was refused: "
-            "test_escape.py::test_urllib_request replays from its cassette*",
-            "*GET /health to 127.0.0.1:* from http.client was refused*",
+            "No recorded response for POST /v1/chat/completions (model gpt-4o-mini) in cassette *test_urllib_request.yaml*",
+            "*a connection to 127.0.0.1:* was refused: test_escape.py::test_raw_socket_to_a_port_a_patched*",
             "*a connection to 192.0.2.1:443 was refused: test_escape.py::test_raw_socket_off_the_machine*",
             "*a name lookup of api.anthropic.com was refused*",
             "*POST /v1/chat/completions to 127.0.0.1 was not sent: it comes from a test without @pytest.mark.llm*",
@@ -307,29 +304,26 @@ def test_replay_refuses_what_no_interception_accounts_for(
 
 
 def test_recording_warns_about_traffic_it_did_not_record(
-    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.url + "/v1")  # the port is an LLM endpoint's
     llm_pytester.makepyfile(
         test_side="""
-        import json, os, urllib.request, pytest
+        import os, socket, pytest
 
         @pytest.mark.llm
         def test_side_channel():
-            request = urllib.request.Request(
-                os.environ["SIM_URL"] + "/v1/chat/completions",
-                data=json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
-                headers={"Content-Type": "application/json", "Authorization": "Bearer " + os.environ["OPENAI_API_KEY"]})
-            urllib.request.urlopen(request, timeout=5).read()
+            host, port = os.environ["SIM_URL"].split("//")[1].split(":")
+            with socket.create_connection((host, int(port)), timeout=5) as raw:
+                raw.sendall(b"GET /health HTTP/1.0\\r\\n\\r\\n")
+                raw.recv(100)
         """
     )
     warned = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-p", "no:randomly")
     warned.assert_outcomes(passed=1)  # other warnings (pytest's own, depending on the order) may come too
     assert warned.stdout.str().count("UnrecordedTrafficWarning:") == 1
     warned.stdout.fnmatch_lines(
-        [
-            "*UnrecordedTrafficWarning: test_side.py::test_side_channel sent traffic the plugin did not record: "
-            "127.0.0.1:* (from urllib.request)*"
-        ]
+        ["*UnrecordedTrafficWarning: test_side.py::test_side_channel sent traffic the plugin did not record: 127.0.0.1:*"]
     )
     failed = llm_pytester.runpytest(
         "--llm-eval", "--llm-record=all", "--llm-block-network", "-p", "no:randomly"
