@@ -27,7 +27,7 @@ for _name in pytest_llmops.checks.__all__:
     getattr(pytest_llmops.checks, _name)
 
 # C extensions cannot be imported twice in one process: load them here if an inner run might.
-for _name in ("numpy", "scipy.stats", "jsonschema"):
+for _name in ("numpy", "scipy.stats", "jsonschema", "grpc", "grpc.aio", "pycurl"):
     with contextlib.suppress(ImportError):
         __import__(_name)
 
