@@ -190,3 +190,116 @@ def test_error_statuses_raise_http_error_in_replay_as_live(
     assert sim.requests == []
     # the recorded retry-after is replaced by a short one in replays, as for every client library
     assert [line.split()[:3] for line in _answers(replayed)] == [["ERROR", "429", "Too"], ["ERROR", "500", "Internal"]]
+
+
+def test_a_stream_stays_a_stream_while_recording(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ProviderSimulator(ttfb_ms=50, chunk_delay_ms=40, idle_timeout_s=60) as slow:
+        monkeypatch.setenv("SIM_URL", slow.url)
+        llm_pytester.makepyfile(
+            test_slow="""
+            import json, os, time, urllib.request, pytest
+
+            @pytest.mark.llm
+            def test_q():
+                body = {"model": "gpt-4o-mini", "stream": True,
+                        "messages": [{"role": "user", "content": "Explain streaming in a few words please"}]}
+                request = urllib.request.Request(os.environ["SIM_URL"] + "/v1/chat/completions",
+                    data=json.dumps(body).encode(), headers={"authorization": "Bearer " + os.environ["OPENAI_API_KEY"]})
+                started = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=10) as resp:
+                    first = None
+                    for line in resp:
+                        if first is None and line.startswith(b"data:"):
+                            first = time.perf_counter() - started
+                total = time.perf_counter() - started
+                print(f"TIMING {first:.3f} {total:.3f}")
+            """
+        )
+        result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s")
+    result.assert_outcomes(passed=1)
+    [line] = [m.group(0) for m in (re.search(r"TIMING .*", x) for x in result.outlines) if m]
+    first, total = map(float, line.split()[1:3])
+    assert first < total / 2, f"first event at {first:.3f}s of {total:.3f}s: the stream was buffered"
+    [interaction] = load_interactions(llm_pytester.path / "cassettes" / "test_slow" / "test_q.yaml")
+    assert interaction.meta.ttfb_ms is not None and interaction.meta.latency_ms is not None
+    assert abs(interaction.meta.ttfb_ms / 1000 - first) < max(0.15, first * 0.5)
+    assert interaction.meta.ttfb_ms < interaction.meta.latency_ms / 2 and not interaction.meta.truncated
+    assert interaction.response.body.count(b"data:") > 3
+
+
+MISS = """
+import json, os, urllib.error, urllib.request, pytest
+
+PROMPT = os.environ["PROMPT"]
+
+@pytest.mark.llm
+def test_ask():
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}
+    request = urllib.request.Request(os.environ["SIM_URL"] + "/v1/chat/completions", data=json.dumps(body).encode(),
+        headers={"authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "sk-replay")})
+    try:
+        urllib.request.urlopen(request, timeout=10).read()
+    except Exception as exc:  # an app's own fallback cannot swallow the miss
+        print("SWALLOWED", type(exc).__name__)
+
+def test_unmarked():
+    body = json.dumps({"model": "gpt-4o-mini", "messages": []}).encode()
+    urllib.request.urlopen(urllib.request.Request(os.environ["SIM_URL"] + "/v1/chat/completions", data=body), timeout=5)
+
+def test_unmarked_side_service():
+    try:
+        urllib.request.urlopen(os.environ["SIM_URL"] + "/health", timeout=5).read()
+    except urllib.error.HTTPError as exc:  # answered, whatever it says
+        assert exc.code in (401, 404)
+"""
+
+
+def test_a_miss_fails_with_our_message_and_unmarked_calls_are_refused(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm_pytester.makepyfile(test_miss=MISS)
+    monkeypatch.setenv("PROMPT", "What is the refund window?")
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-k", "test_ask").assert_outcomes(passed=1)
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    sim.reset()
+    monkeypatch.setenv("PROMPT", "What is the shipping window?")
+    result = llm_pytester.runpytest("--llm-eval", "-p", "no:randomly", "-s")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*No recorded response for POST /v1/chat/completions (model gpt-4o-mini) in cassette *test_ask.yaml*",
+            "*pytest --llm-eval --llm-record=new_episodes test_miss.py::test_ask*",
+            "*POST /v1/chat/completions to 127.0.0.1:* from urllib.request was refused: it comes from a test without*",
+        ]
+    )
+    assert "SWALLOWED" not in result.stdout.str()
+    assert [r.path for r in sim.requests] == ["/health"]
+
+
+def test_ignored_hosts_pass_unrecorded(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    llm_pytester.makeini("[pytest]\nllm_ignore_hosts = localhost\n")
+    llm_pytester.makepyfile(
+        test_side="""
+        import os, urllib.error, urllib.request, pytest
+
+        @pytest.mark.llm
+        def test_health():
+            url = os.environ["SIM_URL"].replace("127.0.0.1", "localhost") + "/health"
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+            except urllib.error.HTTPError as exc:  # answered, whatever it says
+                assert exc.code in (401, 404)
+        """
+    )
+    llm_pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=1)
+    assert not list(llm_pytester.path.rglob("*.yaml"))
+    llm_pytester.runpytest("--llm-eval").assert_outcomes(passed=1)  # a replay run sends it again
+    assert [r.path for r in sim.requests] == ["/health", "/health"]
