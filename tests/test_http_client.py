@@ -9,7 +9,6 @@ and send nothing to the simulator.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -189,7 +188,10 @@ def test_error_statuses_raise_http_error_in_replay_as_live(
     replayed.assert_outcomes(passed=2)
     assert sim.requests == []
     # the recorded retry-after is replaced by a short one in replays, as for every client library
-    assert [line.split()[:3] for line in _answers(replayed)] == [["ERROR", "429", "Too"], ["ERROR", "500", "Internal"]]
+    assert [line.split()[:3] for line in _answers(replayed)] == [
+        ["ERROR", "429", "Too"],
+        ["ERROR", "500", "Internal"],
+    ]
 
 
 def test_a_stream_stays_a_stream_while_recording(

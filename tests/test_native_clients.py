@@ -75,13 +75,17 @@ def test_replay_refuses_grpc_channels_that_leave_the_machine(grpc_pytester: pyte
 
 def test_an_allowed_host_may_be_reached(grpc_pytester: pytest.Pytester) -> None:
     grpc_pytester.makepyfile(test_grpc=GRPC_SUITE)
-    result = grpc_pytester.runpytest("--llm-eval", "-p", "no:randomly", "--llm-allowed-hosts=192.0.2.1", "-k", "far_in")
+    result = grpc_pytester.runpytest(
+        "--llm-eval", "-p", "no:randomly", "--llm-allowed-hosts=192.0.2.1", "-k", "far_in"
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_recording_warns_and_block_network_refuses_at_once(grpc_pytester: pytest.Pytester) -> None:
     grpc_pytester.makepyfile(test_grpc=GRPC_SUITE)
-    warned = grpc_pytester.runpytest("--llm-eval", "--llm-record=all", "-p", "no:randomly", "-k", "far_insecure")
+    warned = grpc_pytester.runpytest(
+        "--llm-eval", "--llm-record=all", "-p", "no:randomly", "-k", "far_insecure"
+    )
     warned.assert_outcomes(passed=1)
     warned.stdout.fnmatch_lines(
         ["*UnrecordedTrafficWarning: test_grpc.py::test_far_insecure_channel sent traffic the plugin did not "
@@ -92,7 +96,9 @@ def test_recording_warns_and_block_network_refuses_at_once(grpc_pytester: pytest
     )
     blocked.assert_outcomes(failed=1)
     blocked.stdout.fnmatch_lines(
-        ["*network access to 192.0.2.1 (a gRPC channel to 192.0.2.1:443 from grpc) blocked by --llm-block-network*"]
+        [
+            "*network access to 192.0.2.1 (a gRPC channel to 192.0.2.1:443 from grpc) blocked by --llm-block-network*"
+        ]
     )
 
 

@@ -304,7 +304,10 @@ def test_replay_refuses_what_no_interception_accounts_for(
 
 
 def test_recording_warns_about_traffic_it_did_not_record(
-    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", sim.url + "/v1")  # the port is an LLM endpoint's
     llm_pytester.makepyfile(
@@ -323,7 +326,9 @@ def test_recording_warns_about_traffic_it_did_not_record(
     warned.assert_outcomes(passed=1)  # other warnings (pytest's own, depending on the order) may come too
     assert warned.stdout.str().count("UnrecordedTrafficWarning:") == 1
     warned.stdout.fnmatch_lines(
-        ["*UnrecordedTrafficWarning: test_side.py::test_side_channel sent traffic the plugin did not record: 127.0.0.1:*"]
+        [
+            "*UnrecordedTrafficWarning: test_side.py::test_side_channel sent traffic the plugin did not record: 127.0.0.1:*"
+        ]
     )
     failed = llm_pytester.runpytest(
         "--llm-eval", "--llm-record=all", "--llm-block-network", "-p", "no:randomly"

@@ -144,7 +144,9 @@ def _patches(originals: dict[str, Callable[..., Any]], module: Any) -> dict[str,
         found: _Exchange | None = conn.__dict__.get(_STATE)
         return found
 
-    def putrequest(conn: Any, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False) -> Any:
+    def putrequest(
+        conn: Any, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False
+    ) -> Any:
         conn.__dict__.pop(_STATE, None)
         recorder = active()
         if recorder is None or guard.is_sending() or _foreign(conn):
@@ -207,7 +209,10 @@ def _patches(originals: dict[str, Callable[..., Any]], module: Any) -> dict[str,
         if length is not None and length.strip().isdigit() and int(length) > len(exchange.body):
             exchange.expected, exchange.phase = int(length), "body"  # the app sends the rest itself
             return None
-        if message_body is None and "chunked" in (_header(exchange.headers, "transfer-encoding") or "").lower():
+        if (
+            message_body is None
+            and "chunked" in (_header(exchange.headers, "transfer-encoding") or "").lower()
+        ):
             exchange.phase = "body"  # chunks the app frames itself: the request ends at getresponse
             return None
         _dispatch(conn, exchange, originals)
@@ -224,7 +229,11 @@ def _patches(originals: dict[str, Callable[..., Any]], module: Any) -> dict[str,
             return None  # answered already: the rest of a body the recording matched on
         raw, _ = _bytes_of(data, getattr(conn, "blocksize", 8192))
         exchange.body += raw
-        if exchange.phase == "body" and exchange.expected is not None and len(exchange.body) >= exchange.expected:
+        if (
+            exchange.phase == "body"
+            and exchange.expected is not None
+            and len(exchange.body) >= exchange.expected
+        ):
             _dispatch(conn, exchange, originals)
         return None
 
@@ -305,7 +314,9 @@ def _dispatch(conn: Any, exchange: _Exchange, originals: dict[str, Callable[...,
         _send_live(conn, exchange, originals, 1)
 
 
-def _send_live(conn: Any, exchange: _Exchange, originals: dict[str, Callable[..., Any]], attempt: int) -> None:
+def _send_live(
+    conn: Any, exchange: _Exchange, originals: dict[str, Callable[..., Any]], attempt: int
+) -> None:
     exchange.recorded_at, exchange.started = now_iso(), time.perf_counter()
     try:
         originals["putrequest"](conn, exchange.method, exchange.url, **exchange.skips)
@@ -375,7 +386,9 @@ def _receive(conn: Any, exchange: _Exchange, originals: dict[str, Callable[..., 
     encoding = (live.getheader("content-encoding") or "").strip().lower()
     if encoding in ("gzip", "x-gzip"):
         sink.extra["content_encoding"] = "gzip"  # stored decoded; a replay encodes it again for the app
-    bodiless = live.fp is None or live.length == 0 or live.status in _NO_BODY_STATUS or exchange.method == "HEAD"
+    bodiless = (
+        live.fp is None or live.length == 0 or live.status in _NO_BODY_STATUS or exchange.method == "HEAD"
+    )
     if bodiless:
         sink.finish()
     else:
@@ -566,7 +579,9 @@ def _replay(conn: Any, exchange: _Exchange, hit: tuple[int, Interaction]) -> Any
         headers.append(("Content-Encoding", "gzip"))
         chunks = _gzip(chunks)
     bodiless = response.status in _NO_BODY_STATUS or exchange.method.upper() == "HEAD"
-    framed = not bodiless and (parts.streamed or parts.error is not None or _header(headers, "content-length") is None)
+    framed = not bodiless and (
+        parts.streamed or parts.error is not None or _header(headers, "content-length") is None
+    )
     if framed:
         headers.append(("Transfer-Encoding", "chunked"))
     head = f"HTTP/1.1 {response.status} {response.reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
@@ -611,14 +626,17 @@ def _rebuild(error: dict[str, str]) -> BaseException:
     if cls is None or not issubclass(cls, OSError | http.client.HTTPException):
         return OSError(message)
     errno = error.get("errno", "")
+    built: BaseException
     try:
         if issubclass(cls, OSError) and errno.lstrip("-").isdigit():
             import os
 
-            return cls(int(errno), os.strerror(int(errno)) if int(errno) > 0 else message.split("] ")[-1])
-        if issubclass(cls, http.client.IncompleteRead):
-            return cls(b"")
-        built: BaseException = cls(message)
+            code = int(errno)
+            built = cls(code, os.strerror(code) if code > 0 else message.split("] ")[-1])
+        elif issubclass(cls, http.client.IncompleteRead):
+            built = cls(b"")
+        else:
+            built = cls(message)
     except TypeError:
         return OSError(message)
     return built

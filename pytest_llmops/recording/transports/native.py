@@ -83,7 +83,9 @@ class NativeInterception:
         def check(handle: Any) -> None:
             url = getattr(handle, "_llmops_url", "") or ""
             hosts = [h for h in (_url_host(url), _url_host(getattr(handle, "_llmops_proxy", "") or "")) if h]
-            guard.check_native("pycurl", "curl transfer", url or "an unset URL", hosts or ["localhost"], CURL_FIX)
+            guard.check_native(
+                "pycurl", "curl transfer", url or "an unset URL", hosts or ["localhost"], CURL_FIX
+            )
 
         class Curl(curl_cls):  # type: ignore[misc, valid-type]
             """pycurl's `Curl`, which notes the URL (and proxy) it is given and checks them before a transfer."""
