@@ -305,3 +305,68 @@ def test_ignored_hosts_pass_unrecorded(
     assert not list(llm_pytester.path.rglob("*.yaml"))
     llm_pytester.runpytest("--llm-eval").assert_outcomes(passed=1)  # a replay run sends it again
     assert [r.path for r in sim.requests] == ["/health", "/health"]
+
+
+HTTPS = """
+import http.client, json, os, urllib.request, pytest
+
+BODY = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Is TLS replayed?"}]})
+AUTH = {"authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "sk-replay"), "content-type": "application/json"}
+
+@pytest.mark.llm
+def test_urllib():
+    request = urllib.request.Request(os.environ["BASE"] + "/v1/chat/completions", data=BODY.encode(), headers=AUTH)
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        print("ANSWER", json.load(resp)["choices"][0]["message"]["content"])
+
+@pytest.mark.llm
+def test_connection():
+    host = os.environ["BASE"].split("//")[1]
+    conn = (http.client.HTTPSConnection if os.environ["BASE"].startswith("https") else http.client.HTTPConnection)(
+        host, timeout=10)
+    conn.request("POST", "/v1/chat/completions", BODY, AUTH)
+    print("ANSWER", json.loads(conn.getresponse().read())["choices"][0]["message"]["content"])
+"""
+
+
+def test_https_replays_without_a_connection(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Recorded over HTTP from the simulator, then made a recording of api.openai.com over HTTPS (as if
+    recorded there): HTTPSConnection and urllib.request replay it offline, and nothing is connected."""
+    llm_pytester.makepyfile(test_tls=HTTPS)
+    monkeypatch.setenv("BASE", sim.url)
+    recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:randomly")
+    recorded.assert_outcomes(passed=2)
+    for path in (llm_pytester.path / "cassettes").rglob("*.yaml"):
+        path.write_text(path.read_text().replace(sim.url, "https://api.openai.com"))
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BASE", "https://api.openai.com")
+    sim.reset()
+    replayed = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:randomly")
+    replayed.assert_outcomes(passed=2)
+    assert _answers(replayed) == _answers(recorded) and len(_answers(replayed)) == 2
+    assert sim.requests == []
+
+
+def _chunked(pieces: list[bytes]) -> bytes:
+    return b"".join(b"%x;ext=1\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\nTrailer: x\r\n\r\n"
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 64, 10_000])
+def test_the_tee_undoes_chunked_coding_however_the_reads_split_it(step: int) -> None:
+    from pytest_llmops.recording.transports.http_client import _Unframer
+
+    pieces = [b"data: {\"a\": 1}\n\n", b"x" * 40, b"data: [DONE]\n\n"]
+    wire = _chunked(pieces)
+    unframer, out = _Unframer(chunked=True, length=None), []
+    for at in range(0, len(wire), step):
+        assert not unframer.done
+        out.append(unframer.feed(wire[at : at + step]))
+    assert unframer.done and b"".join(out) == b"".join(pieces)
+    sized = _Unframer(chunked=False, length=5)
+    assert sized.feed(b"abc") == b"abc" and not sized.done and sized.feed(b"defg") == b"de" and sized.done
