@@ -370,3 +370,26 @@ def test_the_tee_undoes_chunked_coding_however_the_reads_split_it(step: int) -> 
     assert unframer.done and b"".join(out) == b"".join(pieces)
     sized = _Unframer(chunked=False, length=5)
     assert sized.feed(b"abc") == b"abc" and not sized.done and sized.feed(b"defg") == b"de" and sized.done
+
+
+def test_the_session_budget_caps_urllib_calls(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    llm_pytester.makepyfile(
+        test_spend="""
+        import json, os, urllib.request, pytest
+
+        @pytest.mark.llm
+        @pytest.mark.parametrize("n", range(8))
+        def test_call(n):
+            body = {"model": "gpt-4o-mini", "max_tokens": 40, "messages": [{"role": "user", "content": f"question {n}"}]}
+            request = urllib.request.Request(os.environ["SIM_URL"] + "/v1/chat/completions",
+                data=json.dumps(body).encode(), headers={"authorization": "Bearer " + os.environ["OPENAI_API_KEY"]})
+            urllib.request.urlopen(request, timeout=10).read()
+        """
+    )
+    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=0.0001", "-p", "no:randomly")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 1 and outcomes.get("failed", 0) >= 1
+    assert len(sim.requests) == outcomes["passed"]  # a refused call sent nothing
+    result.stdout.fnmatch_lines(["*budget exhausted: live spend $*would pass --llm-budget-usd=0.0001*"])
