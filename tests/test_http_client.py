@@ -393,3 +393,41 @@ def test_the_session_budget_caps_urllib_calls(
     assert outcomes.get("passed", 0) >= 1 and outcomes.get("failed", 0) >= 1
     assert len(sim.requests) == outcomes["passed"]  # a refused call sent nothing
     result.stdout.fnmatch_lines(["*budget exhausted: live spend $*would pass --llm-budget-usd=0.0001*"])
+
+
+def test_httplib2_records_and_replays_offline(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httplib2 (under google-api-python-client) sends through http.client, but connects first."""
+    pytest.importorskip("httplib2")
+    llm_pytester.makepyfile(
+        test_h2="""
+        import json, os, pytest, httplib2
+
+        @pytest.mark.llm
+        def test_chat():
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Where is my parcel?"}]}
+            headers = {"authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "sk-replay"),
+                       "content-type": "application/json"}
+            resp, content = httplib2.Http(timeout=10).request(
+                os.environ["BASE"] + "/v1/chat/completions", "POST", body=json.dumps(body), headers=headers)
+            print("ANSWER", resp.status, resp.get("-content-encoding"), json.loads(content)["choices"][0]["message"]["content"])
+        """
+    )
+    monkeypatch.setenv("BASE", sim.url)
+    recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s")
+    recorded.assert_outcomes(passed=1)
+    assert len(sim.requests) == 1 and "gzip" in sim.requests[0].headers.get("accept-encoding", "")
+    for path in (llm_pytester.path / "cassettes").rglob("*.yaml"):
+        path.write_text(path.read_text().replace(sim.url, "https://api.openai.com"))
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BASE", "https://api.openai.com")
+    sim.reset()
+    replayed = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "-s")
+    replayed.assert_outcomes(passed=1)
+    assert _answers(replayed) == _answers(recorded) and _answers(replayed)[0].startswith("ANSWER 200 gzip")
+    assert sim.requests == []

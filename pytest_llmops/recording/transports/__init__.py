@@ -22,7 +22,7 @@ from typing import Any
 
 from pytest_llmops.recording.transport import Interception
 
-LIBRARIES = ("httpx2", "httpx", "aiohttp", "urllib3", "http.client", "grpc", "pycurl")
+LIBRARIES = ("httpx2", "httpx", "aiohttp", "urllib3", "http.client", "httplib2", "grpc", "pycurl")
 ALWAYS = ("http.client",)
 """Patched when installing even if nothing imported it yet: the standard library's client is cheap to import,
 and outside llm tests of a replay run its patch is what refuses LLM-shaped requests."""
@@ -53,6 +53,10 @@ def _interception(name: str) -> Interception:
         from pytest_llmops.recording.transports import http_client
 
         return http_client.HttpClientInterception()
+    if name == "httplib2":
+        from pytest_llmops.recording.transports import http_client
+
+        return http_client.LazyConnectInterception()
     from pytest_llmops.recording.transports import native
 
     return native.NativeInterception(name)

@@ -68,11 +68,52 @@ class HttpClientInterception:
         for name, patch in patches.items():
             patch.__wrapped__ = originals[name]  # type: ignore[attr-defined]
             setattr(cls, name, patch)
+        self._originals += _lazy_connect(cls, getattr(module, "HTTPSConnection", None))
 
     def uninstall(self) -> None:
         for cls, name, original in self._originals:
             setattr(cls, name, original)
         self._originals = []
+
+
+class LazyConnectInterception:
+    """httplib2 (google-api-python-client's transport) connects before it sends (`conn.connect()`, in its
+    own connection classes): in an llm test that connection waits until the request goes out live, so a
+    replay opens none."""
+
+    library = "httplib2"
+
+    def __init__(self) -> None:
+        self._originals: list[tuple[type, str, Callable[..., Any]]] = []
+
+    def install(self, module: Any) -> None:
+        classes = [getattr(module, n, None) for n in ("HTTPConnectionWithTimeout", "HTTPSConnectionWithTimeout")]
+        self._originals = _lazy_connect(*classes)
+
+    def uninstall(self) -> None:
+        for cls, name, original in self._originals:
+            setattr(cls, name, original)
+        self._originals = []
+
+
+def _lazy_connect(*classes: type | None) -> list[tuple[type, str, Callable[..., Any]]]:
+    """Patch each class's own `connect`: in an llm test it does nothing until the request is sent live
+    (http.client's `send` connects then, as it does for a connection never connected)."""
+    done: list[tuple[type, str, Callable[..., Any]]] = []
+    for cls in classes:
+        original = None if cls is None else cls.__dict__.get("connect")
+        if cls is None or original is None:
+            continue
+
+        def connect(conn: Any, _original: Callable[..., Any] = original) -> Any:
+            if active() is not None and not guard.is_sending() and not _foreign(conn):
+                return None  # connected by `send` when the request goes out live, if it does
+            return _original(conn)
+
+        connect.__wrapped__ = original  # type: ignore[attr-defined]
+        cls.connect = connect  # type: ignore[attr-defined]
+        done.append((cls, "connect", original))
+    return done
 
 
 @dataclass
