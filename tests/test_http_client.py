@@ -361,7 +361,7 @@ def _chunked(pieces: list[bytes]) -> bytes:
 def test_the_tee_undoes_chunked_coding_however_the_reads_split_it(step: int) -> None:
     from pytest_llmops.recording.transports.http_client import _Unframer
 
-    pieces = [b"data: {\"a\": 1}\n\n", b"x" * 40, b"data: [DONE]\n\n"]
+    pieces = [b'data: {"a": 1}\n\n', b"x" * 40, b"data: [DONE]\n\n"]
     wire = _chunked(pieces)
     unframer, out = _Unframer(chunked=True, length=None), []
     for at in range(0, len(wire), step):
@@ -388,7 +388,9 @@ def test_the_session_budget_caps_urllib_calls(
             urllib.request.urlopen(request, timeout=10).read()
         """
     )
-    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=0.0001", "-p", "no:randomly")
+    result = llm_pytester.runpytest(
+        "--llm-eval", "--llm-record=once", "--llm-budget-usd=0.0001", "-p", "no:randomly"
+    )
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1 and outcomes.get("failed", 0) >= 1
     assert len(sim.requests) == outcomes["passed"]  # a refused call sent nothing

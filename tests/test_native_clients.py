@@ -175,3 +175,28 @@ def test_replay_refuses_curl_transfers_that_leave_the_machine(llm_pytester: pyte
 )
 def test_grpc_targets(target: str, hosts: list[str]) -> None:
     assert grpc_hosts(target) == hosts
+
+
+def test_the_legacy_gemini_sdk_over_grpc_is_refused_with_the_fix(pytester: pytest.Pytester) -> None:
+    """google-generativeai's default transport is gRPC: in a replay its first call fails with our message."""
+    pytest.importorskip("google.generativeai")
+    pytester.makepyfile(
+        test_gemini="""
+        import pytest
+        import google.generativeai as genai
+
+        @pytest.mark.llm
+        def test_ask():
+            genai.configure(api_key="AIza-replay-placeholder", transport="grpc")
+            genai.GenerativeModel("gemini-2.0-flash").generate_content("Where is my order?")
+        """
+    )
+    # A process of its own: protobuf's C extension cannot be imported twice in one.
+    result = pytester.runpytest_subprocess("--llm-eval", "-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*a gRPC channel to generativelanguage.googleapis.com* from grpc was refused: test_gemini.py::test_ask*"
+        ]
+    )
+    assert 'transport="rest"' in result.stdout.str()

@@ -87,7 +87,9 @@ class LazyConnectInterception:
         self._originals: list[tuple[type, str, Callable[..., Any]]] = []
 
     def install(self, module: Any) -> None:
-        classes = [getattr(module, n, None) for n in ("HTTPConnectionWithTimeout", "HTTPSConnectionWithTimeout")]
+        classes = [
+            getattr(module, n, None) for n in ("HTTPConnectionWithTimeout", "HTTPSConnectionWithTimeout")
+        ]
         self._originals = _lazy_connect(*classes)
 
     def uninstall(self) -> None:
