@@ -3,8 +3,9 @@
 The interceptions (`recording/transports/`) answer every HTTP request of the
 libraries they patch from the cassette, before a socket is opened. Anything
 else an llm test does on the network passes here, at the socket
-(`socket.connect`, `connect_ex`, `getaddrinfo`) and at `http.client` (which
-urllib.request and hand-written clients use):
+(`socket.connect`, `connect_ex`, `getaddrinfo`); the http.client interception
+hands over the requests it leaves alone (`check_http_client`), and grpc and
+pycurl, which connect in C, are checked where they connect (`check_native`):
 
 - replaying (the test's cassette cannot record): a connection that leaves the
   machine, a name lookup of a host that is not loopback, a loopback connection
@@ -405,9 +406,9 @@ def _llm_port(port: int) -> bool:
 
 def check_native(library: str, kind: str, target: str, hosts: Iterable[str], fix: str) -> None:
     """A library about to open connections of its own, past Python's sockets (grpc's C core, libcurl): a
-    `kind` ("gRPC channel") to `target`, which reaches `hosts`. In a replay it is refused unless every host is loopback or allowed; recording, it is noted
-    (refused at once under --llm-block-network); outside llm tests of a replay run, refused when it goes
-    to a provider."""
+    `kind` ("gRPC channel") to `target`, which reaches `hosts`. In a replay it is refused unless every
+    host is loopback or allowed; recording, it is noted (refused at once under --llm-block-network);
+    outside llm tests of a replay run, refused when it goes to a provider."""
     mode = _current_mode()
     if mode is Mode.OFF or _sending.get():
         return
@@ -417,9 +418,12 @@ def check_native(library: str, kind: str, target: str, hosts: Iterable[str], fix
     names = [h.lower().rstrip(".") for h in hosts]
     outside = [h for h in names if not is_local(h) and h not in _allowed]
     if mode is Mode.UNMARKED:
-        provider = next((h for h in names if is_provider_host(h) or h in _env_hosts()), None)
-        if provider is not None:
-            _refuse_unmarked_host(provider, "", f"{what} from {library}")
+        if any(is_provider_host(h) or h in _env_hosts() for h in names):
+            raise NetworkRefused(
+                f"{what} from {library} was refused: it comes from a test without @pytest.mark.llm, so no "
+                "cassette can answer it and this replay run sends nothing to providers. Mark the test "
+                f"@pytest.mark.llm and send the call through a library the plugin records. {fix}"
+            )
         return
     if not outside:
         return
