@@ -100,6 +100,16 @@ def test_http_client_anthropic_json_readinto_and_readline():
 
 
 @pytest.mark.llm
+def test_http_client_stream_read_n():
+    conn = http.client.HTTPSConnection if URL.startswith("https") else http.client.HTTPConnection
+    conn = conn(HOST, PORT, timeout=10)
+    conn.request("POST", "/v1/chat/completions", json.dumps({**CHAT, "stream": True, "n": 1}), OPENAI)
+    resp = conn.getresponse()
+    body = b"".join(iter(lambda: resp.read(16), b""))
+    print("ANSWER", resp.isclosed(), len(events(body.splitlines())) > 2)
+
+
+@pytest.mark.llm
 def test_https_connection_is_used_as_http_connection():
     # HTTPSConnection inherits the patched methods; a replay never opens it, so no TLS server is needed there.
     assert issubclass(http.client.HTTPSConnection, http.client.HTTPConnection)
@@ -130,10 +140,10 @@ def test_record_then_replay_with_nothing_reaching_the_simulator(
     llm_pytester.makeini("[pytest]\nllm_record_retries = 0\n")
     llm_pytester.makepyfile(test_stdlib=SUITE)
     recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:randomly")
-    recorded.assert_outcomes(passed=6)
-    assert len(sim.requests) == 6 and len(_answers(recorded)) == 6
+    recorded.assert_outcomes(passed=7)
+    assert len(sim.requests) == 7 and len(_answers(recorded)) == 7
     cassettes = sorted((llm_pytester.path / "cassettes" / "test_stdlib").glob("*.yaml"))
-    assert len(cassettes) == 5  # the HTTPS test sends nothing
+    assert len(cassettes) == 6  # the HTTPS test sends nothing
     for path in cassettes:
         text = path.read_text()
         assert all(key not in text for key in with_keys.values()), path.name
@@ -146,7 +156,7 @@ def test_record_then_replay_with_nothing_reaching_the_simulator(
         monkeypatch.delenv(name)
     sim.reset()
     replayed = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:randomly")
-    replayed.assert_outcomes(passed=6)
+    replayed.assert_outcomes(passed=7)
     assert sim.requests == []
     assert _answers(replayed) == _answers(recorded)
 
