@@ -714,10 +714,8 @@ def _classified(text: str) -> Iterator[Finding]:
 
     Runs only when no rule matched (a rule's finding says more); the weights load on first use.
     """
-    model = injection_model.load()
-    scores = model.window_scores(text)
-    best = max(range(len(scores)), key=scores.__getitem__, default=None)
-    if best is not None and scores[best] >= model.threshold:
+    best = injection_model.load().flagged_window(text)
+    if best is not None:
         start, end = injection_model.window_spans(text)[best]
         yield Finding(KIND, start, end, text[start:end], "classifier")
 
