@@ -554,10 +554,10 @@ def test_injection_signals_pages_apart_do_not_add_up() -> None:
 
 
 PUBLIC = DATA / "injection_public"
-# Measured with benchmarks/bench_injection.py on the vendored rows, rules OR classifier (dev 0.932,
-# held-out 0.824; see benchmarks/README.md); the floors sit a little below, so a rule change or a
-# retrained model that loses recall fails here.
-PUBLIC_RECALL_FLOOR = {"dev": 0.92, "heldout": 0.81}
+# Measured with benchmarks/bench_injection.py on the vendored rows, rules OR classifier (dev 0.978,
+# held-out 0.840, blind 0.654; see benchmarks/README.md); the floors sit a little below, so a rule
+# change or a retrained model that loses recall fails here.
+PUBLIC_RECALL_FLOOR = {"dev": 0.96, "heldout": 0.83, "blind": 0.63}
 
 
 def public_rows(split: str) -> list[dict[str, str]]:
@@ -588,7 +588,8 @@ def test_injection_public_corpora_quality(split: str) -> None:
 
 def test_injection_blind_split_is_apart_from_the_rest() -> None:
     """The blind split (tests/data/safety/README.md) shares no text with the splits and data the rules
-    and the classifier were built from, and holds only permissively licensed rows."""
+    and the classifier were built from, holds only permissively licensed rows, and keeps the recall it
+    was scored at once (a floor against regressions; it is no longer blind to the next round)."""
     blind = public_rows("blind")
     assert len([row for row in blind if row["label"] == "injection"]) >= 100
     assert {row["license"] for row in blind} <= {"MIT", "Apache-2.0"}
@@ -598,6 +599,9 @@ def test_injection_blind_split_is_apart_from_the_rest() -> None:
     assert not known & {row["text"] for row in blind}
     sources = {row["source"] for row in blind}
     assert not sources & {row["source"] for split in ("dev", "heldout") for row in public_rows(split)}
+    attacks = [row["text"] for row in blind if row["label"] == "injection"]
+    recall = sum(bool(scan(text, kinds=["prompt_injection"])) for text in attacks) / len(attacks)
+    assert recall >= PUBLIC_RECALL_FLOOR["blind"], recall
 
 
 def test_injection_hard_negatives() -> None:

@@ -143,9 +143,9 @@ def test_public_dev_rows_rules_classifier_and_both() -> None:
     def recall(flags: list[bool]) -> float:
         return sum(flags[i] for i in positives) / len(positives)
 
-    assert recall(rules) >= 0.75
-    assert recall(learned) >= 0.85
-    assert recall(both) >= 0.90
+    assert recall(rules) >= 0.77
+    assert recall(learned) >= 0.93
+    assert recall(both) >= 0.96
     for category in ("prose", "support_question", "chatbot_question", "harmful_request"):
         benign = [i for i, row in enumerate(rows) if row["category"] == category]
         assert len(benign) >= 40
