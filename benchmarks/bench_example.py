@@ -62,7 +62,7 @@ PHASES = (
 PROBE = textwrap.dedent(
     '''
     """Timestamps of the phases of one pytest run, written as JSON at exit (bench_example.py)."""
-    import atexit, gc, importlib.machinery, json, os, sys, time
+    import atexit, gc, json, os, sys, time
 
     import pytest
 
@@ -116,16 +116,23 @@ PROBE = textwrap.dedent(
 
 
     class _TimedImports:
-        """Times the top-level packages imported during the test loop (not nested in another one)."""
+        """Times the top-level packages imported during the test loop (not nested in another one).
+
+        The spec is the one the finders after this one give (pytest's and the plugin's import hooks,
+        inserted before it later, have had their turn or ask it themselves), with a timing loader.
+        """
 
         def find_spec(self, name, path=None, target=None):
-            if "." in name or "loop_start" not in MARKS or "loop_end" in MARKS:
+            if "." in name or "loop_start" not in MARKS or "loop_end" in MARKS or self not in sys.meta_path:
                 return None
-            spec = importlib.machinery.PathFinder.find_spec(name, path)
-            if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-                return None
-            spec.loader = _TimedLoader(spec.loader, name)
-            return spec
+            for finder in sys.meta_path[sys.meta_path.index(self) + 1 :]:
+                find = getattr(finder, "find_spec", None)
+                spec = find(name, path, target) if find is not None else None
+                if spec is not None:
+                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                        spec.loader = _TimedLoader(spec.loader, name)
+                    return spec
+            return None
 
 
     sys.meta_path.insert(0, _TimedImports())
