@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from pytest_llmops.safety import injection, injection_signals, toxicity
 from pytest_llmops.safety.phrases import DECLARED, _compiled, find_phrases, phrase
@@ -19,7 +20,13 @@ def test_every_declared_rule_compiles() -> None:
 
 
 def test_a_rule_is_compiled_only_when_its_word_occurs() -> None:
-    rule = phrase("test_only", "zanzibar", r"zanzibar\s+protocol\b", r"(?:activate|engage)\s+(?:the\s+)?")
+    fresh = f"(?#{uuid.uuid4().hex})"  # expressions no earlier run of this test compiled
+    rule = phrase(
+        "test_only",
+        "zanzibar",
+        rf"zanzibar\s+protocol\b{fresh}",
+        rf"(?:activate|engage)\s+(?:the\s+)?{fresh}",
+    )
     compiled = _compiled.cache_info().misses
     assert list(find_phrases(TextView("Nothing to see here, no protocol."), [rule])) == []
     assert _compiled.cache_info().misses == compiled
