@@ -16,7 +16,9 @@ first on PYTHONPATH. RUNS rounds after a warm-up run, each round:
           plugins, configure), collection, the test loop, the report (session finish and the
           terminal summary), Python-level exit (unconfigure, pytest's final collections, exit
           handlers) and interpreter finalization; it also counts the modules loaded and the
-          cyclic collector's full collections
+          cyclic collector's full collections (and the CPU time of all its collections), and
+          times the packages that tests import first (e.g. the SDKs, on the first call through
+          them): CPU seconds of each such top-level import, nested ones included in theirs
   before  with --before PATH: the warm command on another checkout of the project (its
           example_project and its pytest_llmops), e.g. `git archive <commit> | tar -x -C PATH`
 
@@ -66,7 +68,10 @@ PROBE = textwrap.dedent(
 
     MARKS = {}
     FULL = {"count": 0, "seconds": 0.0}
-    _start = [0.0]
+    GC_CPU = {"seconds": 0.0}
+    IMPORTS = {}  # top-level package first imported by a test -> CPU seconds of its import
+    _start = [0.0, 0.0]
+    _depth = [0]
 
 
     def mark(name):
@@ -74,16 +79,63 @@ PROBE = textwrap.dedent(
 
 
     def _on_gc(phase, info):
-        if info["generation"] != 2:
-            return
         if phase == "start":
-            _start[0] = time.perf_counter()
-        else:
+            _start[0], _start[1] = time.perf_counter(), time.process_time()
+            return
+        GC_CPU["seconds"] += time.process_time() - _start[1]
+        if info["generation"] == 2:
             FULL["count"] += 1
             FULL["seconds"] += time.perf_counter() - _start[0]
 
 
     gc.callbacks.append(_on_gc)
+
+
+    class _TimedLoader:
+        """The package's own loader, timing its execution (which imports what the package imports)."""
+
+        def __init__(self, loader, name):
+            self._loader, self._name = loader, name
+
+        def __getattr__(self, attribute):
+            return getattr(self._loader, attribute)
+
+        def create_module(self, spec):
+            return self._loader.create_module(spec)
+
+        def exec_module(self, module):
+            module.__loader__ = module.__spec__.loader = self._loader
+            _depth[0] += 1
+            started = time.process_time()
+            try:
+                self._loader.exec_module(module)
+            finally:
+                _depth[0] -= 1
+                if _depth[0] == 0:
+                    IMPORTS[self._name] = IMPORTS.get(self._name, 0.0) + time.process_time() - started
+
+
+    class _TimedImports:
+        """Times the top-level packages imported during the test loop (not nested in another one).
+
+        The spec is the one the finders after this one give (pytest's and the plugin's import hooks,
+        inserted before it later, have had their turn or ask it themselves), with a timing loader.
+        """
+
+        def find_spec(self, name, path=None, target=None):
+            if "." in name or "loop_start" not in MARKS or "loop_end" in MARKS or self not in sys.meta_path:
+                return None
+            for finder in sys.meta_path[sys.meta_path.index(self) + 1 :]:
+                find = getattr(finder, "find_spec", None)
+                spec = find(name, path, target) if find is not None else None
+                if spec is not None:
+                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                        spec.loader = _TimedLoader(spec.loader, name)
+                    return spec
+            return None
+
+
+    sys.meta_path.insert(0, _TimedImports())
 
 
     @pytest.hookimpl(tryfirst=True)
@@ -110,7 +162,13 @@ PROBE = textwrap.dedent(
 
     def _write():  # registered at import, before the plugins' own: it runs after them
         mark("exit_handlers_end")
-        payload = {"marks": MARKS, "modules": len(sys.modules), "full_collections": FULL}
+        payload = {
+            "marks": MARKS,
+            "modules": len(sys.modules),
+            "full_collections": FULL,
+            "gc_cpu_s": GC_CPU["seconds"],
+            "imports": IMPORTS,
+        }
         with open(os.environ["LLMOPS_BENCH_PROBE"], "w", encoding="utf-8") as handle:
             json.dump(payload, handle)
 
@@ -198,6 +256,8 @@ def phases(data: dict[str, Any], launched: float, ended: float, cpu_total: float
         "modules": data["modules"],
         "full_collections": data["full_collections"]["count"],
         "full_collections_s": data["full_collections"]["seconds"],
+        "gc_cpu_s": data["gc_cpu_s"],
+        "imports_s": data["imports"],
     }
 
 
@@ -304,6 +364,22 @@ def summarize(samples: dict[str, list[dict[str, Any]]], rounds: int, before: Pat
             note=f"{statistics.median(r['full_collections_s'] for r in probe):.2f} s wall (median)",
         )
     )
+    figures.append(
+        figure(
+            "CPU of the cyclic collector before finalization, all generations",
+            statistics.median(r["gc_cpu_s"] for r in probe),
+            "s",
+        )
+    )
+    for package in sorted({name for r in probe for name in r["imports_s"]}):
+        figures.append(
+            figure(
+                f"CPU of `import {package}`, first imported by a test",
+                statistics.median(r["imports_s"].get(package, 0.0) for r in probe),
+                "s",
+                note="part of the test loop's CPU; what the package imports included",
+            )
+        )
     return {
         "benchmark": "example",
         "command": COMMAND,

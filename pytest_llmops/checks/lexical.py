@@ -42,13 +42,23 @@ FUZZY_CUTOFF = 85.0
 """rapidfuzz ratio from which two words of 5+ letters count as the same (typos, inflections)."""
 
 
-def _matches(needle: str, vocabulary: Collection[str]) -> set[str]:
+class _Vocabulary:
+    """A set of words and the ones fuzzy matching compares with (4+ letters, not numbers)."""
+
+    __slots__ = ("candidates", "words")
+
+    def __init__(self, words: Collection[str]) -> None:
+        self.words = set(words)
+        self.candidates = [w for w in self.words if len(w) >= 4 and not w[0].isdigit()]
+
+
+def _matches(needle: str, vocabulary: _Vocabulary) -> set[str]:
     """Words of `vocabulary` that count as `needle`: itself, and close spellings of longer words."""
-    found = {needle} if needle in vocabulary else set()
+    found = {needle} if needle in vocabulary.words else set()
     if len(needle) >= 5 and not needle[0].isdigit():
-        candidates = [w for w in vocabulary if len(w) >= 4 and not w[0].isdigit() and w != needle]
+        # The needle itself is among the candidates only when it is in the vocabulary, hence already found.
         for word, _score, _index in process.extract(
-            needle, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None
+            needle, vocabulary.candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None
         ):
             found.add(word)
     return found
@@ -58,14 +68,14 @@ def coverage(needles: Sequence[str], haystack: Collection[str]) -> float:
     """Share of `needles` found in `haystack` (exactly, or fuzzily for longer words)."""
     if not needles:
         return 1.0
-    hay = set(haystack)
+    hay = _Vocabulary(haystack)
     hit = sum(1 for n in needles if _matches(n, hay))
     return hit / len(needles)
 
 
 def missing(needles: Sequence[str], haystack: Collection[str]) -> list[str]:
     """The needles not found in `haystack`, once each, in order."""
-    hay = set(haystack)
+    hay = _Vocabulary(haystack)
     return [n for n in dict.fromkeys(needles) if not _matches(n, hay)]
 
 
@@ -73,7 +83,7 @@ def question_coverage(question_words: Sequence[str], answer_words: Collection[st
     """Like `coverage`, with the generic words of questions ("how long does it take") weighing a quarter."""
     if not question_words:
         return 1.0
-    hay = set(answer_words)
+    hay = _Vocabulary(answer_words)
     weights = [0.25 if w in QUESTION_FILLER else 1.0 for w in question_words]
     hit = sum(weight for w, weight in zip(question_words, weights, strict=True) if _matches(w, hay))
     return hit / sum(weights)
@@ -155,7 +165,7 @@ class LexicalScorer:
         units = [u for u in evidence if u.strip()]
         windows = units + [f"{a} {b}" for a, b in pairwise(units)]
         window_words = [set(content_words(w)) for w in windows]
-        everything = set().union(*window_words) if window_words else set()
+        everything = _Vocabulary(set().union(*window_words) if window_words else ())
         all_text = " ".join(units)
         out: list[float] = []
         for claim in claims:

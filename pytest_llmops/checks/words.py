@@ -324,6 +324,7 @@ _REFUSAL = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     """A light suffix stripper: enough for plural and tense agreement, never clever."""
     if len(word) <= 3 or word.isdigit():
@@ -428,6 +429,7 @@ def _normal_number(raw: str) -> str:
     return value
 
 
+@lru_cache(maxsize=4096)
 def negation_count(text: str) -> int:
     return sum(1 for t in tokens(text) if t in NEGATIONS or t.endswith("n't"))
 
