@@ -31,7 +31,7 @@ from pytest_llmops.recording.interactions import (
     RecordedResponse,
 )
 from pytest_llmops.recording.layouts import interactions_from_data
-from pytest_llmops.recording.parse_cache import ParseCache
+from pytest_llmops.recording.parse_cache import ParseCache, read_bytes
 from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq
 from pytest_llmops.recording.yaml_io import dump_cassette, load_yaml
 
@@ -58,7 +58,7 @@ def load_interactions(path: Path) -> list[Interaction]:
     a hash, a `marshal.loads` and the objects. A file that fails a check is never kept, so it fails
     the same way on every run.
     """
-    data = path.read_bytes()
+    data = read_bytes(path)
     if _parse_cache is None:
         return loads_interactions(data, path=path)
     # A file named .json must be valid JSON, where a .yaml holding the same bytes falls back to YAML.

@@ -65,11 +65,18 @@ class Journal:
 
     def __init__(self, cassette: Path) -> None:
         self.cassette = cassette
-        self.path = cassette.with_name(
-            f"{cassette.name}.{os.getpid()}-{secrets.token_hex(3)}{JOURNAL_SUFFIX}"
-        )
+        self._path: Path | None = None
         self.count = 0
         self._fd: int | None = None
+
+    @property
+    def path(self) -> Path:
+        """`<cassette>.<pid>-<random>.journal`, named when first asked for: a cassette that only replays
+        (every llm test's, by default) never does."""
+        if self._path is None:
+            name = f"{self.cassette.name}.{os.getpid()}-{secrets.token_hex(3)}{JOURNAL_SUFFIX}"
+            self._path = self.cassette.with_name(name)
+        return self._path
 
     @property
     def is_open(self) -> bool:
@@ -182,13 +189,16 @@ def read_journal(path: Path) -> JournalContent:
 def find_journals(cassette: Path) -> list[Path]:
     """Journals written for this cassette, by any process, oldest first."""
     folder = cassette.parent
+    names = _journal_names(folder)
+    if not names:  # the usual case: no journal in the folder at all
+        return []
     prefix = os.path.normcase(cassette.name + ".")
     shortest = len(prefix) + len(JOURNAL_SUFFIX)  # `<cassette>.<writer>.journal`, the writer may be empty
     found = [
         p
         for p in (
             folder / name
-            for name in _journal_names(folder)
+            for name in names
             if len(name) >= shortest and os.path.normcase(name).startswith(prefix)
         )
         if p.is_file() and _header_name(p) in (None, cassette.name)
@@ -255,11 +265,11 @@ def recover(cassette: Path, *, check_text: Any = None) -> list[Recovery]:
     may refuse the merged text (a secret scan): the journals then stay.
     A cassette that cannot be read raises CassetteFormatError; nothing changes then.
     """
-    from pytest_llmops.recording.formats import dump_interactions, load_interactions
-
     candidates = find_journals(cassette)
     if not candidates:
         return []
+    from pytest_llmops.recording.formats import dump_interactions, load_interactions
+
     with cassette_lock(cassette):
         held: list[tuple[int, Path, JournalContent]] = []
         try:

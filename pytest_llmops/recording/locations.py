@@ -6,6 +6,7 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path, PurePath
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]@=+,]")
@@ -42,10 +43,12 @@ def cassette_path(
         relative = marker_name
     else:
         full = test_name(nodeid)
+        name = safe_name(full)
+        base = full.split("[")[0]
         fields = {
             "module": test_file.stem,
-            "name": safe_name(full),
-            "test": safe_name(full.split("[")[0]),
+            "name": name,
+            "test": name if base == full else safe_name(base),
         }
         try:
             relative = name_template.format(**fields)
@@ -53,7 +56,11 @@ def cassette_path(
             raise ValueError(
                 f"llm_cassette_name = {name_template!r} is not valid ({exc}); use the fields {{module}}, {{name}}, {{test}}"
             ) from None
-    parts = [safe_name(p) for p in PurePath(relative).parts if p not in ("", ".", "..")]
+    if os.sep == "/" and not relative.startswith("/"):  # as PurePath splits it on POSIX, without one
+        pieces: Iterable[str] = relative.split("/")
+    else:
+        pieces = PurePath(relative).parts
+    parts = [safe_name(p) for p in pieces if p not in ("", ".", "..")]
     # This runs for every llm test: one Path built, the folder resolved once per test folder.
     path = os.path.join(_base(str(test_file.parent), marker_dir or folder, str(rootdir)), *parts)
     if os.path.splitext(path)[1] not in (".yaml", ".yml", ".json"):

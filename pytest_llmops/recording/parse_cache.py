@@ -22,7 +22,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ParseCache"]
+__all__ = ["ParseCache", "read_bytes"]
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The whole file, as `Path.read_bytes` (and its errors), in a few system calls without a buffered
+    file object: every replayed llm test reads two files (its cassette, then its parse cache entry)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)  # one more byte: a file that grew since the fstat reads on
+        if len(data) <= size:
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _readers_tag() -> str:
@@ -50,17 +67,18 @@ class ParseCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder / _readers_tag()
+        self._prefix = os.path.join(self.folder, "")  # entries' paths are built as strings, once per test
 
     def load(self, data: bytes, parse: Callable[[], Any], *, kind: str = "") -> Any:
         """`kind` separates results that depend on more than the bytes (how a file's name says to read them)."""
         name = hashlib.sha256(data).hexdigest() + (f".{kind}" if kind else "")
-        path = self.folder / (name + ".marshal")
+        path = self._prefix + name + ".marshal"
         try:
-            return marshal.loads(path.read_bytes())
+            return marshal.loads(read_bytes(path))
         except (OSError, EOFError, ValueError, TypeError):
             pass
         parsed = parse()
-        self._store(path, parsed)
+        self._store(Path(path), parsed)
         return parsed
 
     def _store(self, path: Path, parsed: Any) -> None:

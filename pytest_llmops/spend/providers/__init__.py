@@ -14,6 +14,7 @@ which decides the price list. User plugins get the first word through the
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -139,7 +140,9 @@ def _fallback_call(interaction: Interaction, provider: str, endpoint: str) -> LL
     return call
 
 
+@functools.lru_cache(maxsize=1024)
 def _by_path(path: str) -> tuple[str, str] | None:
+    """(provider, kind) by the URL path alone; cached, since a run calls a few endpoints many times."""
     path = path.rstrip("/")
     gemini = _GEMINI_PATH.search(path)
     if gemini is not None:

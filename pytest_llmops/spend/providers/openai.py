@@ -23,6 +23,7 @@ Token fields follow `LLMCall`'s normalized meanings, which OpenAI already uses:
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -94,6 +95,12 @@ def compatible_provider(interaction: Interaction, first_body: JSONDict) -> str:
     name = name.lower()
     if port == str(OLLAMA_PORT):
         return "ollama"
+    return _host_provider(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _host_provider(name: str) -> str:
+    """The OpenAI-compatible provider a host name belongs to (a run talks to a few hosts, every call asks)."""
     for pattern, provider in _HOSTS:
         if pattern.search(name):
             return provider
@@ -104,31 +111,30 @@ def parse(interaction: Interaction, kind: str, endpoint: str) -> LLMCall:
     request = request_json(interaction)
     streamed = is_event_stream(interaction.response)
     call = base_call(interaction, PROVIDER, endpoint, request, streamed=streamed)
-    call.provider = compatible_provider(interaction, _first_object(interaction, streamed))
+    # A JSON body is read once, here; its readers below only look at it.
+    body = {} if streamed else body_json(interaction.response.body)
+    call.provider = compatible_provider(interaction, _first_chunk(interaction) if streamed else body)
     if kind == "chat":
         if streamed:
             _chat_stream(call, interaction, request)
         else:
-            _chat_json(call, body_json(interaction.response.body))
+            _chat_json(call, body)
     elif kind == "responses":
         if streamed:
             _responses_stream(call, interaction)
         else:
-            _responses_json(call, body_json(interaction.response.body))
+            _responses_json(call, body)
     elif kind == "embeddings":
-        _embeddings_json(call, body_json(interaction.response.body))
+        _embeddings_json(call, body)
     else:  # moderations: no usage is ever reported, so tokens stay unknown.
-        body = body_json(interaction.response.body)
         set_model(call, body.get("model"))
         _set_error(call, body)
     return call
 
 
-def _first_object(interaction: Interaction, streamed: bool) -> JSONDict:
-    """The JSON body, or a stream's first chunk that names a model (Azure's first chunk names none but
-    carries `prompt_filter_results`, which is also a marker)."""
-    if not streamed:
-        return body_json(interaction.response.body)
+def _first_chunk(interaction: Interaction) -> JSONDict:
+    """A stream's first chunk (Azure's first chunk names no model but carries `prompt_filter_results`,
+    which is also a marker)."""
     for _event, chunk in sse_json(interaction):
         return chunk
     return {}
