@@ -164,6 +164,11 @@ class LLMMarker:
         return self.kwargs.get(name, default)
 
 
+NO_KEYWORDS = LLMMarker()
+"""A bare `@pytest.mark.llm`: one shared marker, as each item keeps its own to the end of the session
+(no one changes a marker's `kwargs`)."""
+
+
 class MarkerError(Exception):
     pass
 
@@ -196,6 +201,8 @@ def merge(markers: Iterable[pytest.Mark], where: str) -> LLMMarker:
             f"{where}: @pytest.mark.llm takes pass_mode or min_pass_rate, not both: pass_mode='all' is "
             "min_pass_rate=1.0, and pass_mode='any' needs one passing run of the repeat"
         )
+    if not merged and not deprecated:
+        return NO_KEYWORDS
     return LLMMarker(merged, tuple(deprecated))
 
 

@@ -283,7 +283,9 @@ class LLMOpsSession:
             if marker is None:
                 continue
             item.stash[MARKER] = marker
-            item.stash[PARAMS] = item_params(item)
+            params = item_params(item)
+            if params:  # pytest keeps every item to the end of the session: no empty dict on each
+                item.stash[PARAMS] = params
             for old in marker.deprecated:
                 item.warn(pytest.PytestDeprecationWarning(deprecation_message(item.nodeid, old)))
             if not self.settings.eval_enabled:
@@ -341,6 +343,11 @@ class LLMOpsSession:
                 status=interaction.response.status,
             )
         call.source = source
+        # Kept to the end of the session, one per call: the same few names, read from each response.
+        if call.model is not None:
+            call.model = sys.intern(call.model)
+        if call.request_model is not None:
+            call.request_model = sys.intern(call.request_model)
         if call.latency_ms is None:
             call.latency_ms = interaction.meta.latency_ms
         if call.stream and call.ttft_ms is None:

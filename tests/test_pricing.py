@@ -288,6 +288,57 @@ def test_pricing_uses_bundled_data_only(monkeypatch: pytest.MonkeyPatch) -> None
     assert not [t for t in threading.enumerate() if t.name.startswith("genai_prices")]
 
 
+def test_each_provider_alone_finds_what_the_whole_data_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lookups by provider use that provider (and its fallbacks) alone: the same model as a lookup in
+    every provider, for every model genai-prices lists, under each provider and under the others."""
+    from genai_prices.data_snapshot import DataSnapshot
+
+    whole = DataSnapshot(providers=genai_providers, from_auto_update=False)
+    monkeypatch.setattr(pricing, "_resolved", {})
+    monkeypatch.setattr(pricing, "_by_provider", {})
+    names = sorted({m.id for p in genai_providers for m in p.models})
+    ours = {"gemini": "google", "bedrock": "aws"}
+    compared = 0
+    for provider in [*sorted({p.id for p in genai_providers}), *ours, "unknown-proxy", "litellm"]:
+        provider_id = ours.get(provider, provider)
+        try:
+            whole.find_provider(None, provider_id, None)
+        except LookupError:
+            provider_id = None
+        for model in (
+            names[::31] + [m.id for p in genai_providers if p.id == provider_id for m in p.models][::3]
+        ):
+            try:
+                expected = whole.find_provider_model(model, None, provider_id, None)
+            except LookupError:
+                expected = None
+            found = pricing._lookup(provider, model)
+            got = None if found is None else (found.provider, found.info)
+            assert got == expected, (provider, model)
+            compared += expected is not None
+    assert compared > 500
+    assert pricing._by_provider["azure"] is not None
+    assert [p.id for p in pricing._by_provider["azure"].providers][:2] == ["azure", "openai"]
+
+
+def test_a_session_keeps_only_the_providers_it_priced() -> None:
+    """genai-prices' data is built for the lookup and freed but for the provider priced (a fresh process:
+    this one has imported `genai_prices.data` already, which the lookups then share)."""
+    code = (
+        "import gc, sys\n"
+        "from pytest_llmops.spend import pricing\n"
+        "from pytest_llmops.spend.calls import LLMCall\n"
+        "call = LLMCall(provider='openai', endpoint='/v1/chat/completions', model='gpt-4o-mini', status=200,"
+        " input_tokens=1000, output_tokens=10, recorded_at='2025-06-01T12:00:00Z')\n"
+        "assert pricing.price_call(call) > 0\n"
+        "from genai_prices.types import Provider\n"
+        "gc.collect()\n"
+        "print('genai_prices.data' in sys.modules, sorted(o.id for o in gc.get_objects() if isinstance(o, Provider)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False ['openai']"
+
+
 def test_importing_our_modules_imports_no_heavy_packages() -> None:
     code = (
         "import sys\n"

@@ -167,7 +167,6 @@ def _finish(
 ) -> Outcome:
     from pytest_llmops.recording.files import write_atomic
     from pytest_llmops.results.gates import parse_gates
-    from pytest_llmops.results.report import html, json_report, markdown
     from pytest_llmops.results.report.build import build
     from pytest_llmops.results.report.model import BaselineInfo, ReportOptions
 
@@ -243,16 +242,16 @@ def _finish(
     }
     outcome.report = report
 
-    renderers: tuple[tuple[str, Path | None, Callable[[Any], str]], ...] = (
-        ("JSON", settings.report_json, json_report.render),
-        ("Markdown", settings.report_md, markdown.render),
-        ("HTML", settings.report_html, html.render),
+    renderers: tuple[tuple[str, Path | None], ...] = (
+        ("JSON", settings.report_json),
+        ("Markdown", settings.report_md),
+        ("HTML", settings.report_html),
     )
-    for kind, path, render in renderers:
+    for kind, path in renderers:
         if path is None:
             continue
         try:
-            text = settings.scrubber.redact(render(report))
+            text = settings.scrubber.redact(_renderer(kind)(report))
             settings.scrubber.assert_text_clean(text, str(path))
             write_atomic(path, text)
         except (SecretLeakError, OSError) as exc:
@@ -265,6 +264,22 @@ def _finish(
     elif report.verdict.failed or outcome.errors:
         outcome.exit_status = pytest.ExitCode.TESTS_FAILED
     return outcome
+
+
+def _renderer(kind: str) -> Callable[[Any], str]:
+    """The printer of one report file, imported only when that file is asked for (the HTML one is our
+    largest module)."""
+    if kind == "JSON":
+        from pytest_llmops.results.report import json_report
+
+        return json_report.render
+    if kind == "Markdown":
+        from pytest_llmops.results.report import markdown
+
+        return markdown.render
+    from pytest_llmops.results.report import html
+
+    return html.render
 
 
 INCLUDE_ERRORS_FLAG = "--llm-baseline-include-errors"

@@ -11,12 +11,16 @@ also counts every input token, cache reads and writes included, and it prices
 `cache_read_tokens` / `cache_write_tokens` as the more specific part of them
 (`tests/test_pricing.py` works an example through).
 
-genai-prices is imported lazily, on the first call priced by it.
+genai-prices is imported lazily, on the first call priced by it. Its data (every
+provider's models) is built for a lookup and freed, but for the providers looked up
+(`_provider_snapshot`): a session keeps a few hundred kB of it, not ~3 MB.
 """
 
 from __future__ import annotations
 
+import builtins
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -394,13 +398,10 @@ def _resolve(provider: str | None, model: str) -> _GenaiModel | None:
 def _lookup(provider: str | None, model: str) -> _GenaiModel | None:
     if provider in SELF_HOSTED:
         return None
-    snapshot = _snapshot()
     provider_id = GENAI_PROVIDER_IDS.get(provider, provider) if provider is not None else None
-    if provider_id is not None:
-        try:
-            snapshot.find_provider(None, provider_id, None)
-        except LookupError:
-            provider_id = None  # a provider genai-prices does not know: match by model name alone
+    snapshot = _provider_snapshot(provider_id) if provider_id is not None else None
+    if snapshot is None:  # no provider, or one genai-prices does not know: match by model name alone
+        snapshot, provider_id = _snapshot(), None
     try:
         found_provider, info = snapshot.find_provider_model(model, None, provider_id, None)
     except LookupError:
@@ -408,13 +409,82 @@ def _lookup(provider: str | None, model: str) -> _GenaiModel | None:
     return _GenaiModel(found_provider, info)
 
 
-@lru_cache(maxsize=1)
-def _snapshot() -> DataSnapshot:
-    """Our own snapshot of the bundled data: never the auto-updated one, never fetched."""
-    from genai_prices.data import providers
+_by_provider: dict[str, DataSnapshot | None] = {}
+
+
+def _provider_snapshot(provider_id: str) -> DataSnapshot | None:
+    """A snapshot of the one provider genai-prices finds for `provider_id`, with the providers it falls
+    back to for models it does not list; None when genai-prices knows no such provider. Cached.
+
+    genai-prices' data is every provider's models, ~3 MB of objects once built; a session prices the
+    models of one or two providers. The bundled data is built once per new provider id, the providers
+    needed are kept and the rest is freed. Lookups in this snapshot find what they find in the whole
+    data: the provider comes first (`find_provider` takes the first match) and each fallback is the
+    first provider with its id, as `Provider.find_model` takes it.
+    """
+    if provider_id in _by_provider:
+        return _by_provider[provider_id]
     from genai_prices.data_snapshot import DataSnapshot
 
-    return DataSnapshot(providers=providers, from_auto_update=False)
+    found: DataSnapshot | None = None
+    if provider_id.lower() != "litellm":  # genai-prices reads the provider from a litellm model name
+        providers = _bundled_providers()
+        try:
+            provider = DataSnapshot(providers=providers, from_auto_update=False).find_provider(
+                None, provider_id, None
+            )
+        except LookupError:
+            provider = None
+        if provider is not None:
+            kept = [provider]
+            for fallback in provider.fallback_model_providers or ():
+                first = next((p for p in providers if p.id == fallback), None)
+                if first is not None and all(first is not p for p in kept):
+                    kept.append(first)
+            if len({p.id for p in kept}) == len(kept):  # else keep every provider (not in the data today)
+                found = DataSnapshot(providers=kept, from_auto_update=False)
+            else:
+                found = _snapshot()
+    _by_provider[provider_id] = found
+    return found
+
+
+@lru_cache(maxsize=1)
+def _snapshot() -> DataSnapshot:
+    """Our own snapshot of every provider in the bundled data: never the auto-updated one, never
+    fetched. Built only when a lookup needs them all (a call with no provider genai-prices knows)."""
+    from genai_prices.data_snapshot import DataSnapshot
+
+    return DataSnapshot(providers=_bundled_providers(), from_auto_update=False)
+
+
+def _bundled_providers() -> list[Provider]:
+    """genai-prices' bundled data (its `genai_prices.data.providers`), built afresh unless that module
+    is imported already: its compiled code (the `.pyc` the import system keeps) is run in a namespace of
+    our own, so the providers no lookup kept are freed instead of living in `sys.modules`."""
+    module = sys.modules.get(_DATA_MODULE)
+    if module is not None:
+        return module.providers  # type: ignore[no-any-return]
+    import importlib.util
+
+    spec = importlib.util.find_spec(_DATA_MODULE)
+    get_code = getattr(spec.loader, "get_code", None) if spec is not None else None
+    if spec is None or get_code is None:
+        from genai_prices.data import providers  # an unusual install: import it as any module
+
+        return providers
+    namespace: dict[str, Any] = {
+        "__name__": spec.name,
+        "__spec__": spec,
+        "__package__": spec.parent,
+        "__file__": spec.origin,
+        "__builtins__": builtins,
+    }
+    exec(get_code(spec.name), namespace)
+    return namespace["providers"]  # type: ignore[no-any-return]
+
+
+_DATA_MODULE = "genai_prices.data"
 
 
 @lru_cache(maxsize=4096)
