@@ -255,11 +255,11 @@ def recover(cassette: Path, *, check_text: Any = None) -> list[Recovery]:
     may refuse the merged text (a secret scan): the journals then stay.
     A cassette that cannot be read raises CassetteFormatError; nothing changes then.
     """
-    from pytest_llmops.recording.formats import dump_interactions, load_interactions
-
     candidates = find_journals(cassette)
     if not candidates:
         return []
+    from pytest_llmops.recording.formats import dump_interactions, load_interactions
+
     with cassette_lock(cassette):
         held: list[tuple[int, Path, JournalContent]] = []
         try:
