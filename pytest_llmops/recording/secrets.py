@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from pytest_llmops.recording.interactions import Headers, Interaction
+from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest, RecordedResponse
 
 CREDENTIAL_HEADERS = frozenset(
     {
@@ -180,17 +180,17 @@ class Scrubber:
 
         The removed values are remembered (`remember`), so `redact` and the scans find them anywhere.
         """
-        from dataclasses import replace
-
         for where, value in self.credentials(interaction):
             remember(value, where)
-        request = interaction.request
+        request, response = interaction.request, interaction.response
         if request is not None:
-            request = replace(
-                request, uri=self.scrub_uri(request.uri), headers=self.scrub_headers(request.headers)
+            request = RecordedRequest(
+                request.method, self.scrub_uri(request.uri), self.scrub_headers(request.headers), request.body
             )
-        response = replace(interaction.response, headers=self.scrub_headers(interaction.response.headers))
-        return replace(interaction, request=request, response=response)
+        response = RecordedResponse(
+            response.status, response.reason, self.scrub_headers(response.headers), response.body
+        )
+        return Interaction(request, response, interaction.meta)
 
     def env_secrets(self) -> list[tuple[str, str]]:
         """(name, value) of secret environment variables worth scanning for, as the environment is now."""
@@ -261,8 +261,6 @@ def remember(value: str, where: str) -> None:
 
 def remember_request(headers: Headers, uri: str, scrubber: Scrubber | None = None) -> None:
     """Remember the credentials a request carries (its auth headers and key-like query values)."""
-    from pytest_llmops.recording.interactions import RecordedRequest, RecordedResponse
-
     probe = Interaction(
         request=RecordedRequest("GET", uri, headers, None), response=RecordedResponse(0, "", {}, b"")
     )
