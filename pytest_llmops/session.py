@@ -512,7 +512,7 @@ class LLMOpsSession:
             recorded_uris = cassette.recorded_uris
         else:
             how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
-            rerecord = self._rerecord_command(item).replace("{mode}", how)
+            rerecord = lambda: self._rerecord_command(item).replace("{mode}", how)  # noqa: E731
             recorded_uris = [i.request.uri for i in cassette.recorded if i.request is not None]
         guard.start_test(
             item.nodeid, replaying=not cassette.records, rerecord=rerecord, recorded_uris=recorded_uris

@@ -7,6 +7,8 @@ merged under a lock with whatever another process wrote there meanwhile.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -60,10 +62,13 @@ class Cassette:
         self.mode = mode
         self.matcher = matcher
         self.scrubber = scrubber
-        written_ns = _mtime_ns(path)  # before a recovery below rewrites the file
+        found = _stat(path)
+        written_ns = found.st_mtime_ns if found is not None else 0  # before a recovery rewrites the file
         # Journals a dead run left are merged first, so their recordings replay like any other.
         self.recovered: list[Recovery] = recover(path, check_text=scrubber.assert_text_clean)
-        self.existed = path.is_file()
+        if self.recovered:
+            found = _stat(path)
+        self.existed = found is not None and stat.S_ISREG(found.st_mode)
         # "Exists" means existed before the run. A file this run wrote already (another test sharing the
         # cassette, on this or another xdist worker; a journal recovered just now is not) holds this run's
         # recordings: under `once` it replays what it holds and records the rest (as `new_episodes`), under
@@ -88,7 +93,7 @@ class Cassette:
         self.leak: SecretLeakError | None = None
         self.write_error: CassetteWriteError | None = None
         self.journal = Journal(path)
-        self._disk_state = _fingerprint(path)
+        self._disk_state = None if found is None else (found.st_ino, found.st_size, found.st_mtime_ns)
         rewrites = mode is RecordMode.REWRITE and not self.written_this_run
         self._base: list[Interaction] = [] if rewrites else self.recorded
         self._replaced = not rewrites or not self.existed
@@ -302,19 +307,16 @@ class Cassette:
         self.journal.close()
 
 
-def _mtime_ns(path: Path) -> int:
+def _stat(path: Path) -> os.stat_result | None:
     try:
-        return path.stat().st_mtime_ns
+        return os.stat(path)
     except OSError:
-        return 0
+        return None
 
 
 def _fingerprint(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    st = _stat(path)
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _write_error(
