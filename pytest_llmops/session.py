@@ -101,7 +101,9 @@ class LLMOpsSession:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def _open_ledger(self) -> Ledger | None:
-        if not self.settings.eval_enabled or not self._records_live():
+        """The shared ledger of live spend against --llm-budget-usd; none without a session budget,
+        where it would only cost every live call a locked file rewrite that nothing reads."""
+        if not self.settings.eval_enabled or self.settings.budget_usd is None:
             return None
         if self.is_worker:
             path = Path(self.config.workerinput["llmops_ledger"])  # type: ignore[attr-defined]
@@ -109,13 +111,6 @@ class LLMOpsSession:
             self._ledger_dir = tempfile.mkdtemp(prefix="llmops-ledger-")
             path = Path(self._ledger_dir) / "ledger.json"
         return Ledger(path, self.settings.budget_usd)
-
-    def _records_live(self) -> bool:
-        return (
-            self.settings.record_mode is not RecordMode.NONE
-            or self.settings.budget_usd is not None
-            or self.settings.live_sample is not None
-        )
 
     def start(self) -> None:
         if not self.settings.eval_enabled:
