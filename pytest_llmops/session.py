@@ -101,7 +101,9 @@ class LLMOpsSession:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def _open_ledger(self) -> Ledger | None:
-        if not self.settings.eval_enabled or not self._records_live():
+        """The shared ledger of live spend against --llm-budget-usd; none without a session budget,
+        where it would only cost every live call a locked file rewrite that nothing reads."""
+        if not self.settings.eval_enabled or self.settings.budget_usd is None:
             return None
         if self.is_worker:
             path = Path(self.config.workerinput["llmops_ledger"])  # type: ignore[attr-defined]
@@ -109,13 +111,6 @@ class LLMOpsSession:
             self._ledger_dir = tempfile.mkdtemp(prefix="llmops-ledger-")
             path = Path(self._ledger_dir) / "ledger.json"
         return Ledger(path, self.settings.budget_usd)
-
-    def _records_live(self) -> bool:
-        return (
-            self.settings.record_mode is not RecordMode.NONE
-            or self.settings.budget_usd is not None
-            or self.settings.live_sample is not None
-        )
 
     def start(self) -> None:
         if not self.settings.eval_enabled:
@@ -519,7 +514,7 @@ class LLMOpsSession:
             recorded_uris = cassette.recorded_uris
         else:
             how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
-            rerecord = self._rerecord_command(item).replace("{mode}", how)
+            rerecord = lambda: self._rerecord_command(item).replace("{mode}", how)  # noqa: E731
             recorded_uris = [i.request.uri for i in cassette.recorded if i.request is not None]
         guard.start_test(
             item.nodeid, replaying=not cassette.records, rerecord=rerecord, recorded_uris=recorded_uris

@@ -218,3 +218,33 @@ def test_a_folder_is_listed_again_only_when_it_changed(
     new.close()
     new.path.unlink()
     assert find_journals(path) == [old.path]
+
+
+def test_recording_a_new_cassette_loads_no_cassette_reader(tmp_path: Path) -> None:
+    """A recording run that starts from no cassettes only writes: the readers (the fast YAML reader,
+    the layouts) are not imported, which keeps their start-up cost off every recorded session."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from pytest_llmops.recording.cassette import Cassette, RecordMode\n"
+        "from pytest_llmops.recording.interactions import Interaction, RecordedRequest, RecordedResponse\n"
+        "from pytest_llmops.recording.matching import Matcher\n"
+        "from pytest_llmops.recording.secrets import Scrubber\n"
+        "path = Path(sys.argv[1]) / 'cassettes' / 'test_x.yaml'\n"
+        "cassette = Cassette(path, RecordMode.ONCE, Matcher.build(), Scrubber())\n"
+        "cassette.prepare_live()\n"
+        "cassette.add(Interaction(RecordedRequest('POST', 'https://api.openai.com/v1/chat/completions',"
+        " {'content-type': ['application/json']}, b'{\"model\": \"m\"}'),"
+        " RecordedResponse(200, 'OK', {'content-type': ['application/json']}, b'{\"id\": \"x\"}')))\n"
+        "assert cassette.save() and path.is_file()\n"
+        "print([m for m in ('pytest_llmops.recording.yaml_fast', 'pytest_llmops.recording.layouts')"
+        " if m in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    assert load_interactions(tmp_path / "cassettes" / "test_x.yaml")[0].response.json() == {"id": "x"}

@@ -108,3 +108,20 @@ def test_identity_headers_sent_by_the_sdk_are_scrubbed(
     llm_pytester.runpytest("--llm-eval", "--llm-record=once").assert_outcomes(passed=1)
     text = (llm_pytester.path / "cassettes" / "test_org" / "test_q.yaml").read_text()
     assert "org-abc123" not in text and "proj_xyz789" not in text
+
+
+def test_env_values_are_read_again_when_the_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan's view of the environment is kept between scans only while no secret variable changed:
+    a key set, changed or removed mid-session is searched for (or no longer) from the next scan on."""
+    scrubber = Scrubber.with_extra(env_vars=["MY_SERVICE_TOKEN"])
+    monkeypatch.delenv("MY_SERVICE_TOKEN", raising=False)
+    assert scrubber.find_secret("uses tok-first-value-123") is None
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-first-value-123")
+    assert scrubber.find_secret("uses tok-first-value-123") == "the value of $MY_SERVICE_TOKEN"
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-second-value-456")
+    assert scrubber.find_secret("uses tok-first-value-123") is None
+    assert scrubber.find_secret("uses tok-second-value-456") == "the value of $MY_SERVICE_TOKEN"
+    assert ("MY_SERVICE_TOKEN", "tok-second-value-456") in scrubber.env_secrets()
+    monkeypatch.delenv("MY_SERVICE_TOKEN")
+    assert scrubber.find_secret("uses tok-second-value-456") is None
+    assert all(name != "MY_SERVICE_TOKEN" for name, _ in scrubber.env_secrets())

@@ -62,20 +62,22 @@ class Cassette:
         self.mode = mode
         self.matcher = matcher
         self.scrubber = scrubber
-        # Whether this run wrote the file matters to `once` and `rewrite` only (not to a replay).
-        dated = mode in (RecordMode.ONCE, RecordMode.REWRITE) and run_started_ns is not None
-        written_ns = _mtime_ns(path) if dated else 0  # before a recovery below rewrites the file
+        found = _stat(path)
+        written_ns = found.st_mtime_ns if found is not None else 0  # before a recovery rewrites the file
         # Journals a dead run left are merged first, so their recordings replay like any other.
         self.recovered: list[Recovery] = recover(path, check_text=scrubber.assert_text_clean)
-        # One stat: whether the file exists, and what it was before it is read (`save` compares).
-        disk = _stat(path)
-        self.existed = disk is not None and stat.S_ISREG(disk.st_mode)
+        if self.recovered:
+            found = _stat(path)
+        self.existed = found is not None and stat.S_ISREG(found.st_mode)
         # "Exists" means existed before the run. A file this run wrote already (another test sharing the
         # cassette, on this or another xdist worker; a journal recovered just now is not) holds this run's
         # recordings: under `once` it replays what it holds and records the rest (as `new_episodes`), under
         # `rewrite` later tests append to it (as `all`) instead of replacing it.
         self.written_this_run = (
-            self.existed and dated and run_started_ns is not None and written_ns >= run_started_ns
+            self.existed
+            and mode in (RecordMode.ONCE, RecordMode.REWRITE)
+            and run_started_ns is not None
+            and written_ns >= run_started_ns
         )
         self.recorded: list[Interaction] = []
         if self.existed and (mode is not RecordMode.REWRITE or self.written_this_run):
@@ -91,9 +93,7 @@ class Cassette:
         self.leak: SecretLeakError | None = None
         self.write_error: CassetteWriteError | None = None
         self.journal = Journal(path)
-        # Taken before the read: a file changed in between differs from it, and `save` then merges with
-        # what is on disk, instead of overwriting another writer's recordings.
-        self._disk_state = None if disk is None else (disk.st_ino, disk.st_size, disk.st_mtime_ns)
+        self._disk_state = None if found is None else (found.st_ino, found.st_size, found.st_mtime_ns)
         rewrites = mode is RecordMode.REWRITE and not self.written_this_run
         self._base: list[Interaction] = [] if rewrites else self.recorded
         self._replaced = not rewrites or not self.existed
@@ -307,13 +307,6 @@ class Cassette:
         self.journal.close()
 
 
-def _mtime_ns(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
-
-
 def _stat(path: Path) -> os.stat_result | None:
     try:
         return os.stat(path)
@@ -322,11 +315,8 @@ def _stat(path: Path) -> os.stat_result | None:
 
 
 def _fingerprint(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    st = _stat(path)
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _write_error(

@@ -116,11 +116,11 @@ def cassette_lock(path: Path) -> Iterator[None]:
     POSIX locks the cassette's folder itself (no lock file left beside the cassettes);
     Windows, where a folder cannot be locked, a hidden `.<name>.lock` file beside it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if os.name == "nt":  # pragma: no cover - exercised on Windows only
-        fd = os.open(path.parent / f".{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-    else:
-        fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fd = _open_lock(path)
+    except FileNotFoundError:  # the folder is made with the first cassette in it
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _open_lock(path)
     try:
         lock_fd(fd)
         try:
@@ -129,3 +129,9 @@ def cassette_lock(path: Path) -> Iterator[None]:
             unlock_fd(fd)
     finally:
         os.close(fd)
+
+
+def _open_lock(path: Path) -> int:
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        return os.open(path.parent / f".{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    return os.open(path.parent, os.O_RDONLY)

@@ -30,7 +30,6 @@ from pytest_llmops.recording.interactions import (
     RecordedRequest,
     RecordedResponse,
 )
-from pytest_llmops.recording.layouts import interactions_from_data
 from pytest_llmops.recording.parse_cache import ParseCache, read_bytes
 from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq
 from pytest_llmops.recording.yaml_io import dump_cassette, load_yaml
@@ -99,6 +98,9 @@ def _from_row(row: tuple[Any, ...]) -> Interaction:
 
 def loads_interactions(text: str | bytes, *, path: Path) -> list[Interaction]:
     """Read cassette content; `path` names it in errors and breaks JSON/YAML ties."""
+    # Imported here: a run that only writes cassettes (recording afresh) never loads the readers.
+    from pytest_llmops.recording.layouts import interactions_from_data
+
     with _collector_paused():
         return interactions_from_data(_parse(text, path), path)
 

@@ -20,10 +20,10 @@ existing files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from pytest_llmops.recording.interactions import Headers, Interaction
+from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest, RecordedResponse
 
 DROPPED_REQUEST_HEADERS = frozenset(
     {
@@ -133,21 +133,39 @@ class HeaderRule:
             return interaction
         request, response = interaction.request, interaction.response
         if request is not None:
-            headers = _keep(request.headers, self.request_keeps)
+            headers = self._kept(request.headers, "request")
             if headers is not None:
-                request = replace(request, headers=headers)
-        headers = _keep(response.headers, lambda name: self.response_keeps(name, response.status))
+                request = RecordedRequest(request.method, request.uri, headers, request.body)
+        side = "response 2xx" if 200 <= response.status < 300 else "response"
+        headers = self._kept(response.headers, side)
         if headers is not None:
-            response = replace(response, headers=headers)
+            response = RecordedResponse(response.status, response.reason, headers, response.body)
         if request is interaction.request and response is interaction.response:
             return interaction
-        return replace(interaction, request=request, response=response)
+        return Interaction(request, response, interaction.meta)
+
+    def _kept(self, headers: Headers, side: str) -> Headers | None:
+        """The kept headers, or None when all are kept. Each name is decided once per rule and side
+        (`request_keeps` / `response_keeps`): a recording run meets the same few dozen names on every call."""
+        decided = _decisions.get((self.keep, side))
+        if decided is None:
+            decided = _decisions[(self.keep, side)] = {}
+        kept: Headers = {}
+        for name, values in headers.items():
+            keep = decided.get(name)
+            if keep is None:
+                if side == "request":
+                    keep = self.request_keeps(name)
+                else:
+                    keep = self.response_keeps(name, 200 if side == "response 2xx" else 0)
+                if len(decided) < 10_000:
+                    decided[name] = keep
+            if keep:
+                kept[name] = values
+        return None if len(kept) == len(headers) else kept
 
 
-def _keep(headers: Headers, keeps: Callable[[str], bool]) -> Headers | None:
-    """The kept headers, or None when all are kept."""
-    kept = {k: v for k, v in headers.items() if keeps(k)}
-    return None if len(kept) == len(headers) else kept
+_decisions: dict[tuple[frozenset[str], str], dict[str, bool]] = {}
 
 
 DEFAULT_RULE = HeaderRule()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from pytest_llmops.recording.interactions import Headers, Interaction
+from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest, RecordedResponse
 
 CREDENTIAL_HEADERS = frozenset(
     {
@@ -180,30 +180,25 @@ class Scrubber:
 
         The removed values are remembered (`remember`), so `redact` and the scans find them anywhere.
         """
-        from dataclasses import replace
-
         for where, value in self.credentials(interaction):
             remember(value, where)
-        request = interaction.request
+        request, response = interaction.request, interaction.response
         if request is not None:
-            request = replace(
-                request, uri=self.scrub_uri(request.uri), headers=self.scrub_headers(request.headers)
+            request = RecordedRequest(
+                request.method, self.scrub_uri(request.uri), self.scrub_headers(request.headers), request.body
             )
-        response = replace(interaction.response, headers=self.scrub_headers(interaction.response.headers))
-        return replace(interaction, request=request, response=response)
+        response = RecordedResponse(
+            response.status, response.reason, self.scrub_headers(response.headers), response.body
+        )
+        return Interaction(request, response, interaction.meta)
 
     def env_secrets(self) -> list[tuple[str, str]]:
-        """(name, value) of secret environment variables worth scanning for."""
-        found = []
-        for name in self.env_vars:
-            value = os.environ.get(name, "")
-            if len(value) >= MIN_SECRET_LENGTH and value != REPLAY_PLACEHOLDER_KEY:
-                found.append((name, value))
-        return found
+        """(name, value) of secret environment variables worth scanning for, as the environment is now."""
+        return list(_env_secrets(self.env_vars)[0])
 
     def secrets(self, extra: Iterable[Credential] = ()) -> list[tuple[str, str]]:
         """(label, value) of every secret to look for: environment variables, then removed credentials."""
-        out = [(f"the value of ${name}", value) for name, value in self.env_secrets()]
+        out = list(_env_secrets(self.env_vars)[1])
         out += [(f"the credential from the {where}", value) for where, value in extra]
         out += [(f"the credential from the {where}", value) for value, where in _known_snapshot()]
         return out
@@ -266,8 +261,6 @@ def remember(value: str, where: str) -> None:
 
 def remember_request(headers: Headers, uri: str, scrubber: Scrubber | None = None) -> None:
     """Remember the credentials a request carries (its auth headers and key-like query values)."""
-    from pytest_llmops.recording.interactions import RecordedRequest, RecordedResponse
-
     probe = Interaction(
         request=RecordedRequest("GET", uri, headers, None), response=RecordedResponse(0, "", {}, b"")
     )
@@ -307,6 +300,44 @@ def redact(text: str, scrubber: Scrubber | None = None) -> str:
         if value in text:
             text = text.replace(value, f"[REDACTED:{name}]")
     return KEY_PATTERN.sub("[REDACTED:KEY]", text)
+
+
+_EnvFound = tuple[list[tuple[str, str]], list[tuple[str, str]]]
+_env_found: dict[tuple[str, ...], tuple[tuple[Any, ...], _EnvFound]] = {}
+_env_keys: dict[tuple[str, ...], tuple[Any, ...]] = {}
+
+
+def _env_secrets(names: tuple[str, ...]) -> _EnvFound:
+    """((name, value), (label, value)) of the secret variables among `names` set now.
+
+    Every scan asks (several times a recorded call), so the values are read in one pass over the
+    environment's own mapping, and the lists are rebuilt only when one of the values changed (a test
+    that sets a key is scanned for it from then on, as before).
+    """
+    raw = _raw_env(names)
+    kept = _env_found.get(names)
+    if kept is not None and kept[0] == raw:
+        return kept[1]
+    named = []
+    for name in names:
+        value = os.environ.get(name, "")
+        if len(value) >= MIN_SECRET_LENGTH and value != REPLAY_PLACEHOLDER_KEY:
+            named.append((name, value))
+    found = (named, [(f"the value of ${name}", value) for name, value in named])
+    _env_found[names] = (raw, found)
+    return found
+
+
+def _raw_env(names: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of `names` as the environment holds them (what `os.environ.get` decodes)."""
+    data = getattr(os.environ, "_data", None)
+    encodekey = getattr(os.environ, "encodekey", None)
+    if type(data) is not dict or encodekey is None:  # pragma: no cover - another os.environ
+        return tuple(os.environ.get(name) for name in names)
+    keys = _env_keys.get(names)
+    if keys is None:
+        keys = _env_keys[names] = tuple(encodekey(name) for name in names)
+    return tuple(map(data.get, keys))
 
 
 def _find(text: str, needles: list[tuple[str, str]]) -> str | None:

@@ -18,7 +18,6 @@ import yaml
 
 from pytest_llmops.recording.errors import CassetteFormatError
 from pytest_llmops.recording.yaml_emitter import FlowMap, FlowSeq, Unsupported, emit_item
-from pytest_llmops.recording.yaml_fast import fast_load
 
 __all__ = ["dump_cassette", "dump_yaml", "load_yaml"]
 
@@ -94,6 +93,9 @@ def load_yaml(text: str | bytes, path: Path) -> Any:
         decoded = text.decode("utf-8").removeprefix("\ufeff") if isinstance(text, bytes) else text
     except UnicodeDecodeError:
         decoded = None
+    # Imported here: a run that only writes cassettes (recording afresh) never loads the reader.
+    from pytest_llmops.recording.yaml_fast import fast_load
+
     data = fast_load(decoded) if decoded is not None else None
     if data is not None:
         return data
