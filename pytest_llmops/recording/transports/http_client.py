@@ -131,7 +131,6 @@ class _Exchange:
     body: bytearray = field(default_factory=bytearray)
     expected: int | None = None  # a Content-Length the app's `send` calls are still filling
     encode_chunked: bool = False
-    resendable: bool = True
     phase: str = "headers"  # headers -> body -> replay | live; "through": not ours (ignored host)
     recorded: RecordedRequest | None = None
     hit: tuple[int, Interaction] | None = None
@@ -163,21 +162,22 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _bytes_of(data: Any, blocksize: int = 8192) -> tuple[bytes, bool]:
-    """What `send`/`endheaders` would put on the wire for `data`, and whether it can be sent again."""
+def _bytes_of(data: Any, blocksize: int = 8192) -> bytes:
+    """What `send`/`endheaders` would put on the wire for `data` (a file is read whole, so a retry can send
+    it again)."""
     if data is None:
-        return b"", True
+        return b""
     if isinstance(data, str):
-        return data.encode("iso-8859-1"), True
+        return data.encode("iso-8859-1")
     if hasattr(data, "read"):
         parts = []
         while block := data.read(blocksize):
             parts.append(block.encode("iso-8859-1") if isinstance(block, str) else bytes(block))
-        return b"".join(parts), True
+        return b"".join(parts)
     try:
-        return bytes(memoryview(data)), True
+        return bytes(memoryview(data))
     except TypeError:
-        return b"".join(c.encode("iso-8859-1") if isinstance(c, str) else bytes(c) for c in data), True
+        return b"".join(c.encode("iso-8859-1") if isinstance(c, str) else bytes(c) for c in data)
 
 
 def _patches(originals: dict[str, Callable[..., Any]], module: Any) -> dict[str, Callable[..., Any]]:
@@ -245,7 +245,7 @@ def _patches(originals: dict[str, Callable[..., Any]], module: Any) -> dict[str,
                 return originals["endheaders"](conn, message_body, encode_chunked=encode_chunked)
         if exchange.phase != "headers":
             raise module.CannotSendHeader()
-        data, exchange.resendable = _bytes_of(message_body)
+        data = _bytes_of(message_body)
         exchange.body += data
         exchange.encode_chunked = encode_chunked
         length = _header(exchange.headers, "content-length")
@@ -270,7 +270,7 @@ def _patches(originals: dict[str, Callable[..., Any]], module: Any) -> dict[str,
                 return originals["send"](conn, data)
         if exchange.phase == "replay":
             return None  # answered already: the rest of a body the recording matched on
-        raw, _ = _bytes_of(data, getattr(conn, "blocksize", 8192))
+        raw = _bytes_of(data, getattr(conn, "blocksize", 8192))
         exchange.body += raw
         if (
             exchange.phase == "body"
@@ -404,7 +404,7 @@ def _receive(conn: Any, exchange: _Exchange, originals: dict[str, Callable[..., 
         except BaseException as exc:
             _unanswered(conn, exchange, exc, "getresponse", attempt)
             raise
-        if not (exchange.resendable and should_retry(recorder, live.status, attempt)):
+        if not should_retry(recorder, live.status, attempt):
             break
         live.read()
         live.close()
