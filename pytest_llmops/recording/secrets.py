@@ -303,8 +303,8 @@ def redact(text: str, scrubber: Scrubber | None = None) -> str:
 
 
 _EnvFound = tuple[list[tuple[str, str]], list[tuple[str, str]]]
-_env_found: dict[tuple[str, ...], tuple[tuple[Any, ...], _EnvFound]] = {}
-_env_keys: dict[tuple[str, ...], tuple[Any, ...]] = {}
+_env_cache: dict[tuple[str, ...], tuple[tuple[Any, ...], tuple[Any, ...], _EnvFound]] = {}
+"""names -> (their keys in os.environ's mapping, the raw values last seen, what was found then)."""
 
 
 def _env_secrets(names: tuple[str, ...]) -> _EnvFound:
@@ -314,30 +314,35 @@ def _env_secrets(names: tuple[str, ...]) -> _EnvFound:
     environment's own mapping, and the lists are rebuilt only when one of the values changed (a test
     that sets a key is scanned for it from then on, as before).
     """
-    raw = _raw_env(names)
-    kept = _env_found.get(names)
-    if kept is not None and kept[0] == raw:
-        return kept[1]
+    kept = _env_cache.get(names)
+    keys = kept[0] if kept is not None else _env_keys(names)
+    raw = _raw_env(names, keys)
+    if kept is not None and kept[1] == raw:
+        return kept[2]
     named = []
     for name in names:
         value = os.environ.get(name, "")
         if len(value) >= MIN_SECRET_LENGTH and value != REPLAY_PLACEHOLDER_KEY:
             named.append((name, value))
     found = (named, [(f"the value of ${name}", value) for name, value in named])
-    _env_found[names] = (raw, found)
+    _env_cache[names] = (keys, raw, found)
     return found
 
 
-def _raw_env(names: tuple[str, ...]) -> tuple[Any, ...]:
-    """The values of `names` as the environment holds them (what `os.environ.get` decodes)."""
+def _env_keys(names: tuple[str, ...]) -> tuple[Any, ...]:
+    """`names` as os.environ's mapping keys them; empty when os.environ is not the usual one."""
     data = getattr(os.environ, "_data", None)
     encodekey = getattr(os.environ, "encodekey", None)
     if type(data) is not dict or encodekey is None:  # pragma: no cover - another os.environ
+        return ()
+    return tuple(encodekey(name) for name in names)
+
+
+def _raw_env(names: tuple[str, ...], keys: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The values of `names` as the environment holds them (what `os.environ.get` decodes)."""
+    if not keys:  # pragma: no cover - another os.environ
         return tuple(os.environ.get(name) for name in names)
-    keys = _env_keys.get(names)
-    if keys is None:
-        keys = _env_keys[names] = tuple(encodekey(name) for name in names)
-    return tuple(map(data.get, keys))
+    return tuple(map(os.environ._data.get, keys))  # type: ignore[attr-defined]
 
 
 def _find(text: str, needles: list[tuple[str, str]]) -> str | None:
