@@ -27,10 +27,9 @@ ALWAYS = ("http.client",)
 """Patched when installing even if nothing imported it yet: the standard library's client is cheap to import,
 and outside llm tests of a replay run its patch is what refuses LLM-shaped requests."""
 
-_installed: dict[str, Interception] = {}
-_patched: dict[str, ModuleType] = {}
-"""The module object each interception patched: a library imported again (after pytester put `sys.modules`
-back, say) is another object, with classes of its own to patch."""
+_installed: dict[str, tuple[Interception, ModuleType]] = {}
+"""Each library's interception and the module object it patched: a library imported again (after pytester put
+`sys.modules` back, say) is another object, with classes of its own to patch."""
 _replaced: list[Interception] = []
 """Interceptions of modules imported again since (a re-import or reload builds new classes): kept to undo."""
 _lock = threading.RLock()
@@ -62,15 +61,19 @@ def _interception(name: str) -> Interception:
     return native.NativeInterception(name)
 
 
+def _patched_module(name: str) -> ModuleType | None:
+    found = _installed.get(name)
+    return None if found is None else found[1]
+
+
 def _patch(name: str, module: ModuleType) -> None:
     with _lock:
         interception = _interception(name)
         interception.install(module)
         previous = _installed.get(name)
         if previous is not None:
-            _replaced.append(previous)
-        _installed[name] = interception
-        _patched[name] = module
+            _replaced.append(previous[0])
+        _installed[name] = (interception, module)
 
 
 class _PatchingLoader(importlib.abc.Loader):
@@ -128,10 +131,10 @@ def install(*, import_missing: bool) -> None:
             importlib.import_module(name)
     for name in LIBRARIES:
         module = sys.modules.get(name)
-        if module is None or _patched.get(name) is module or _initializing(module):
+        if module is None or _patched_module(name) is module or _initializing(module):
             continue  # absent, done, or being imported: the hook patches it when its code has run
         with _lock:
-            if _patched.get(name) is not module:
+            if _patched_module(name) is not module:
                 _patch(name, module)
     if import_missing and _hook not in sys.meta_path:
         with _lock:
@@ -147,10 +150,9 @@ def uninstall() -> None:
     with _lock:
         while _hook in sys.meta_path:
             sys.meta_path.remove(_hook)
-        for interception in [*_installed.values(), *reversed(_replaced)]:
+        for interception in [*(i for i, _ in _installed.values()), *reversed(_replaced)]:
             interception.uninstall()
         _installed.clear()
-        _patched.clear()
         _replaced.clear()
 
 
