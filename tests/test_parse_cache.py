@@ -40,10 +40,26 @@ def test_a_changed_byte_is_parsed_afresh(tmp_path: Path) -> None:
 def test_a_damaged_entry_is_parsed_again_and_rewritten(tmp_path: Path) -> None:
     cache = ParseCache(tmp_path)
     cache.load(b"x", lambda: {"k": "v"})
-    (entry,) = cache.folder.iterdir()
+    (entry,) = cache.folder.rglob("*.marshal")
     entry.write_bytes(entry.read_bytes()[:3])
     assert cache.load(b"x", lambda: {"k": "v2"}) == {"k": "v2"}
     assert cache.load(b"x", lambda: "never called") == {"k": "v2"}
+
+
+def test_entries_are_spread_over_subfolders_by_hash_and_leave_no_temporary_file(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path)
+    for n in range(40):
+        cache.load(str(n).encode(), lambda n=n: n)
+    entries = sorted(cache.folder.rglob("*"))
+    files = [p for p in entries if p.is_file()]
+    assert len(files) == 40
+    for path in files:
+        digest = path.name.removesuffix(".marshal")
+        assert path.parent.name == digest[:2] and path.parent.parent == cache.folder
+    assert len({p.parent for p in files}) > 20  # 40 hashes over 256 subfolders
+    assert [n for n in range(40) if cache.load(str(n).encode(), lambda: "never") != n] == []
+    cache.clear()
+    assert cache.load(b"7", lambda: "parsed again") == "parsed again"
 
 
 def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
@@ -118,7 +134,7 @@ def test_a_cached_cassette_reads_as_the_file_itself(cache_on: ParseCache) -> Non
         formats.use_parse_cache(cache_on.folder.parent)
         assert formats.load_interactions(path) == plain, path  # cold: parsed and stored
         assert formats.load_interactions(path) == plain, path  # warm: from the entry
-    assert len(list(cache_on.folder.iterdir())) > 20
+    assert len(list(cache_on.folder.rglob("*.marshal"))) > 20
 
 
 def test_the_cache_is_read_not_the_file_and_a_changed_file_is_read_again(
@@ -133,7 +149,7 @@ def test_the_cache_is_read_not_the_file_and_a_changed_file_is_read_again(
     monkeypatch.undo()
     path.write_bytes(path.read_bytes().replace(b"uri: ", b"uri:  ", 1))  # same meaning, other bytes
     assert formats.load_interactions(path) == first
-    assert len(list(cache_on.folder.iterdir())) == 2
+    assert len(list(cache_on.folder.rglob("*.marshal"))) == 2
 
 
 def test_a_broken_cassette_is_never_kept(cache_on: ParseCache, tmp_path: Path) -> None:
@@ -142,7 +158,7 @@ def test_a_broken_cassette_is_never_kept(cache_on: ParseCache, tmp_path: Path) -
     for _ in range(2):
         with pytest.raises(CassetteFormatError, match=r"broken\.yaml"):
             formats.load_interactions(path)
-    assert not cache_on.folder.exists() or not list(cache_on.folder.iterdir())
+    assert not cache_on.folder.exists() or not list(cache_on.folder.rglob("*.marshal"))
 
 
 def test_the_same_bytes_named_json_and_yaml_are_kept_apart(cache_on: ParseCache, tmp_path: Path) -> None:
@@ -160,6 +176,6 @@ def test_an_entry_of_another_shape_falls_back_to_the_file(cache_on: ParseCache, 
     real = REAL / "simonw__llm" / "tests__cassettes__test_openai_responses__test_responses_tool_use.yaml"
     path.write_bytes(real.read_bytes())
     expected = formats.load_interactions(path)
-    (entry,) = cache_on.folder.iterdir()
+    (entry,) = cache_on.folder.rglob("*.marshal")
     entry.write_bytes(marshal.dumps([("not", "a row")]))
     assert formats.load_interactions(path) == expected

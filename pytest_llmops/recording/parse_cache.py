@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import marshal
 import os
+import shutil
 import sys
-import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pytest_llmops.recording.files import write_all
+
 __all__ = ["ParseCache", "read_bytes"]
+
+_serial = itertools.count()
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
@@ -63,7 +69,12 @@ def _readers_tag() -> str:
 
 
 class ParseCache:
-    """A folder of parsed cassettes by content hash; `load(data, parse)` returns `parse()`'s result."""
+    """A folder of parsed cassettes by content hash; `load(data, parse)` returns `parse()`'s result.
+
+    Entries sit in 256 subfolders named by the first two hex digits of their hash, as git keeps its
+    objects, so no folder grows with the suite: on our ext4 machines, creating a file in a folder of
+    2,000 entries took several times the system time it takes in a small one.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder / _readers_tag()
@@ -71,27 +82,37 @@ class ParseCache:
 
     def load(self, data: bytes, parse: Callable[[], Any], *, kind: str = "") -> Any:
         """`kind` separates results that depend on more than the bytes (how a file's name says to read them)."""
-        name = hashlib.sha256(data).hexdigest() + (f".{kind}" if kind else "")
-        path = self._prefix + name + ".marshal"
+        digest = hashlib.sha256(data).hexdigest()
+        shard = self._prefix + digest[:2]
+        path = f"{shard}{os.sep}{digest}{f'.{kind}' if kind else ''}.marshal"
         try:
             return marshal.loads(read_bytes(path))
         except (OSError, EOFError, ValueError, TypeError):
             pass
         parsed = parse()
-        self._store(Path(path), parsed)
+        self._store(shard, path, parsed)
         return parsed
 
-    def _store(self, path: Path, parsed: Any) -> None:
+    def _store(self, shard: str, path: str, parsed: Any) -> None:
         try:
             blob = marshal.dumps(parsed)
         except ValueError:  # something marshal cannot hold: just don't cache it
             return
+        # A name no other writer uses (process and thread), created exclusively, then renamed over the
+        # entry: readers see the whole entry or none, whichever xdist worker wrote it.
+        tmp = f"{shard}{os.sep}.tmp-{os.getpid()}-{threading.get_ident()}-{next(_serial)}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(blob)
+                fd = os.open(tmp, flags, 0o666)
+            except FileNotFoundError:  # the first entry of this shard (or of the cache)
+                os.makedirs(shard, exist_ok=True)
+                fd = os.open(tmp, flags, 0o666)
+            try:
+                try:
+                    write_all(fd, blob)
+                finally:
+                    os.close(fd)
                 os.replace(tmp, path)
             except OSError:
                 with contextlib.suppress(OSError):
@@ -99,6 +120,4 @@ class ParseCache:
 
     def clear(self) -> None:
         if self.folder.is_dir():
-            for entry in self.folder.iterdir():
-                with contextlib.suppress(OSError):
-                    entry.unlink()
+            shutil.rmtree(self.folder, ignore_errors=True)
