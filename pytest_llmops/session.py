@@ -822,7 +822,7 @@ class LLMOpsSession:
         transport.deactivate()  # streams cut by the interrupt are kept, marked truncated
         for cassette in self._open_cassettes.values():
             with contextlib.suppress(Exception):
-                cassette.save()
+                cassette.save(finished=False)  # marked: the test's next run records the rest
             cassette.close()
         self._open_cassettes.clear()
 

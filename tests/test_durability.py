@@ -121,6 +121,22 @@ def test_ctrl_c_mid_run_loses_no_paid_call(project: pytest.Pytester, slow_sim: P
     assert not list(cassettes.rglob("*.journal"))
     assert not list(cassettes.rglob("*.tmp"))
 
+    # The interrupted test's cassette says so; the same command again replays what was paid for and
+    # records only the rest, then the marks are gone and the whole suite replays offline.
+    marked = {p.name for p in cassettes.rglob("*.yaml") if b"interrupted: true" in p.read_bytes()}
+    assert marked == {"test_calls[1].yaml"}, marked
+    before = len(slow_sim.requests)
+    again = project.runpytest("--llm-eval", "--llm-record=once", "-p", "no:xdist")
+    again.assert_outcomes(passed=3)
+    every = sorted(f"call t{t} c{c}" for t in range(3) for c in range(3))
+    resent = sorted(str(r.json["messages"][0]["content"]) for r in slow_sim.requests[before:])
+    assert resent == sorted(set(every) - set(answered))
+    assert _on_disk(cassettes) == every
+    assert not [p for p in cassettes.rglob("*.yaml") if b"interrupted" in p.read_bytes()]
+    before = len(slow_sim.requests)
+    project.runpytest("--llm-eval", "--llm-block-network", "-p", "no:xdist").assert_outcomes(passed=3)
+    assert len(slow_sim.requests) == before
+
 
 def test_a_killed_run_is_recovered_by_the_next_run_and_by_the_recover_command(
     project: pytest.Pytester, slow_sim: ProviderSimulator, capsys: pytest.CaptureFixture[str]
@@ -162,6 +178,19 @@ def test_a_killed_run_is_recovered_by_the_next_run_and_by_the_recover_command(
     assert len(slow_sim.requests) == sent_before
     assert not list(cassettes.rglob("*.journal"))
     assert _on_disk(cassettes) == answered
+    # The miss says why the recording stops short, and the command records the rest.
+    result.stdout.fnmatch_lines(
+        [
+            "*The recording of this test was interrupted before the test finished*",
+            "*pytest --llm-eval --llm-record=once 'test_paid.py::test_calls?1?'",
+        ]
+    )
+    result = project.runpytest(
+        "--llm-eval", "--llm-record=once", "-p", "no:xdist", "test_paid.py::test_calls[1]"
+    )
+    result.assert_outcomes(passed=1)
+    assert len(slow_sim.requests) == sent_before + 3 - (len(answered) - 3)  # only what t1 still needed
+    assert not [p for p in cassettes.rglob("*.yaml") if b"interrupted" in p.read_bytes()]
 
 
 # --- a cassette folder that cannot be written ------------------------------------------------------

@@ -248,3 +248,64 @@ def test_recording_a_new_cassette_loads_no_cassette_reader(tmp_path: Path) -> No
     ).stdout
     assert out.strip() == "[]"
     assert load_interactions(tmp_path / "cassettes" / "test_x.yaml")[0].response.json() == {"id": "x"}
+
+
+def test_an_interrupted_test_marks_its_recordings_and_its_next_run_records_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    first = cassette(path)
+    first.prepare_live()
+    first.add(interaction("a"))
+    assert first.save(finished=False)  # Ctrl-C: written, marked
+    assert [i.meta.extra for i in load_interactions(path)] == [{"interrupted": True}]
+    assert "interrupted: true" in path.read_text()
+
+    # A replay (record mode none) uses it as it is and never writes.
+    replay = cassette(path, RecordMode.NONE)
+    assert replay.unfinished and not replay.records
+    assert replay.play(interaction("a").request) is not None  # type: ignore[arg-type]
+    before = path.read_bytes()
+    assert not replay.save()
+    assert path.read_bytes() == before
+    message = replay.miss_message(interaction("b").request, "pytest --llm-record={mode} t")  # type: ignore[arg-type]
+    assert "was interrupted before the test finished" in message
+    assert "pytest --llm-record=once t" in message
+
+    # `once` replays what is there and records the rest; finishing clears the mark.
+    again = cassette(path)
+    assert again.replays and again.records
+    assert again.play(interaction("a").request) is not None  # type: ignore[arg-type]
+    again.prepare_live()
+    again.add(interaction("b"))
+    assert again.save()
+    kept = load_interactions(path)
+    assert [i.request.json()["messages"][0]["content"] for i in kept] == ["a", "b"]  # type: ignore[union-attr]
+    assert [i.meta.extra for i in kept] == [{}, {}]
+
+    # Once finished, `once` is plain `once` again: replay only.
+    assert not cassette(path).records
+
+
+def test_a_test_that_finishes_without_recording_more_still_clears_the_mark(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    marked = interaction("a")
+    del marked.request.headers["authorization"]  # type: ignore[union-attr]
+    marked.meta.extra["interrupted"] = True
+    path.write_text(dump_interactions([marked]))
+    c = cassette(path)
+    assert c.play(interaction("a").request) is not None  # type: ignore[arg-type]
+    assert c.save()  # nothing new, but the test ran to its end while recording
+    assert [i.meta.extra for i in load_interactions(path)] == [{}]
+
+
+def test_recovered_journal_lines_are_marked_as_an_interrupted_recording(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    plain = interaction("a")
+    del plain.request.headers["authorization"]  # type: ignore[union-attr]
+    path.write_text(dump_interactions([plain]))
+    dead = cassette(path, RecordMode.NEW_EPISODES)
+    dead.prepare_live()
+    dead.add(interaction("b"))
+    dead.close()  # the run dies: the journal stays
+    (recovered,) = recover(path)
+    assert recovered.interactions == 1
+    assert [i.meta.extra for i in load_interactions(path)] == [{}, {"interrupted": True}]

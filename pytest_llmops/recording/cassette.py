@@ -25,6 +25,11 @@ from pytest_llmops.recording.journal import Journal, Recovery, dumps_line, recov
 from pytest_llmops.recording.matching import Matcher, MatchKey, body_diff, closest
 from pytest_llmops.recording.secrets import Scrubber, SecretLeakError, redact, remember_request
 
+INTERRUPTED = "interrupted"
+"""Metadata key of a recording whose test did not finish (Ctrl-C, or a run killed and recovered from its
+journal): under `once` the test's next run records the rest instead of failing on the first request
+the recording does not hold. Cleared when a run of the test finishes."""
+
 
 class CassetteWriteError(Exception):
     """The cassette (or its journal) cannot be written: the message names the path and what to do."""
@@ -84,6 +89,8 @@ class Cassette:
             from pytest_llmops.recording.formats import load_interactions
 
             self.recorded = load_interactions(path)
+        self.unfinished = any(i.meta.extra.get(INTERRUPTED) is True for i in self.recorded)
+        """The file holds recordings of a test that was interrupted (`INTERRUPTED`)."""
         self.new: list[Interaction] = []
         self.saved = 0
         """How many of `new` are in the cassette file (the rest are in the journal, or nowhere)."""
@@ -111,7 +118,7 @@ class Cassette:
     @property
     def records(self) -> bool:
         return self.mode in (RecordMode.NEW_EPISODES, RecordMode.ALL, RecordMode.REWRITE) or (
-            self.mode is RecordMode.ONCE and (not self.existed or self.written_this_run)
+            self.mode is RecordMode.ONCE and (not self.existed or self.written_this_run or self.unfinished)
         )
 
     def _index(self) -> dict[MatchKey, deque[int]]:
@@ -211,6 +218,13 @@ class Cassette:
         if not self.existed:
             lines.append("The cassette file does not exist yet.")
             command = rerecord_command.replace("{mode}", "once")
+        elif self.unfinished:
+            lines.append(
+                "The recording of this test was interrupted before the test finished (Ctrl-C, or a run "
+                "that was killed), so the cassette holds only what was recorded until then; recording "
+                "with `once` replays that and records the rest."
+            )
+            command = rerecord_command.replace("{mode}", "once")
         else:
             command = rerecord_command.replace("{mode}", "new_episodes")
             seen = self.was_recorded(request)
@@ -246,6 +260,10 @@ class Cassette:
             return False
         return len(self.new) > self.saved or not self._replaced
 
+    def _finishes(self, finished: bool) -> bool:
+        """Whether saving now clears the file's `INTERRUPTED` marks: its test finished while recording."""
+        return finished and self.unfinished and self.records and not self.refused
+
     def refuse(self) -> None:
         """Drop this run's recordings: the file stays as it was (after a secret was found in them)."""
         with self._lock:
@@ -262,8 +280,11 @@ class Cassette:
         if self.leak is not None:
             raise self.leak
 
-    def save(self) -> bool:
+    def save(self, *, finished: bool = True) -> bool:
         """Merge what is not in the file yet into it, atomically, under the cassette's lock.
+
+        `finished`: whether the test ran to its end. When it did not (Ctrl-C), what it recorded is
+        marked `INTERRUPTED`, so its next run records the rest; when it did, earlier marks are cleared.
 
         If the file changed on disk since this test read it (another xdist worker recording a test
         that shares it), the new interactions are appended to what is there now, so nobody's
@@ -271,19 +292,26 @@ class Cassette:
         (the journal then keeps the interactions for the next run) or SecretLeakError (from the
         final scan of the file's text; nothing of this run is kept then).
         """
-        if not self.dirty:  # nothing new, or refused (check_secrets says why)
+        clear_marks = self._finishes(finished)
+        if not self.dirty and not clear_marks:  # nothing new, or refused (check_secrets says why)
             self.journal.discard()
             return False
         from pytest_llmops.recording.formats import dump_interactions, load_interactions
 
         with self._lock:
             pending = self.new[self.saved :]
+            if not finished:
+                for interaction in pending:
+                    interaction.meta.extra[INTERRUPTED] = True
             try:
                 with cassette_lock(self.path):
                     base = self._base
                     if _fingerprint(self.path) != self._disk_state:
                         base = load_interactions(self.path) if self.path.is_file() else []
                     final = [*base, *pending]
+                    if clear_marks:
+                        for interaction in final:
+                            interaction.meta.extra.pop(INTERRUPTED, None)
                     text = dump_interactions(final)
                     self.scrubber.assert_text_clean(text, str(self.path))
                     write_atomic(self.path, text)
@@ -299,6 +327,8 @@ class Cassette:
             self._base = final
             self.saved = len(self.new)
             self._replaced = True
+            if clear_marks:
+                self.unfinished = False
             self.journal.discard()
         return True
 

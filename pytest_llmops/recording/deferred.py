@@ -112,9 +112,9 @@ class DeferredCassette:
         if self._cassette is not None:
             self._cassette.check_secrets()
 
-    def save(self) -> bool:
+    def save(self, *, finished: bool = True) -> bool:
         """Replaying writes nothing (it only discards a journal, which a replay never opens)."""
-        return self._cassette.save() if self._cassette is not None else False
+        return self._cassette.save(finished=finished) if self._cassette is not None else False
 
     def close(self) -> None:
         if self._cassette is not None:

@@ -286,6 +286,10 @@ def recover(cassette: Path, *, check_text: Any = None) -> list[Recovery]:
                 return []
             merged = load_interactions(cassette) if cassette.is_file() else []
             for _, _, content in held:
+                for interaction in content.interactions:
+                    # Its run died before the test finished: the test's next run records the rest
+                    # (`cassette.INTERRUPTED`, named here to keep this module below cassette.py).
+                    interaction.meta.extra["interrupted"] = True
                 merged.extend(content.interactions)
             if any(c.interactions for _, _, c in held):
                 text = dump_interactions(merged)

@@ -234,7 +234,7 @@ def _not_measured(report: Report, shown: int = 5) -> str | None:
         f"{plural(len(bad), 'test')} failed for a reason other than {'its' if len(bad) == 1 else 'their'} "
         f"checks: {listed}. Fix {them} before accepting this run as the baseline"
         + (
-            " (record a missing cassette with --llm-record=once)"
+            " (a cassette miss names the command that records what is missing)"
             if any(f.reason == "cassette miss" for f in bad)
             else ""
         )
