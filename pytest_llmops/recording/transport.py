@@ -34,7 +34,10 @@ from pytest_llmops.recording.interactions import (
     InteractionMeta,
     RecordedRequest,
     RecordedResponse,
+    is_json_lines,
     is_sse,
+    json_error,
+    split_lines,
 )
 
 HOP_HEADERS = frozenset(
@@ -297,7 +300,7 @@ class ReplayParts:
     headers: list[tuple[str, str]]
     """As the app should get them: no hop headers, fast retries, a content-length for a whole plain body."""
     chunks: list[bytes]
-    """The body in the pieces it arrived in (one SSE event or event-stream frame each)."""
+    """The body in the pieces it arrived in (one SSE event, event-stream frame or JSON line each)."""
     streamed: bool
     error: dict[str, str] | None
     """How the recorded connection broke off after `chunks` (`{type, message}`), to raise again."""
@@ -321,6 +324,8 @@ def prepare_replay(interaction: Interaction) -> ReplayParts:
         return ReplayParts(headers, split_event_chunks(body), True, error)
     if content_type == EVENT_STREAM:
         return ReplayParts(headers, split_frames(body), True, error)
+    if is_json_lines(content_type):
+        return ReplayParts(headers, split_lines(body), True, error)
     if error is None:
         headers.append(("content-length", str(len(body))))
     return ReplayParts(headers, [body] if body else [], False, error)
@@ -514,12 +519,4 @@ class Sink:
 
 
 def _contradicts_json_type(response: RecordedResponse) -> bool:
-    if "json" not in response.content_type or response.is_sse or not response.body.strip():
-        return False
-    import json
-
-    try:
-        json.loads(response.body)
-    except ValueError:
-        return True
-    return False
+    return json_error(response.content_type, response.body) is not None
