@@ -369,6 +369,7 @@ def chat(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     system, turns, prompt_tokens = _conversation(body)
     tools, tool_tokens = _tools(body, full, model)
     _output(body)
+    _thinking(full, model, body)
     head = {"model": name, "created_at": _now()}
     if not turns and not system:  # an empty chat loads the model
         done = {**head, "message": {"role": "assistant", "content": ""}, "done_reason": "load", "done": True}
@@ -422,6 +423,7 @@ def generate(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     if prompt is not None and not isinstance(prompt, str):
         raise _bad("json: cannot unmarshal into Go struct field GenerateRequest.prompt of type string")
     _output(body)
+    _thinking(full, model, body)
     head = {"model": name, "created_at": _now()}
     if not prompt:  # an empty prompt loads the model
         done = {**head, "response": "", "done": True, "done_reason": "load"}
