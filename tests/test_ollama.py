@@ -138,6 +138,29 @@ SUITE = textwrap.dedent(
         show("http_client_pieces", [response.getheader("transfer-encoding"), response.getheader("content-length"), pieces])
 
     @pytest.mark.llm
+    def test_httpx2_pieces():
+        import httpx2
+        with httpx2.Client() as http, http.stream("POST", HOST + "/api/chat", json=BODY) as r:
+            show("httpx2_pieces", [r.headers.get("content-length"), [p.decode() for p in r.iter_raw()]])
+
+    @pytest.mark.llm
+    def test_aiohttp_pieces():
+        import aiohttp
+        async def go():
+            async with aiohttp.ClientSession() as session:
+                async with session.post(HOST + "/api/chat", json=BODY) as r:
+                    return [r.headers.get("content-length"), [p.decode() async for p in r.content.iter_any()]]
+        show("aiohttp_pieces", asyncio.run(go()))
+
+    @pytest.mark.llm
+    def test_cut_stream(client, llm_usage):
+        parts = []
+        with pytest.raises(Exception) as caught:
+            for p in client.chat(model="llama3.2", messages=[{"role": "user", "content": "cut me off"}], stream=True):
+                parts.append(p.message.content)
+        show("cut_stream", [parts, type(caught.value).__name__, llm_usage.estimated], llm_usage)
+
+    @pytest.mark.llm
     def test_aiohttp_lines():
         import aiohttp
         async def go():
@@ -148,7 +171,7 @@ SUITE = textwrap.dedent(
     """
 )
 
-RECORDED = 12  # requests the suite sends while recording (a budget breach is found once the call is in)
+RECORDED = 15  # requests the suite sends while recording (a budget breach is found once the call is in)
 
 
 @pytest.fixture
@@ -165,6 +188,12 @@ def results(run: pytest.RunResult) -> dict[str, Any]:
     return {line.split(" ", 1)[0]: json.loads(line.split(" ", 1)[1]) for line in lines}
 
 
+def pieces_shape(expected: list[str], got: list[str]) -> list[str]:
+    """`got`, checked to be one JSON line per piece like `expected` (their timestamps differ)."""
+    assert len(got) == len(expected) and all(p.count("\n") == 1 and p.endswith("\n") for p in got)
+    return got
+
+
 def test_ollama_client_records_then_replays_line_by_line_with_nothing_sent(
     pytester: pytest.Pytester, own_sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,9 +201,10 @@ def test_ollama_client_records_then_replays_line_by_line_with_nothing_sent(
     for name in ("OLLAMA_HOST", "OLLAMA_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     pytester.makepyfile(test_local=SUITE)
+    own_sim.cut_next(after_events=3, path="/api/chat", body_contains="cut me off")
 
     recorded = pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:cacheprovider")
-    recorded.assert_outcomes(passed=11, failed=1)
+    recorded.assert_outcomes(passed=14, failed=1)
     recorded.stdout.fnmatch_lines(["*LLM budget exceeded: *tokens*"])
     assert len(own_sim.requests) == RECORDED
     live = results(recorded)
@@ -208,6 +238,12 @@ def test_ollama_client_records_then_replays_line_by_line_with_nothing_sent(
     framing, length, http_pieces = live["http_client_pieces"]
     assert framing == "chunked" and length is None and len(http_pieces) == len(pieces)
     assert "".join(live["requests_lines"]) == "".join(live["aiohttp_lines"]) == ANSWER
+    assert live["httpx2_pieces"] == [None, pieces_shape(pieces, live["httpx2_pieces"][1])]
+    assert live["aiohttp_pieces"] == [None, pieces_shape(pieces, live["aiohttp_pieces"][1])]
+    # A stream broken off before its `done` line: the error again, and counts estimated, never invented.
+    cut_parts, error, estimated = live["cut_stream"]["value"]
+    assert cut_parts == ["Refunds", " take", " five"] and error == "RemoteProtocolError" and estimated
+    assert live["cut_stream"]["output"] > 0
 
     cassettes = pytester.path / "cassettes" / "test_local"
     streamed = load_interactions(cassettes / "test_chat_stream.yaml")[0]
@@ -216,7 +252,7 @@ def test_ollama_client_records_then_replays_line_by_line_with_nothing_sent(
 
     # Replay with the simulator still listening: nothing may reach it.
     replayed = pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:cacheprovider")
-    replayed.assert_outcomes(passed=11, failed=1)
+    replayed.assert_outcomes(passed=14, failed=1)
     replayed.stdout.fnmatch_lines(["*LLM budget exceeded: *tokens*"])
     assert len(own_sim.requests) == RECORDED
     assert results(replayed) == live
