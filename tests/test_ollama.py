@@ -149,7 +149,8 @@ SUITE = textwrap.dedent(
         async def go():
             async with aiohttp.ClientSession() as session:
                 async with session.post(HOST + "/api/chat", json=BODY) as r:
-                    return [r.headers.get("content-length"), [p.decode() async for p in r.content.iter_any()]]
+                    pieces = [p.decode() async for p, _ in r.content.iter_chunks()]
+                    return [r.headers.get("content-length"), pieces]
         show("aiohttp_pieces", asyncio.run(go()))
 
     @pytest.mark.llm
@@ -418,6 +419,11 @@ def test_json_answers_embeddings_and_errors_are_read() -> None:
         call is not None and call.status == 404 and call.error_type == "error" and call.input_tokens is None
     )
     assert call.extra["error_message"] == 'model "x" not found, try pulling it first'
+
+
+def test_a_web_apps_own_api_chat_is_not_taken_for_ollama() -> None:
+    own = ndjson(b'{"reply":"hello"}', "application/json", request=b'{"message":"hi"}')
+    assert builtin_parse_call(own) is None
 
 
 def test_response_only_recordings_and_openai_compatible_api_paths_are_told_apart() -> None:

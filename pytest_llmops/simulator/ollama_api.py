@@ -41,6 +41,8 @@ Handler = Callable[[CallContext, Mapping[str, Any]], Reply]
 NDJSON = "application/x-ndjson"
 JSON_TYPE = "application/json; charset=utf-8"
 VERSION = "0.12.6"
+_TOKEN_NS = 16_500_000
+"""Nanoseconds the simulated model takes per generated token (reported in `eval_duration`)."""
 PAGE_NOT_FOUND = "page_not_found"
 """`ApiError.error_type` of an unknown route: gin answers it in plain text, not JSON."""
 
@@ -148,9 +150,9 @@ def _go_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _now() -> str:
-    """Go's RFC 3339 with nanoseconds, trailing zeros trimmed."""
-    ns = time.time_ns()
+def _now(later_ns: int = 0) -> str:
+    """Go's RFC 3339 with nanoseconds, trailing zeros trimmed (`later_ns` from now)."""
+    ns = time.time_ns() + later_ns
     seconds, fraction = divmod(ns, 1_000_000_000)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
     digits = f"{fraction:09d}".rstrip("0")
@@ -293,7 +295,7 @@ def _metrics(prompt_tokens: int, completion: Completion, load_ns: int) -> dict[s
     """Counts and plausible durations (nanoseconds) for the final object."""
     generated = completion.output_tokens
     prompt_ns = 40_000_000 + prompt_tokens * 1_100_000
-    eval_ns = generated * 16_500_000
+    eval_ns = generated * _TOKEN_NS
     return {
         "total_duration": load_ns + prompt_ns + eval_ns + 1_250_000,
         "load_duration": load_ns,
@@ -392,26 +394,24 @@ def chat(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
     for piece in tokenize(completion.reasoning_text):
         lines.append(
             {
-                **_stamp(head),
+                **head,
                 "message": {"role": "assistant", "content": "", "thinking": piece},
                 "done": False,
             }
         )
     for piece in tokenize(completion.text):
-        lines.append({**_stamp(head), "message": {"role": "assistant", "content": piece}, "done": False})
+        lines.append({**head, "message": {"role": "assistant", "content": piece}, "done": False})
     if calls:
         lines.append(
             {
-                **_stamp(head),
+                **head,
                 "message": {"role": "assistant", "content": "", "tool_calls": calls},
                 "done": False,
             }
         )
     final = {"role": "assistant", "content": ""}
-    lines.append(
-        {**_stamp(head), "message": final, "done_reason": _done_reason(completion), "done": True, **metrics}
-    )
-    return _lines(lines)
+    lines.append({**head, "message": final, "done_reason": _done_reason(completion), "done": True, **metrics})
+    return _lines(_stamped(lines))
 
 
 def generate(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
@@ -454,16 +454,19 @@ def generate(ctx: CallContext, body: Mapping[str, Any]) -> Reply:
             answer["thinking"] = completion.reasoning_text
         return _json({**answer, **final})
     lines: list[dict[str, Any]] = [
-        {**_stamp(head), "response": "", "thinking": piece, "done": False}
+        {**head, "response": "", "thinking": piece, "done": False}
         for piece in tokenize(completion.reasoning_text)
     ]
-    lines.extend({**_stamp(head), "response": piece, "done": False} for piece in tokenize(completion.text))
-    lines.append({**_stamp(head), "response": "", **final})
-    return _lines(lines)
+    lines.extend({**head, "response": piece, "done": False} for piece in tokenize(completion.text))
+    lines.append({**head, "response": "", **final})
+    return _lines(_stamped(lines))
 
 
-def _stamp(head: Mapping[str, Any]) -> dict[str, Any]:
-    return {**head, "created_at": _now()}
+def _stamped(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A stream's lines stamped a token's generation time apart, as a model writes them."""
+    for index, line in enumerate(lines):
+        line["created_at"] = _now(index * _TOKEN_NS)
+    return lines
 
 
 def _context(prompt: str, answer: str, prompt_tokens: int) -> list[int]:

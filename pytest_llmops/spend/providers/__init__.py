@@ -72,8 +72,8 @@ def detect(interaction: Interaction) -> tuple[str, str, str] | None:
     if request is not None:
         path = request.path
         found = _by_path(path)
-        if found == ("ollama", "ollama_embeddings") and not _ollama_embedding(interaction):
-            found = "openai", "embeddings"  # an OpenAI-compatible server that mounts its API at /api
+        if found is not None and found[0] == "ollama":
+            found = _ollama_checked(interaction, found[1])
         if found is not None:
             return found[0], found[1], path
     found = _by_body(interaction)
@@ -221,6 +221,17 @@ def _by_body(interaction: Interaction) -> tuple[str, str] | None:
     if is_converse_body(body):
         return "bedrock", "converse"
     return None
+
+
+def _ollama_checked(interaction: Interaction, kind: str) -> tuple[str, str] | None:
+    """An Ollama path's exchange, if it is one: `/api/chat` is also many a web app's own endpoint, so the
+    request must name a model, as Ollama requires (a response-only recording is read by its body)."""
+    request = interaction.request.json() if interaction.request is not None else None
+    if not isinstance(request, dict) or not isinstance(request.get("model"), str):
+        return None
+    if kind == "ollama_embeddings" and not _ollama_embedding(interaction):
+        return "openai", "embeddings"  # an OpenAI-compatible server that mounts its API at /api
+    return "ollama", kind
 
 
 def _ollama_embedding(interaction: Interaction) -> bool:
