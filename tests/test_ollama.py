@@ -524,3 +524,18 @@ def test_simulator_faults_apply_to_ollama(sim: ProviderSimulator) -> None:
     started = time.perf_counter()
     assert client.chat(model="llama3.2", messages=[{"role": "user", "content": "hi"}], stream=False).done
     assert time.perf_counter() - started < 5
+
+
+def test_json_output_reads_the_ollama_clients_answers() -> None:
+    from pytest_llmops.checks import json_output
+
+    chat = ollama.ChatResponse(
+        model="llama3.2", created_at="2025-01-01T00:00:00Z", done=True,
+        message=ollama.Message(role="assistant", content='{"days": 5}'),
+    )  # fmt: skip
+    generated = ollama.GenerateResponse(
+        model="llama3.2", created_at="2025-01-01T00:00:00Z", done=True, response='{"days": "five"}'
+    )
+    schema = {"type": "object", "properties": {"days": {"type": "integer"}}, "required": ["days"]}
+    assert json_output(chat, schema).value == 1.0
+    assert json_output(generated, schema, threshold=None).value == 0.0
