@@ -539,3 +539,43 @@ def test_json_output_reads_the_ollama_clients_answers() -> None:
     schema = {"type": "object", "properties": {"days": {"type": "integer"}}, "required": ["days"]}
     assert json_output(chat, schema).value == 1.0
     assert json_output(generated, schema, threshold=None).value == 0.0
+
+
+def test_unpriced_unless_the_price_file_names_the_model_and_num_predict_bounds_a_reservation() -> None:
+    from pytest_llmops.spend.pricing import PriceTable, UserPrice, price_call
+    from pytest_llmops.spend.worst_case import output_tokens_bound, worst_case
+
+    call = builtin_parse_call(ndjson(b"".join(LINES)))
+    assert call is not None and price_call(call) is None  # genai-prices' llama prices are other hosts'
+    table = PriceTable({"llama3.2": UserPrice(input=1.0, output=2.0, cached_input=1.0, cache_write=1.0)})
+    assert price_call(call, table) == pytest.approx((12 * 1.0 + 3 * 2.0) / 1e6)
+    body = {
+        "model": "llama3.2",
+        "messages": [{"role": "user", "content": "hi"}],
+        "options": {"num_predict": 50},
+    }
+    assert output_tokens_bound(body, "ollama", "llama3.2") == 50
+    bound, why = worst_case(body, "ollama", "/api/chat", table)
+    assert why is None and bound is not None and bound.output_tokens == 50
+    assert worst_case(body, "ollama", "/api/chat")[0] is None  # unpriced: a budget cannot hold it
+
+
+def test_simulator_generate_stream_thinking_and_model_details(sim: ProviderSimulator) -> None:
+    client = ollama.Client(host=sim.ollama_base_url)
+    parts = list(client.generate(model="llama3.2", prompt="Say hello", stream=True))
+    assert parts[-1].done and parts[-1].done_reason == "stop" and parts[-1].context
+    assert all(not p.done and p.eval_count is None for p in parts[:-1])
+    assert parts[-1].eval_count == len(parts) - 1  # one line per generated token
+    thought = client.chat(model="qwen3", messages=[{"role": "user", "content": "Why?"}], stream=False)
+    assert thought.message.thinking and thought.eval_count is not None and thought.eval_count > 0
+    quiet = client.chat(model="qwen3", messages=[{"role": "user", "content": "Why?"}], think=False)
+    assert not quiet.message.thinking
+    shown = client.show("all-minilm")
+    assert shown.capabilities == ["embedding"] and shown.details is not None
+    assert shown.details.family == "bert"
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.show("llama9")
+    assert caught.value.status_code == 404 and caught.value.error == "model 'llama9' not found"
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat(model="all-minilm", messages=[{"role": "user", "content": "hi"}])
+    assert (caught.value.status_code, caught.value.error) == (400, '"all-minilm" does not support chat')
