@@ -116,7 +116,7 @@ SUITE = textwrap.dedent(
         import requests
         with requests.post(HOST + "/api/chat", json=BODY, stream=True) as r:
             pieces = [c.decode() for c in r.iter_content(chunk_size=None)]
-            show("requests_pieces", [r.headers.get("content-type"), r.headers.get("content-length"), pieces])
+            show("requests_pieces", [r.headers.get("content-type"), r.headers.get("transfer-encoding"), pieces])
 
     @pytest.mark.llm
     def test_requests_lines():
@@ -141,7 +141,7 @@ SUITE = textwrap.dedent(
     def test_httpx2_pieces():
         import httpx2
         with httpx2.Client() as http, http.stream("POST", HOST + "/api/chat", json=BODY) as r:
-            show("httpx2_pieces", [r.headers.get("content-length"), [p.decode() for p in r.iter_raw()]])
+            show("httpx2_pieces", [r.headers.get("transfer-encoding"), [p.decode() for p in r.iter_raw()]])
 
     @pytest.mark.llm
     def test_aiohttp_pieces():
@@ -150,7 +150,7 @@ SUITE = textwrap.dedent(
             async with aiohttp.ClientSession() as session:
                 async with session.post(HOST + "/api/chat", json=BODY) as r:
                     pieces = [p.decode() async for p, _ in r.content.iter_chunks()]
-                    return [r.headers.get("content-length"), pieces]
+                    return [r.headers.get("transfer-encoding"), pieces]
         show("aiohttp_pieces", asyncio.run(go()))
 
     @pytest.mark.llm
@@ -233,14 +233,15 @@ def test_ollama_client_records_then_replays_line_by_line_with_nothing_sent(
     assert live["missing_model"]["value"] == [404, missing, f"{missing} (status code: 404)"]
     assert live["missing_model"]["calls"] == [["ollama", "llama9", False, 404]]
     # Other libraries: one piece per NDJSON line, no content-length, as the server sent it.
-    content_type, length, pieces = live["requests_pieces"]
-    assert content_type == "application/x-ndjson" and length is None
+    content_type, framing, pieces = live["requests_pieces"]
+    assert content_type == "application/x-ndjson" and framing == "chunked"
     assert len(pieces) > 3 and all(p.count("\n") == 1 and p.endswith("\n") for p in pieces)
     framing, length, http_pieces = live["http_client_pieces"]
     assert framing == "chunked" and length is None and len(http_pieces) == len(pieces)
+    # The same headers in replay as live: chunked, no content-length (checked by `results(replayed) == live`).
     assert "".join(live["requests_lines"]) == "".join(live["aiohttp_lines"]) == ANSWER
-    assert live["httpx2_pieces"] == [None, pieces_shape(pieces, live["httpx2_pieces"][1])]
-    assert live["aiohttp_pieces"] == [None, pieces_shape(pieces, live["aiohttp_pieces"][1])]
+    assert live["httpx2_pieces"] == ["chunked", pieces_shape(pieces, live["httpx2_pieces"][1])]
+    assert live["aiohttp_pieces"] == ["chunked", pieces_shape(pieces, live["aiohttp_pieces"][1])]
     # A stream broken off before its `done` line: the error again, and counts estimated, never invented.
     cut_parts, error, estimated = live["cut_stream"]["value"]
     assert cut_parts == ["Refunds", " take", " five"] and error == "RemoteProtocolError" and estimated
@@ -338,7 +339,7 @@ def ndjson(
 def test_json_lines_streams_replay_one_line_per_chunk_without_a_length(content_type: str) -> None:
     parts = prepare_replay(ndjson(b"".join(LINES), content_type + "; charset=utf-8"))
     assert parts.streamed and parts.chunks == LINES and parts.error is None
-    assert [k.lower() for k, _ in parts.headers] == ["content-type"]
+    assert [(k.lower(), v) for k, v in parts.headers][1:] == [("transfer-encoding", "chunked")]
 
 
 def test_a_last_line_without_newline_and_json_seq_records_stay_whole() -> None:

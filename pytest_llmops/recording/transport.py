@@ -298,7 +298,8 @@ class ReplayParts:
     """What a replayed response is made of, computed in one pass over the recording."""
 
     headers: list[tuple[str, str]]
-    """As the app should get them: no hop headers, fast retries, a content-length for a whole plain body."""
+    """As the app should get them: no hop headers, fast retries, a content-length for a whole plain body,
+    `transfer-encoding: chunked` for a stream."""
     chunks: list[bytes]
     """The body in the pieces it arrived in (one SSE event, event-stream frame or JSON line each)."""
     streamed: bool
@@ -318,14 +319,18 @@ def prepare_replay(interaction: Interaction) -> ReplayParts:
     found = recorded.get("content-type") or recorded.get("Content-Type")  # the usual spellings first
     content_type = found[0].split(";")[0].strip().lower() if found else response.content_type
     body, error = response.body, interaction.meta.error
+    chunks: list[bytes] | None = None
     if is_sse(content_type, body):
         from pytest_llmops.recording.sse import split_event_chunks
 
-        return ReplayParts(headers, split_event_chunks(body), True, error)
-    if content_type == EVENT_STREAM:
-        return ReplayParts(headers, split_frames(body), True, error)
-    if is_json_lines(content_type):
-        return ReplayParts(headers, split_lines(body), True, error)
+        chunks = split_event_chunks(body)
+    elif content_type == EVENT_STREAM:
+        chunks = split_frames(body)
+    elif is_json_lines(content_type):
+        chunks = split_lines(body)
+    if chunks is not None:  # a stream: no length, and chunked, as a server sends one over HTTP/1.1
+        headers.append(("transfer-encoding", "chunked"))
+        return ReplayParts(headers, chunks, True, error)
     if error is None:
         headers.append(("content-length", str(len(body))))
     return ReplayParts(headers, [body] if body else [], False, error)

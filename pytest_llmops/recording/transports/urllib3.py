@@ -254,10 +254,8 @@ def _replay_response(
     parts = recorder.replay_parts(*hit)
     from urllib3 import HTTPHeaderDict
 
-    headers = HTTPHeaderDict(parts.headers)
-    if parts.streamed and "content-length" not in headers:
-        headers["Transfer-Encoding"] = "chunked"  # as it came: urllib3 then reads it a piece at a time
-    return response_cls(
+    headers = HTTPHeaderDict(parts.headers)  # a stream's `transfer-encoding: chunked` has urllib3 read it
+    return response_cls(  # a piece at a time (`_RecordedBody.fp`)
         body=_RecordedBody(parts.chunks, None if parts.error is None else _failure(parts.error)),
         headers=headers,
         status=response.status,
