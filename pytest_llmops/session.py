@@ -406,9 +406,10 @@ class LLMOpsSession:
         body = request.json()
         model = body.get("model") if isinstance(body, dict) else None
         what = f"{request.method} {request.path}" + (f" (model {model})" if model else "")
+        from pytest_llmops.spend.providers import provider_of_path
         from pytest_llmops.spend.worst_case import worst_case
 
-        provider = "anthropic" if request.path.rstrip("/").endswith("/messages") else "openai"
+        provider = provider_of_path(request.path)
         self.ledger.check(what)
         bound, why = worst_case(body, provider, request.path, self.prices())
         if bound is None:

@@ -3,11 +3,12 @@
 Each page gets a fresh project folder (pytester) in which its blocks are handled in order, so a page can
 write a prompt file, then a test, record it against the provider simulator, replay it offline, and show
 the output. SDK clients reach the simulator through OPENAI_BASE_URL / ANTHROPIC_BASE_URL (and
-GOOGLE_GEMINI_BASE_URL, AZURE_OPENAI_ENDPOINT + OPENAI_API_VERSION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME for the
-client pages in docs/clients/), so the examples use plain `OpenAI()` / `Anthropic()` / `genai.Client()` as
-users do. No API key is in the environment unless a command sets one (`OPENAI_API_KEY=... pytest ...`, given
+GOOGLE_GEMINI_BASE_URL, AZURE_OPENAI_ENDPOINT + OPENAI_API_VERSION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, OLLAMA_HOST
+for the client pages in docs/clients/), so the examples use plain `OpenAI()` / `Anthropic()` / `genai.Client()`
+as users do. No API key is in the environment unless a command sets one (`OPENAI_API_KEY=... pytest ...`, given
 a fake key of the provider's shape here); a pytest command without a key must not reach the simulator at
-all, so every replay shown in the docs is proven offline.
+all, so every replay shown in the docs is proven offline. Ollama takes no key: a command that sets
+`OLLAMA_HOST=...` itself is the one that may reach it (the value is pointed at the simulator here).
 
 A block's handling comes from an HTML comment on the line before its fence:
 
@@ -210,6 +211,8 @@ class Project:
             for name, value in env.items():
                 if is_secret(name, value):
                     value = fake_key_for(name)
+                elif name == "OLLAMA_HOST":
+                    value = self.sim.ollama_base_url
                 patch.setenv(name, value)
             yield
 
@@ -235,7 +238,7 @@ class Project:
                 result = self.pytester.runpytest(*args)
                 code = int(result.ret)
                 self.output = "\n".join([*result.outlines, *result.errlines])
-                if not any(is_secret(name, value) for name, value in command.env.items()):
+                if not any(goes_live(name, value) for name, value in command.env.items()):
                     assert len(self.sim.requests) == before, (
                         f"{where}: {command.text!r} has no API key, so it must replay offline, "
                         f"but it sent {len(self.sim.requests) - before} request(s)"
@@ -249,6 +252,11 @@ def is_secret(name: str, value: str) -> bool:
     """A real credential in a command (`OPENAI_API_KEY=sk-...`, `AWS_SECRET_ACCESS_KEY=...`): the command may
     go live. `AWS_ACCESS_KEY_ID=dummy` and the like are placeholders a replay can use."""
     return name.endswith("_API_KEY") or (name.startswith("AWS_") and value.endswith("..."))
+
+
+def goes_live(name: str, value: str) -> bool:
+    """A command that may reach a provider: it carries a credential, or names a keyless local server."""
+    return is_secret(name, value) or name == "OLLAMA_HOST"
 
 
 def fake_key_for(name: str) -> str:
@@ -555,6 +563,8 @@ def project(
     monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
     monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", docs_sim.url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", docs_sim.bedrock_endpoint_url)  # boto3
+    monkeypatch.setenv("OLLAMA_HOST", docs_sim.ollama_base_url)  # the ollama client
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)

@@ -100,7 +100,7 @@ def test_importing_the_plugin_loads_no_sdk_or_http_library() -> None:
     code = (
         "import sys, pytest_llmops.plugin\n"
         "heavy = [m for m in ('openai', 'anthropic', 'vcr', 'httpx', 'httpx2', 'genai_prices', 'yaml', 'rapidfuzz',"
-        " 'wordllama', 'numpy', 'scipy', 'aiohttp', 'requests', 'urllib3', 'botocore', 'litellm')"
+        " 'wordllama', 'numpy', 'scipy', 'aiohttp', 'requests', 'urllib3', 'botocore', 'litellm', 'ollama')"
         " if m in sys.modules]\n"
         "print(heavy)\n"
     )

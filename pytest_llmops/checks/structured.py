@@ -121,6 +121,12 @@ def _sdk_text(response: Any) -> str | None:
     content = getattr(response, "content", None)
     if getattr(response, "type", None) == "message" and isinstance(content, list):
         return "".join(getattr(b, "text", "") for b in content if getattr(b, "type", None) == "text")
+    if hasattr(response, "done") and hasattr(response, "created_at"):  # the ollama client's answers
+        message = getattr(response, "message", None)
+        text = (
+            getattr(message, "content", None) if message is not None else getattr(response, "response", None)
+        )
+        return text if isinstance(text, str) else None
     return None
 
 

@@ -174,7 +174,9 @@ def inspect_rows(paths: Sequence[Path], table: PriceTable | None, failures: list
                 index=index,
                 call=call,
                 endpoint=call.endpoint if call is not None else _path(interaction),
-                stream=call.stream if call is not None else interaction.response.is_sse,
+                stream=call.stream
+                if call is not None
+                else interaction.response.is_sse or interaction.response.is_json_lines,
                 status=interaction.response.status,
                 cost_usd=cost,
                 recorded_at=recorded_at if day is not None else None,

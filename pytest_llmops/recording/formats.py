@@ -156,7 +156,9 @@ def _interaction_data(interaction: Interaction, index: int) -> dict[str, Any]:
             "a vcrpy cassette needs one to match against"
         )
     request_body = _body_out(request.body, request.headers, pretty=True)
-    response_body = _body_out(response.body, response.headers, pretty=not response.is_sse)
+    response_body = _body_out(
+        response.body, response.headers, pretty=not (response.is_sse or response.is_json_lines)
+    )
     out: dict[str, Any] = {
         "request": {
             "method": request.method,

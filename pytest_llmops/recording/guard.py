@@ -69,7 +69,7 @@ _PROVIDER_HOST_PATTERN = re.compile(
 _LLM_PATH = re.compile(
     r"(/chat/completions|/completions|/v1/messages|/v1/responses|/embeddings"
     r"|:(stream)?generatecontent|/model/[^/]+/(converse|converse-stream|invoke|invoke-with-response-stream)"
-    r"|/api/(chat|generate))/?$",
+    r"|/api/(chat|generate|embed))/?$",
     re.IGNORECASE,
 )
 BASE_URL_ENV_VARS = (

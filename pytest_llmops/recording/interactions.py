@@ -59,6 +59,10 @@ class RecordedResponse:
         return is_sse(self.content_type, self.body)
 
     @property
+    def is_json_lines(self) -> bool:
+        return is_json_lines(self.content_type)
+
+    @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
@@ -140,6 +144,69 @@ def is_sse(content_type: str, body: bytes) -> bool:
         return False
     head = body[:64].lstrip()
     return head.startswith((b"event:", b"data:", b":"))
+
+
+JSON_LINES_TYPES = frozenset(
+    {
+        "application/x-ndjson",  # Ollama, Elasticsearch bulk, most servers
+        "application/ndjson",
+        "application/jsonl",
+        "application/x-jsonl",
+        "application/jsonlines",
+        "application/x-jsonlines",
+        "application/json-lines",
+        "application/x-ldjson",
+        "application/ldjson",
+        "application/json-seq",  # RFC 7464: each record starts with RS (0x1E) and ends with a newline
+        "application/stream+json",  # Spring WebFlux
+        "application/x-json-stream",  # Docker Engine API
+    }
+)
+"""Content types of a stream of JSON values one per line: a server writes (and flushes) a line at a time,
+so a replay serves them a line at a time too."""
+
+
+def is_json_lines(content_type: str) -> bool:
+    """Whether a body of this (lower-case, parameterless) content type is JSON values one per line."""
+    return content_type in JSON_LINES_TYPES
+
+
+def split_lines(body: bytes) -> list[bytes]:
+    """A JSON-lines body one line per piece, each with its newline (a last line without one kept as is):
+    joined again, the pieces are the body byte for byte."""
+    pieces: list[bytes] = []
+    start = 0
+    while True:
+        end = body.find(b"\n", start)
+        if end < 0:
+            break
+        pieces.append(body[start : end + 1])
+        start = end + 1
+    if start < len(body):
+        pieces.append(body[start:])
+    return pieces
+
+
+def json_error(content_type: str, body: bytes) -> str | None:
+    """Why a body whose content type says JSON (or JSON lines) does not parse as such; None when it
+    does, or when it is empty, SSE, or not labelled JSON."""
+    if "json" not in content_type or is_sse(content_type, body) or not body.strip():
+        return None
+    if not is_json_lines(content_type):
+        try:
+            json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return str(exc)
+        return None
+    for number, line in enumerate(split_lines(body), 1):
+        text = line.strip(b"\x1e \t\r\n")
+        if not text:
+            continue
+        try:
+            json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return f"line {number}: {exc}"
+    return None
 
 
 def _parse_json(body: bytes | None) -> Any:

@@ -31,7 +31,7 @@ from pytest_llmops.recording.interactions import (
     InteractionMeta,
     RecordedRequest,
     RecordedResponse,
-    is_sse,
+    json_error,
 )
 
 __all__ = ["interactions_from_data"]
@@ -169,18 +169,14 @@ def _check_length(headers: Headers, body: bytes, where: str) -> None:
 
 def _check_json(response: RecordedResponse, where: str) -> None:
     """A JSON content type with a body that is not JSON would only fail later, deep in the SDK."""
-    content_type = response.content_type
-    if "json" not in content_type or is_sse(content_type, response.body) or not response.body.strip():
-        return
-    try:
-        json.loads(response.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    problem = json_error(response.content_type, response.body)
+    if problem is not None:
         raise _Invalid(
             where,
-            f"content-type is {response.content_type} but the body is not valid JSON ({exc}): "
+            f"content-type is {response.content_type} but the body is not valid JSON ({problem}): "
             "the file was cut off or edited. Re-record the test (--llm-record=rewrite), "
             "or restore the file",
-        ) from None
+        )
 
 
 def _meta(data: Any, where: str) -> InteractionMeta:

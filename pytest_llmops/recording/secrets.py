@@ -81,6 +81,7 @@ SECRET_ENV_VARS = (
     "CO_API_KEY",
     "COHERE_API_KEY",
     "TOGETHER_API_KEY",
+    "OLLAMA_API_KEY",  # Ollama's cloud; the ollama client sends it as a bearer token when set
     "HF_TOKEN",
     "HUGGINGFACEHUB_API_TOKEN",
     "LANGSMITH_API_KEY",

@@ -34,7 +34,10 @@ from pytest_llmops.recording.interactions import (
     InteractionMeta,
     RecordedRequest,
     RecordedResponse,
+    is_json_lines,
     is_sse,
+    json_error,
+    split_lines,
 )
 
 HOP_HEADERS = frozenset(
@@ -295,9 +298,10 @@ class ReplayParts:
     """What a replayed response is made of, computed in one pass over the recording."""
 
     headers: list[tuple[str, str]]
-    """As the app should get them: no hop headers, fast retries, a content-length for a whole plain body."""
+    """As the app should get them: no hop headers, fast retries, a content-length for a whole plain body,
+    `transfer-encoding: chunked` for a stream."""
     chunks: list[bytes]
-    """The body in the pieces it arrived in (one SSE event or event-stream frame each)."""
+    """The body in the pieces it arrived in (one SSE event, event-stream frame or JSON line each)."""
     streamed: bool
     error: dict[str, str] | None
     """How the recorded connection broke off after `chunks` (`{type, message}`), to raise again."""
@@ -315,12 +319,18 @@ def prepare_replay(interaction: Interaction) -> ReplayParts:
     found = recorded.get("content-type") or recorded.get("Content-Type")  # the usual spellings first
     content_type = found[0].split(";")[0].strip().lower() if found else response.content_type
     body, error = response.body, interaction.meta.error
+    chunks: list[bytes] | None = None
     if is_sse(content_type, body):
         from pytest_llmops.recording.sse import split_event_chunks
 
-        return ReplayParts(headers, split_event_chunks(body), True, error)
-    if content_type == EVENT_STREAM:
-        return ReplayParts(headers, split_frames(body), True, error)
+        chunks = split_event_chunks(body)
+    elif content_type == EVENT_STREAM:
+        chunks = split_frames(body)
+    elif is_json_lines(content_type):
+        chunks = split_lines(body)
+    if chunks is not None:  # a stream: no length, and chunked, as a server sends one over HTTP/1.1
+        headers.append(("transfer-encoding", "chunked"))
+        return ReplayParts(headers, chunks, True, error)
     if error is None:
         headers.append(("content-length", str(len(body))))
     return ReplayParts(headers, [body] if body else [], False, error)
@@ -514,12 +524,4 @@ class Sink:
 
 
 def _contradicts_json_type(response: RecordedResponse) -> bool:
-    if "json" not in response.content_type or response.is_sse or not response.body.strip():
-        return False
-    import json
-
-    try:
-        json.loads(response.body)
-    except ValueError:
-        return True
-    return False
+    return json_error(response.content_type, response.body) is not None

@@ -1,4 +1,4 @@
-"""A local OpenAI, Anthropic, Gemini, Bedrock and Azure OpenAI API for tests, benchmarks and
+"""A local OpenAI, Anthropic, Gemini, Bedrock, Azure OpenAI and Ollama API for tests, benchmarks and
 examples: no network, no real key.
 
     from pytest_llmops.simulator import ProviderSimulator
@@ -8,6 +8,7 @@ examples: no network, no real key.
         gemini = genai.Client(api_key="test", http_options=HttpOptions(base_url=sim.gemini_base_url))
         bedrock = boto3.client("bedrock-runtime", endpoint_url=sim.bedrock_endpoint_url, ...)
         azure = openai.AzureOpenAI(azure_endpoint=sim.azure_endpoint, api_key="test", api_version="2024-10-21")
+        local = ollama.Client(host=sim.ollama_base_url)
         ...
 
 Not imported by the plugin at load time; import it where you need it. Token

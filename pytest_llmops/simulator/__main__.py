@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"OpenAI base_url: {sim.openai_base_url}  Anthropic base_url: {sim.anthropic_base_url}\n"
         f"Gemini base_url: {sim.gemini_base_url}  Bedrock endpoint_url: {sim.bedrock_endpoint_url}  "
-        f"Azure azure_endpoint: {sim.azure_endpoint}",
+        f"Azure azure_endpoint: {sim.azure_endpoint}  Ollama host: {sim.ollama_base_url}",
         file=sys.stderr,
     )
     try:

@@ -1,4 +1,5 @@
-"""`ProviderSimulator`: a local HTTP server that speaks the OpenAI, Anthropic, Gemini, Bedrock and Azure OpenAI APIs.
+"""`ProviderSimulator`: a local HTTP server that speaks the OpenAI, Anthropic, Gemini, Bedrock, Azure OpenAI
+and Ollama APIs.
 
 It exists so tests, benchmarks and the example project can drive the real
 `openai` and `anthropic` SDKs over real HTTP with no network and no key.
@@ -8,7 +9,7 @@ daemon, the context manager stops it, and an idle watchdog shuts it down after
 session or the interpreter alive.
 
 Request pipeline: record -> auth -> injected fault -> route -> JSON body ->
-endpoint (`openai_api`, `anthropic_api`, `gemini_api`, `bedrock_api`, `azure_api`; chosen by
+endpoint (`openai_api`, `anthropic_api`, `gemini_api`, `bedrock_api`, `azure_api`, `ollama_api`; chosen by
 path) -> timing, headers, gzip -> bytes.
 """
 
@@ -31,7 +32,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import anthropic_api, azure_api, bedrock_api, gemini_api, openai_api
+from . import anthropic_api, azure_api, bedrock_api, gemini_api, ollama_api, openai_api
 from .engine import CallContext, Engine
 from .responders import Responder
 from .wire import BASE58, HEX, ApiError, JsonReply, Reply
@@ -263,6 +264,11 @@ class ProviderSimulator:
         return self.url
 
     @property
+    def ollama_base_url(self) -> str:
+        """Pass as `ollama.Client(host=...)` (or set `OLLAMA_HOST`); no key needed, as with a local Ollama."""
+        return self.url
+
+    @property
     def azure_endpoint(self) -> str:
         """Pass as `AzureOpenAI(azure_endpoint=..., api_version=...)`."""
         return self.url
@@ -415,7 +421,7 @@ class ProviderSimulator:
             raise self._fault_error(fault, provider, record)
         if provider == "azure":
             handler = azure_api.route(method, path, record.query)
-        elif provider in ("gemini", "bedrock"):
+        elif provider in ("gemini", "bedrock", "ollama"):
             handler = module.route(method, path)
         else:
             handler = module.ROUTES.get((method, path))
@@ -437,6 +443,8 @@ class ProviderSimulator:
                     raise openai_api.invalid_json_error()
                 if provider in ("gemini", "bedrock"):
                     raise module.invalid_json_error()
+                if provider == "ollama":
+                    raise ollama_api.invalid_json_error(record.body)
                 detail = "the body is empty" if not record.body else "the body is not a valid JSON object"
                 raise anthropic_api.invalid_json_error(detail)
             body = record.json
@@ -459,6 +467,9 @@ class ProviderSimulator:
         if provider == "gemini":
             payload = gemini_api.error_payload(error)
             headers = gemini_api.error_headers()
+        elif provider == "ollama":
+            payload = ollama_api.error_payload(error)
+            headers = ollama_api.error_headers(error)
         elif provider == "bedrock":
             payload = bedrock_api.error_payload(error)
             headers = bedrock_api.error_headers(error, request_id)
@@ -499,6 +510,8 @@ class ProviderSimulator:
             return gemini_api.success_headers(processing_ms)
         if provider == "bedrock":
             return bedrock_api.success_headers(request_id)
+        if provider == "ollama":
+            return {}  # a local server: no rate limits, no request ids
         with self._lock:
             window = self._window[provider]
             while window and now - window[0][0] > _RATE_WINDOW_S:
@@ -554,7 +567,7 @@ class ProviderSimulator:
                     **headers,
                 }
             payload = reply.payload
-            if accepts_gzip and reply.status < 400:
+            if accepts_gzip and reply.status < 400 and provider != "ollama":  # Ollama never compresses
                 payload = gzip.compress(payload, compresslevel=5, mtime=0)
                 headers["content-encoding"] = "gzip"
                 headers["vary"] = "Accept-Encoding"
@@ -568,7 +581,7 @@ class ProviderSimulator:
             **self._rate_headers(provider, request_id, record, round(self.ttfb_ms)),
             **reply.headers,
         }
-        compress = self.gzip_streams and accepts_gzip
+        compress = self.gzip_streams and accepts_gzip and provider != "ollama"
         if compress:
             headers["content-encoding"] = "gzip"
         handler.send_stream(
@@ -743,6 +756,7 @@ _MODULES: dict[str, Any] = {
     "azure": azure_api,
     "gemini": gemini_api,
     "bedrock": bedrock_api,
+    "ollama": ollama_api,
 }
 
 
@@ -750,6 +764,8 @@ def _provider(path: str, headers: Mapping[str, str]) -> str:
     """Which API a request speaks, by its path (and Anthropic's version header)."""
     if gemini_api.is_gemini_path(path):
         return "gemini"
+    if ollama_api.is_ollama_path(path):
+        return "ollama"
     if bedrock_api.is_bedrock_path(path):
         return "bedrock"
     if azure_api.is_azure_path(path):
@@ -760,7 +776,7 @@ def _provider(path: str, headers: Mapping[str, str]) -> str:
 
 
 def _has_key(provider: str, headers: Mapping[str, str], query: Mapping[str, list[str]]) -> bool:
-    if provider in ("gemini", "bedrock", "azure"):
+    if provider in ("gemini", "bedrock", "azure", "ollama"):
         return bool(_MODULES[provider].has_key(headers, query))
     bearer = headers.get("authorization", "")
     has_bearer = bearer.lower().startswith("bearer ") and bool(bearer[7:].strip())

@@ -4,7 +4,7 @@ Input tokens are bounded from the request body: one token per 2 characters of
 every string in it (twice the usual 4-characters rule of thumb, so code, JSON
 and most non-Latin text stay under it), plus each list item's message framing.
 Output tokens are the request's own limit (`max_tokens`,
-`max_completion_tokens`, `max_output_tokens`, times `n` choices), or, without
+`max_completion_tokens`, `max_output_tokens`, Ollama's `options.num_predict`, times `n` choices), or, without
 one, the model's output limit: from a small table of known limits, else its
 context window from genai-prices. Everything is priced as uncached input and
 output at the model's price (`pricing.price_call`), which is never below the
@@ -62,8 +62,10 @@ def output_tokens_bound(body: dict[str, Any], provider: str, model: str) -> int 
     """The request's output limit (times `n`), else the model's; None when neither is known."""
     n = body.get("n")
     choices = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
-    for name in _LIMIT_FIELDS:
-        value = body.get(name)
+    options = body.get("options")  # Ollama: `options.num_predict`
+    limits = [body.get(name) for name in _LIMIT_FIELDS]
+    limits.append(options.get("num_predict") if isinstance(options, dict) else None)
+    for value in limits:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return int(value * choices)
     limit = model_output_limit(provider, model)

@@ -14,6 +14,7 @@ import asyncio
 import inspect
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -260,13 +261,23 @@ class _Kit:
             def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
                 return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in self._headers.items())
 
-        class ReplayedContent(module.StreamReader):  # type: ignore[misc]
-            """The recorded body, all there at once; a recording that broke off raises its error once
-            the app has read what arrived before the break, as a live reader does."""
+        feed_data, feed_eof = self.feed_data, self.feed_eof
 
-            __slots__ = ("_failure",)
+        class ReplayedContent(module.StreamReader):  # type: ignore[misc]
+            """The recorded body, a recorded piece (SSE event, JSON line, frame) each time a read needs
+            more, so `iter_any` and `iter_chunks` hand over the pieces the server sent; a recording that
+            broke off raises its error once the app has read what arrived before the break, as a live
+            reader does."""
+
+            __slots__ = ("_failure", "_pending")
 
             async def _wait(self, func_name: str) -> None:
+                pending = getattr(self, "_pending", None)
+                if pending:
+                    feed_data(self, pending.popleft())
+                    if not pending and getattr(self, "_failure", None) is None:
+                        feed_eof(self)
+                    return
                 failure = getattr(self, "_failure", None)
                 if failure is None:
                     await super()._wait(func_name)
@@ -344,13 +355,17 @@ class _Kit:
         response.reason = interaction.response.reason or None
         response._headers = self.CIMultiDictProxy(self.CIMultiDict(parts.headers))
         content: Any = self.Content(_NO_FLOW_CONTROL, _STREAM_LIMIT, loop=loop)
-        feed = self.feed_data  # the library's own: replayed readers are never tapped
-        for chunk in parts.chunks:
-            feed(content, chunk)
-        if parts.error is None:
-            self.feed_eof(content)
-        else:
+        # The library's own feed: replayed readers are never tapped. The first piece is there at once,
+        # the others come one per read that needs more (ReplayedContent._wait).
+        chunks = parts.chunks
+        if chunks:
+            self.feed_data(content, chunks[0])
+        if len(chunks) > 1:
+            content._pending = deque(chunks[1:])
+        if parts.error is not None:
             content._failure = self._failure(parts.error)  # raised by ReplayedContent._wait
+        elif len(chunks) <= 1:
+            self.feed_eof(content)
         response.content = content
         return response
 

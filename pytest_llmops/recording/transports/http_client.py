@@ -625,7 +625,7 @@ def _replay(conn: Any, exchange: _Exchange, hit: tuple[int, Interaction]) -> Any
     framed = not bodiless and (
         parts.streamed or parts.error is not None or _header(headers, "content-length") is None
     )
-    if framed:
+    if framed and _header(headers, "transfer-encoding") is None:  # a stream's replay parts name it already
         headers.append(("Transfer-Encoding", "chunked"))
     head = f"HTTP/1.1 {response.status} {response.reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
     pieces = [(head + "\r\n").encode("latin-1", "replace")]

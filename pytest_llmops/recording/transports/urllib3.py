@@ -9,13 +9,21 @@ botocore's `EventStream` parse what they parsed on the wire. Recording sends
 with an unread, undecoded body and hands the app a response over a tee: the
 app's reads pull the bytes from the connection as before, and each raw chunk
 is copied aside as it passes.
+
+A chunked response is read by urllib3 one HTTP chunk at a time
+(`HTTPResponse.read_chunked`, what `requests`' `iter_content`/`iter_lines` use)
+when its body looks like `http.client`'s: an `fp` to read size lines from and
+`_safe_read`. Both bodies here offer that (`_ChunkFraming`), so a stream hands
+the app each chunk as it arrives while recording, and each recorded piece (SSE
+event, event-stream frame, JSON line) in replay, as urllib3 does on the wire.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pytest_llmops.recording import guard
@@ -146,6 +154,45 @@ def _headers(items: Any) -> Headers:
     return out
 
 
+class _ChunkFraming:
+    """The `fp` urllib3's `read_chunked` reads a chunk's size line from: a body's pieces framed as HTTP
+    chunks, one piece taken when the reader gets to it (so a live piece is read from the connection only
+    then, and a recorded failure is raised after the pieces before it)."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        self._buffer = bytearray()
+        self._ended = False
+
+    def _fill(self) -> bool:
+        if self._ended:
+            return False
+        for piece in self._pieces:
+            if piece:
+                self._buffer += b"%x\r\n%s\r\n" % (len(piece), piece)
+                return True
+        self._buffer += b"0\r\n\r\n"
+        self._ended = True
+        return True
+
+    def readline(self, limit: int = -1) -> bytes:
+        while b"\n" not in self._buffer and self._fill():
+            pass
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        if limit >= 0:
+            end = min(end, limit)
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return line
+
+    def read_exact(self, amt: int) -> bytes:
+        while len(self._buffer) < amt and self._fill():
+            pass
+        data = bytes(self._buffer[:amt])
+        del self._buffer[:amt]
+        return data
+
+
 class _RecordedBody:
     """A replayed body, read one recorded chunk (SSE event, event-stream frame) at a time; a recording
     that broke off raises its error where the live connection did, after the bytes that came before."""
@@ -154,6 +201,14 @@ class _RecordedBody:
         self._chunks = deque(chunks)
         self._failure = failure
         self.closed = not self._chunks and failure is None
+        self.fp = _ChunkFraming(self._pieces())
+
+    def _pieces(self) -> Iterator[bytes]:
+        while piece := self.read(sys.maxsize):
+            yield piece
+
+    def _safe_read(self, amt: int) -> bytes:
+        return self.fp.read_exact(amt)
 
     def read(self, amt: int | None = None) -> bytes:
         if not self._chunks:
@@ -199,9 +254,10 @@ def _replay_response(
     parts = recorder.replay_parts(*hit)
     from urllib3 import HTTPHeaderDict
 
-    return response_cls(
+    headers = HTTPHeaderDict(parts.headers)  # a stream's `transfer-encoding: chunked` has urllib3 read it
+    return response_cls(  # a piece at a time (`_RecordedBody.fp`)
         body=_RecordedBody(parts.chunks, None if parts.error is None else _failure(parts.error)),
-        headers=HTTPHeaderDict(parts.headers),
+        headers=headers,
         status=response.status,
         reason=response.reason or None,
         version=11,
@@ -234,6 +290,21 @@ class _Tee:
     def __init__(self, inner: Any, sink: Sink) -> None:
         self._inner = inner
         self._sink = sink
+        self.fp = _ChunkFraming(self._pieces())
+
+    def _pieces(self) -> Iterator[bytes]:
+        """The live body one HTTP chunk at a time, each copied aside as it passes."""
+        try:
+            for piece in self._inner.read_chunked(None, decode_content=False):
+                self._sink.feed(piece)
+                yield piece
+        except Exception as exc:  # the connection broke: keep how, to raise it again in replay
+            self._sink.finish(error=exc)
+            raise
+        self._sink.finish()
+
+    def _safe_read(self, amt: int) -> bytes:
+        return self.fp.read_exact(amt)
 
     def _seen(self, data: bytes, amt: int | None) -> bytes:
         if data:

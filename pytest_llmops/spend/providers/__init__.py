@@ -4,8 +4,10 @@ Traffic is recognised by URL path and body shape, never by host: proxies,
 local simulators and OpenAI-compatible gateways all speak the same formats.
 Formats: OpenAI (chat completions, Responses, embeddings, moderations; also
 Azure OpenAI and OpenAI-compatible servers), Anthropic Messages, Gemini
-`generateContent` / `streamGenerateContent`, and the Bedrock runtime
-(`converse`, `converse-stream`, `invoke`, `invoke-with-response-stream`).
+`generateContent` / `streamGenerateContent`, the Bedrock runtime
+(`converse`, `converse-stream`, `invoke`, `invoke-with-response-stream`), and
+Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`; JSON and
+newline-delimited JSON streams).
 Only once the format is known may the host refine *which* provider served an
 OpenAI-shaped request (Azure, Mistral, Groq, ... see `openai.compatible_provider`),
 which decides the price list. User plugins get the first word through the
@@ -24,7 +26,7 @@ from pytest_llmops.recording.interactions import Interaction
 from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.spend.providers.base import as_dict, body_json, is_event_stream
 
-__all__ = ["BuiltinProviders", "builtin_parse_call", "detect"]
+__all__ = ["BuiltinProviders", "builtin_parse_call", "detect", "provider_of_path"]
 
 # `pytest.hookimpl` is this same marker; taking it from pluggy keeps `pytest-llmops inspect`
 # from importing pytest.
@@ -43,6 +45,9 @@ CANONICAL_ENDPOINTS = {
     "stream_generate_content": "/v1beta/models/{model}:streamGenerateContent",
     "converse": "/model/{modelId}/converse",
     "converse_stream": "/model/{modelId}/converse-stream",
+    "ollama_chat": "/api/chat",
+    "ollama_generate": "/api/generate",
+    "ollama_embed": "/api/embed",
 }
 
 _GEMINI_PATH = re.compile(r"/models/[^/:]+:(generateContent|streamGenerateContent)$", re.IGNORECASE)
@@ -67,6 +72,8 @@ def detect(interaction: Interaction) -> tuple[str, str, str] | None:
     if request is not None:
         path = request.path
         found = _by_path(path)
+        if found is not None and found[0] == "ollama":
+            found = _ollama_checked(interaction, found[1])
         if found is not None:
             return found[0], found[1], path
     found = _by_body(interaction)
@@ -116,6 +123,10 @@ def _parse(interaction: Interaction, provider: str, kind: str, endpoint: str) ->
         from pytest_llmops.spend.providers import gemini
 
         return gemini.parse(interaction, kind, endpoint)
+    if provider == "ollama":
+        from pytest_llmops.spend.providers import ollama
+
+        return ollama.parse(interaction, kind, endpoint)
     if provider == "bedrock":
         from pytest_llmops.spend.providers import bedrock
 
@@ -151,6 +162,11 @@ def _by_path(path: str) -> tuple[str, str] | None:
     bedrock = _BEDROCK_PATH.search(path)
     if bedrock is not None:
         return "bedrock", bedrock.group(1).replace("-", "_")
+    from pytest_llmops.spend.providers.ollama import kind_of_path
+
+    ollama = kind_of_path(path)
+    if ollama is not None:
+        return "ollama", ollama
     path = path.lower()
     for suffix, provider, kind in _PATH_SUFFIXES:
         if path.endswith(suffix):
@@ -169,6 +185,11 @@ def _by_body(interaction: Interaction) -> tuple[str, str] | None:
 
     if looks_like_event_stream(response.body):
         return "bedrock", "converse_stream"
+    from pytest_llmops.spend.providers import ollama
+
+    first = ollama.response_objects(interaction)[:1]
+    if first and ollama.is_ollama_body(first[0]):
+        return "ollama", ollama.kind_of_body(first[0])
     if response.body.lstrip()[:1] == b"[":
         try:
             items = json.loads(response.body)
@@ -200,6 +221,33 @@ def _by_body(interaction: Interaction) -> tuple[str, str] | None:
     if is_converse_body(body):
         return "bedrock", "converse"
     return None
+
+
+def _ollama_checked(interaction: Interaction, kind: str) -> tuple[str, str] | None:
+    """An Ollama path's exchange, if it is one: `/api/chat` is also many a web app's own endpoint, so the
+    request must name a model, as Ollama requires (a response-only recording is read by its body)."""
+    request = interaction.request.json() if interaction.request is not None else None
+    if not isinstance(request, dict) or not isinstance(request.get("model"), str):
+        return None
+    if kind == "ollama_embeddings" and not _ollama_embedding(interaction):
+        return "openai", "embeddings"  # an OpenAI-compatible server that mounts its API at /api
+    return "ollama", kind
+
+
+def _ollama_embedding(interaction: Interaction) -> bool:
+    """Whether an exchange with `/api/embeddings` is Ollama's legacy endpoint: its request has a `prompt`
+    and no `input`, or its answer one `embedding`."""
+    request = interaction.request.json() if interaction.request is not None else None
+    if isinstance(request, dict) and "prompt" in request and "input" not in request:
+        return True
+    return "embedding" in body_json(interaction.response.body)
+
+
+def provider_of_path(path: str) -> str:
+    """The provider whose format a request to `path` speaks, before any answer is seen ("openai" when
+    the path alone does not tell: the OpenAI format is the one most servers speak)."""
+    found = _by_path(path)
+    return found[0] if found is not None else "openai"
 
 
 def _by_first_event(body: bytes) -> tuple[str, str] | None:
