@@ -214,10 +214,7 @@ def _estimate(call: LLMCall, request: JSONDict | None, chars: int) -> None:
             request.get("system", ""), ensure_ascii=False
         )
         prompt = estimate.REPLY_PRIMING_TOKENS + estimate.text_tokens(len(text))
-    call.input_tokens = prompt
-    call.cached_input_tokens = call.cache_write_tokens = 0 if prompt is not None else None
-    call.output_tokens = estimate.text_tokens(chars)
-    call.estimated = True
+    estimate.fill_estimate(call, prompt, chars)
 
 
 def is_converse_body(body: JSONDict) -> bool:

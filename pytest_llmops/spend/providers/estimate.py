@@ -68,10 +68,14 @@ def fill_chat_estimate(call: LLMCall, request: dict[str, Any] | None, streamed_c
 
     Without a recorded request the prompt side stays unknown (None).
     """
-    prompt = prompt_tokens(request) if request is not None else None
+    fill_estimate(call, prompt_tokens(request) if request is not None else None, streamed_chars)
+
+
+def fill_estimate(call: LLMCall, prompt: int | None, streamed_chars: int) -> None:
+    """Set `call`'s tokens to estimates (`prompt`, None when unknown; the output from the streamed
+    text) and flag them as estimated, for every provider's stream that ended before its usage."""
     call.input_tokens = prompt
-    call.cached_input_tokens = 0 if prompt is not None else None
-    call.cache_write_tokens = 0 if prompt is not None else None
+    call.cached_input_tokens = call.cache_write_tokens = 0 if prompt is not None else None
     call.output_tokens = text_tokens(streamed_chars)
     call.reasoning_tokens = None
     call.estimated = True

@@ -141,11 +141,7 @@ def _estimate(call: LLMCall, request: JSONDict | None, streamed_chars: int) -> N
     prompt: int | None = None
     if request is not None:
         prompt = estimate.REPLY_PRIMING_TOKENS + estimate.text_tokens(_request_chars(request))
-    call.input_tokens = prompt
-    call.cached_input_tokens = call.cache_write_tokens = 0 if prompt is not None else None
-    call.output_tokens = estimate.text_tokens(streamed_chars)
-    call.reasoning_tokens = None
-    call.estimated = True
+    estimate.fill_estimate(call, prompt, streamed_chars)
 
 
 def _request_chars(request: JSONDict) -> int:

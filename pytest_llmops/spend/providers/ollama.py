@@ -182,8 +182,4 @@ def _estimate(call: LLMCall, request: JSONDict | None, kind: str, streamed_chars
         else:
             text = "".join(v for k in ("system", "prompt") if isinstance(v := request.get(k), str))
             prompt = estimate.REPLY_PRIMING_TOKENS + estimate.text_tokens(len(text))
-    call.input_tokens = prompt
-    call.cached_input_tokens = call.cache_write_tokens = 0 if prompt is not None else None
-    call.output_tokens = estimate.text_tokens(streamed_chars)
-    call.reasoning_tokens = None
-    call.estimated = True
+    estimate.fill_estimate(call, prompt, streamed_chars)
