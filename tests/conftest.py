@@ -4,6 +4,8 @@ from __future__ import annotations
 # afterwards, so a module first imported inside one would be imported afresh by the next run, leaving
 # the plugin session holding classes from the old copy (httpx2 streams, the current-test slot).
 import contextlib
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 
@@ -60,6 +62,14 @@ INNER_CONFTEST = textwrap.dedent(
         return AsyncAnthropic(base_url=os.environ["SIM_URL"], max_retries=0)
     """
 )
+
+
+def python_output(code: str) -> str:
+    """What `python -c code` prints, stripped, in a fresh interpreter (start-up imports, process-wide state);
+    a failure raises CalledProcessError."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def fake_key(prefix: str = "sk-proj-") -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
@@ -15,6 +14,7 @@ from pytest_llmops.checks.citation_check import compile_pattern
 from pytest_llmops.checks.sentences import split_sentences
 from pytest_llmops.checks.words import content_words, numbers
 from pytest_llmops.results.scores import Score
+from tests.conftest import python_output
 
 CONTEXT = {
     "billing-03": "Refunds are processed within 5 business days of receiving the return. "
@@ -428,8 +428,7 @@ def test_importing_checks_loads_no_heavy_dependency() -> None:
         "heavy = {'rapidfuzz', 'openai', 'anthropic', 'wordllama', 'numpy', 'httpx', 'httpx2', 'yaml'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert python_output(code) == "[]"
 
 
 def test_semantic_scorer_loads_offline_or_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.conftest import python_output
 
 
 def test_llm_tests_skip_without_llm_eval_saying_how_to_run(pytester: pytest.Pytester) -> None:
@@ -104,8 +103,7 @@ def test_importing_the_plugin_loads_no_sdk_or_http_library() -> None:
         " if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert python_output(code) == "[]"
 
 
 def test_a_plain_pytest_run_does_not_create_the_session(pytester: pytest.Pytester) -> None:

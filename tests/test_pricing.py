@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 import socket
-import subprocess
-import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +18,7 @@ from genai_prices.types import ModelInfo, ModelPrice, StartDateConstraint, Tiere
 from pytest_llmops.spend import pricing
 from pytest_llmops.spend.calls import LLMCall
 from pytest_llmops.spend.pricing import PriceFileError, PriceTable, price_call, unknown_models
+from tests.conftest import python_output
 
 WHEN = "2025-06-01T12:00:00Z"
 
@@ -335,8 +334,7 @@ def test_a_session_keeps_only_the_providers_it_priced() -> None:
         "gc.collect()\n"
         "print('genai_prices.data' in sys.modules, sorted(o.id for o in gc.get_objects() if isinstance(o, Provider)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False ['openai']"
+    assert python_output(code) == "False ['openai']"
 
 
 def test_importing_our_modules_imports_no_heavy_packages() -> None:
@@ -347,8 +345,7 @@ def test_importing_our_modules_imports_no_heavy_packages() -> None:
         " 'rapidfuzz'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+    assert python_output(code) == "[]"
 
 
 # --- the user's price file ------------------------------------------------------------------------

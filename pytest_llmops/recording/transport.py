@@ -19,7 +19,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -485,6 +485,19 @@ class Sink:
 
     def feed(self, chunk: bytes) -> None:
         self.chunks.append(chunk)
+
+    def tee(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        """`pieces` (a live body as the library reads it) passed on one by one, each copied aside; the
+        interaction is kept when they end, or, when the connection breaks, with how it broke (raised
+        again in replay)."""
+        try:
+            for piece in pieces:
+                self.chunks.append(piece)
+                yield piece
+        except Exception as exc:
+            self.finish(error=exc)
+            raise
+        self.finish()
 
     def finish(self, *, truncated: bool = False, error: BaseException | None = None) -> None:
         if self.done:

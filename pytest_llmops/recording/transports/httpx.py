@@ -325,14 +325,7 @@ def _make_tees(mod: ModuleType) -> tuple[type, type]:
             self._sink = sink
 
         def __iter__(self) -> Iterator[bytes]:
-            try:
-                for chunk in self._inner:
-                    self._sink.feed(chunk)
-                    yield chunk
-            except Exception as exc:  # the connection broke: keep how, to raise it again in replay
-                self._sink.finish(error=exc)
-                raise
-            self._sink.finish()
+            return self._sink.tee(self._inner)
 
         def close(self) -> None:
             try:

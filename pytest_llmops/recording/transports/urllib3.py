@@ -294,14 +294,7 @@ class _Tee:
 
     def _pieces(self) -> Iterator[bytes]:
         """The live body one HTTP chunk at a time, each copied aside as it passes."""
-        try:
-            for piece in self._inner.read_chunked(None, decode_content=False):
-                self._sink.feed(piece)
-                yield piece
-        except Exception as exc:  # the connection broke: keep how, to raise it again in replay
-            self._sink.finish(error=exc)
-            raise
-        self._sink.finish()
+        return self._sink.tee(self._inner.read_chunked(None, decode_content=False))
 
     def _safe_read(self, amt: int) -> bytes:
         return self.fp.read_exact(amt)
