@@ -40,6 +40,7 @@ import argparse
 import json
 import os
 import pickle
+import re
 import shutil
 import statistics
 import subprocess
@@ -231,7 +232,13 @@ def make_project(root: Path, tests: int) -> Path:
 
 
 def run_pytest(
-    project: Path, mode: str, env: dict[str, str], expect_calls: int, *, parse_cache: str = "off"
+    project: Path,
+    mode: str,
+    env: dict[str, str],
+    expect_calls: int,
+    *,
+    parse_cache: str = "off",
+    wrapper: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """One pytest process: its wall time, CPU time and peak memory (the child's own rusage, from wait4),
     and the per-call times its tests recorded.
@@ -239,12 +246,13 @@ def run_pytest(
     `parse_cache`: "off" runs with `-p no:cacheprovider` (no `.pytest_cache`, so no parse cache either),
     "warm" with pytest's cache as a developer's repeated run has it, "cold" with the cache provider on
     but the plugin's parse cache emptied first (a fresh CI checkout).
+    `wrapper` runs the process under another command (valgrind); its output is returned as "output".
     """
     out = project / f".bench-{mode}.json"
     run_env = {**env, "BENCH_MODE": mode.removesuffix("-empty").removesuffix("-cold"), "BENCH_OUT": str(out)}
     if mode.endswith("empty"):
         run_env["BENCH_CALLS"] = "0"
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:hypothesispytest"]
+    command = [*wrapper, sys.executable, "-m", "pytest", "-q", "-p", "no:hypothesispytest"]
     if parse_cache == "off":
         command += ["-p", "no:cacheprovider"]
     elif parse_cache == "cold":
@@ -275,6 +283,7 @@ def run_pytest(
         "calls": calls,
         "call_wall_s": walls,
         "call_cpu_s": cpus,
+        "output": output,
     }
 
 
@@ -409,6 +418,71 @@ def whole_runs(project: Path, env: dict[str, str], tests: int, repeat: int) -> d
     return out
 
 
+INSTRUCTION_MODES = ("empty", "floor", "llmops", "llmops-empty")
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def instruction_counts(project: Path, env: dict[str, str], tests: int) -> dict[str, Any]:
+    """Instructions each whole run executes, counted by valgrind's callgrind (two runs at a time).
+
+    CPU seconds of a whole run move by a quarter from one run to the next on a shared 2-core VM (the
+    same code measured 1.12x and 1.54x the floor in two rounds), which hides any change of a few
+    percent. An instruction count is the same within 0.1% from run to run, whatever else the machine
+    does; it does not see cache misses or system calls, so it complements the CPU figures, it does not
+    replace them. Runs after `whole_runs`, so the parse cache is warm; PYTHONHASHSEED is fixed.
+    """
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    wrapper = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+    run_env = {**env, "PYTHONHASHSEED": "0"}
+
+    def count(mode: str) -> int:
+        run = run_pytest(
+            project, mode, run_env, 0 if mode.endswith("empty") else tests, parse_cache="warm", wrapper=wrapper
+        )
+        found = _COLLECTED.findall(run["output"])
+        if not found:
+            raise SystemExit(f"valgrind printed no instruction count for the {mode} run in {project}")
+        return int(found[-1])
+
+    with ThreadPoolExecutor(2) as pool:
+        counts = dict(zip(INSTRUCTION_MODES, pool.map(count, INSTRUCTION_MODES), strict=True))
+    empty = counts["empty"]
+    return {
+        "tests": tests,
+        "instructions": counts,
+        "floor_per_call": round((counts["floor"] - empty) / tests),
+        "llmops_per_call": round((counts["llmops"] - empty) / tests),
+        "llmops_no_call_per_test": round((counts["llmops-empty"] - empty) / tests),
+    }
+
+
+def instruction_figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    figures = []
+    for row in rows:
+        n = f"{row['tests']:,}"
+        figures.append(
+            figure(
+                f"instructions, replay, whole run, (run - empty run) / calls, {n} tests x 1 call",
+                row["llmops_per_call"] / 1e6,
+                "M instructions",
+                baseline=LABELS["floor"],
+                baseline_value=row["floor_per_call"] / 1e6,
+                goal=GOAL_WHOLE_VS_FLOOR,
+                note="callgrind; repeatable within 0.1%, blind to cache misses and system calls",
+            )
+        )
+        figures.append(
+            figure(
+                f"instructions, --llm-eval on {n} llm tests making no call, over the empty run, per test",
+                row["llmops_no_call_per_test"] / 1e6,
+                "M instructions",
+                note="callgrind",
+            )
+        )
+    return figures
+
+
 def whole_figures(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     figures = []
     for row in rows:
@@ -538,6 +612,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="sizes of the whole-run suites, tests x 1 call each (default 500,2000; empty to skip)",
     )
     parser.add_argument(
+        "--instructions",
+        default="",
+        metavar="SIZES",
+        help="also count the instructions of the whole runs of these sizes (each one of --whole) under "
+        "valgrind's callgrind: repeatable where CPU seconds are not (~3 min a run at 500 tests)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="smaller: 100 x 10 calls, whole runs of 100 and 400, 1 run, scale 2000",
@@ -554,6 +635,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     whole = [int(x) for x in str(args.whole).split(",") if x.strip()]
+    counted = [int(x) for x in str(args.instructions).split(",") if x.strip()]
+    if set(counted) - set(whole):
+        raise SystemExit(f"--instructions {args.instructions}: each size must be one of --whole ({args.whole})")
     if args.quick:
         args.tests, args.repeat, args.scale = min(args.tests, 100), 1, min(args.scale, 2000)
         whole = [min(n, q) for n, q in zip(whole, (100, 400), strict=False)]
@@ -565,7 +649,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         work = args.keep
         work.mkdir(parents=True, exist_ok=True)
     try:
-        return _measure(work, args.tests, args.calls, args.repeat, args.scale, whole)
+        return _measure(work, args.tests, args.calls, args.repeat, args.scale, whole, counted)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -603,7 +687,13 @@ def _recorded(project: Path) -> int:
 
 
 def _measure(
-    work: Path, tests: int, calls: int, repeat: int, n_scale: int, whole_sizes: list[int]
+    work: Path,
+    tests: int,
+    calls: int,
+    repeat: int,
+    n_scale: int,
+    whole_sizes: list[int],
+    counted: list[int] | None = None,
 ) -> dict[str, Any]:
     suite, big, stamp = work / "suite", work / "scale", work / "recorded.json"
     whole = {n: work / f"whole-{n}" for n in whole_sizes}
@@ -628,10 +718,13 @@ def _measure(
     if floor_count != tests * calls:
         raise SystemExit(f"recorded {floor_count} interactions in {suite}, expected {tests * calls}")
     whole_rows = []
+    instruction_rows: list[dict[str, Any]] = []
     for n, project in whole.items():
         write_floor(project, work / f"floor-whole-{n}.pickle")
         whole_env = {**env, "BENCH_CALLS": "1", "BENCH_FLOOR": str(work / f"floor-whole-{n}.pickle")}
         whole_rows.append(whole_runs(project, whole_env, n, repeat))
+        if n in (counted or ()):
+            instruction_rows.append(instruction_counts(project, whole_env, n))
 
     main = compare(suite, {**env, "BENCH_FLOOR": str(work / "floor-suite.pickle")}, tests, calls, repeat)
     big_env = {**env, "BENCH_FLOOR": str(work / "floor-scale.pickle")}
@@ -694,6 +787,7 @@ def _measure(
             goal=GOAL_LOAD_MS,
         ),
         *(whole_figures(whole_rows) if whole_rows else []),
+        *instruction_figures(instruction_rows),
     ]
     return {
         "benchmark": "replay",
@@ -706,6 +800,7 @@ def _measure(
         "scale": growth,
         "cassette_load": load,
         "whole": whole_rows,
+        "instructions": instruction_rows,
     }
 
 

@@ -101,3 +101,33 @@ def test_every_benchmark_script_loads_and_builds_its_parser() -> None:
         parser = module.build_parser()
         assert parser.parse_args(["--quick"]).quick, name
         assert callable(module.measure) and callable(module.report) and callable(module.main), name
+
+
+def test_instruction_counts_give_their_own_figures_and_leave_issue_17s_rows_to_cpu() -> None:
+    """`bench_replay.py --instructions`: (run - empty) instructions / calls against the floor, and the
+    no-call run per test; named so that run.py's row patterns (CPU figures) never pick them."""
+    replay, run = load("bench_replay"), load("run")
+    row = {
+        "tests": 500,
+        "floor_per_call": 6_270_000,
+        "llmops_per_call": 9_500_000,
+        "llmops_no_call_per_test": 1_000_000,
+    }
+    whole, no_call = replay.instruction_figures([row])
+    assert whole["unit"] == "M instructions" and whole["value"] == 9.5 and whole["baseline_value"] == 6.27
+    assert whole["ratio"] == 1.515 and whole["met"] is False  # the issue's 1.3x goal, on instructions
+    assert no_call["value"] == 1.0 and no_call["goal"] is None
+    results = {"benchmarks": {"replay": {"results": {"figures": [whole, no_call]}}}}
+    text = "\n".join(run.issue_17_text(results))
+    assert text.count("not measured") == len(run.ISSUE_17)  # no row of the issue reads them
+
+
+def test_instruction_sizes_must_be_whole_run_sizes() -> None:
+    replay = load("bench_replay")
+    args = replay.build_parser().parse_args(["--whole", "500", "--instructions", "2000"])
+    try:
+        replay.measure(args)
+    except SystemExit as exc:
+        assert "--instructions 2000" in str(exc) and "--whole (500)" in str(exc)
+    else:
+        raise AssertionError("an --instructions size that is not a --whole size was accepted")
