@@ -438,7 +438,12 @@ def instruction_counts(project: Path, env: dict[str, str], tests: int) -> dict[s
 
     def count(mode: str) -> int:
         run = run_pytest(
-            project, mode, run_env, 0 if mode.endswith("empty") else tests, parse_cache="warm", wrapper=wrapper
+            project,
+            mode,
+            run_env,
+            0 if mode.endswith("empty") else tests,
+            parse_cache="warm",
+            wrapper=wrapper,
         )
         found = _COLLECTED.findall(run["output"])
         if not found:
@@ -637,7 +642,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     whole = [int(x) for x in str(args.whole).split(",") if x.strip()]
     counted = [int(x) for x in str(args.instructions).split(",") if x.strip()]
     if set(counted) - set(whole):
-        raise SystemExit(f"--instructions {args.instructions}: each size must be one of --whole ({args.whole})")
+        raise SystemExit(
+            f"--instructions {args.instructions}: each size must be one of --whole ({args.whole})"
+        )
     if args.quick:
         args.tests, args.repeat, args.scale = min(args.tests, 100), 1, min(args.scale, 2000)
         whole = [min(n, q) for n, q in zip(whole, (100, 400), strict=False)]

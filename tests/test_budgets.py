@@ -222,3 +222,20 @@ def test_an_unpriced_model_is_warned_about_once(
             "*unpriced: 3 calls*",
         ]
     )
+
+
+def test_a_call_that_failed_inside_its_stream_is_not_an_unpriced_model() -> None:
+    """An error inside a 200 stream (`error_type` set, no usage) is a failed call like a 5xx: not billed,
+    so budget_usd holds; a successful call with no price still fails the budget, naming the model."""
+    from pytest_llmops.spend import budgets, pricing
+    from pytest_llmops.spend.calls import LLMCall
+
+    failed = LLMCall(provider="openai", endpoint="/v1/chat/completions", model="gpt-4o-mini", status=200)
+    failed.error_type = "server_error"
+    assert failed.failed and failed.ok and pricing.price_call(failed, None) == 0.0
+    assert budgets.check({"budget_usd": 0.01}, [failed], 1) == []
+    unpriced = LLMCall(provider="openai", endpoint="/v1/chat/completions", model="my-own-model", status=200)
+    unpriced.input_tokens, unpriced.output_tokens = 10, 5
+    assert not unpriced.failed
+    (breach,) = budgets.check({"budget_usd": 0.01}, [failed, unpriced], 1)
+    assert breach.unpriced == ["my-own-model"]

@@ -216,12 +216,96 @@ def test_a_cut_body_without_retries_fails_the_same_way_in_replay(
     assert {line.split()[2] for line in live} == {"openai.APIConnectionError", "anthropic.APIConnectionError"}
 
 
+IN_STREAM_ERRORS = STREAMS + textwrap.dedent(
+    """
+    @pytest.mark.llm
+    def test_openai_responses():
+        def go():
+            seen = []
+            try:
+                for e in openai_sync().responses.create(
+                        model="gpt-4o-mini", input="case openai_responses: tell me about Paris", stream=True):
+                    seen.append(e.type)
+            finally:
+                print("EVENTS openai_responses", len(seen), seen[-1])
+        report("openai_responses", go)
+
+    @pytest.mark.llm
+    def test_ollama_sync():
+        import ollama
+
+        def go():
+            seen = []
+            try:
+                for part in ollama.Client(host=URL).chat(
+                        model="llama3.2", messages=msg("ollama_sync"), stream=True):
+                    seen.append(part.message.content)
+            finally:
+                print("EVENTS ollama_sync", len(seen))
+        report("ollama_sync", go)
+    """
+)
+
+
+def test_an_error_sent_inside_a_stream_raises_the_same_error_at_the_same_event_in_replay(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    """A provider that fails after the 200 reports it inside the stream (OpenAI's `{"error": ...}` chunk,
+    Anthropic's `event: error`, Ollama's `{"error": ...}` line); the SDK raises on it, and must raise the
+    same error after the same events in replay. The call is kept as the error it was, with no made-up
+    token count."""
+    pytest.importorskip("ollama")
+    names = (*NAMES, "openai_responses", "ollama_sync")
+    for name in names:
+        sim.error_in_stream_next(after_events=3, body_contains=f"case {name}:")
+    llm_pytester.makepyfile(test_cut=IN_STREAM_ERRORS)
+    live = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:randomly")
+    live.assert_outcomes(passed=6)
+    sent = len(sim.requests)
+    assert sent == 6 and not any(r.cut for r in sim.requests)
+    replay = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:randomly")
+    replay.assert_outcomes(passed=6)
+    assert len(sim.requests) == sent, "replay reached the simulator"
+    assert _outcomes(replay) == _outcomes(live)
+    # Failed calls in the report, not successful ones with their usage missing.
+    replay.stdout.fnmatch_lines(["app calls: 6 (6 replayed, 0 live, 6 errors)"])
+    assert "no usage:" not in replay.stdout.str()
+    outcomes = {line.split()[1]: line.split()[2] for line in _outcomes(live) if line.startswith("OUTCOME")}
+    assert outcomes == {
+        "openai_sync": "openai.APIError",
+        "openai_async": "openai.APIError",
+        "anthropic_sync": "anthropic.APIStatusError",
+        "anthropic_async": "anthropic.APIStatusError",
+        "openai_responses": "ok",  # the Responses API hands the error over as an event, it does not raise
+        "ollama_sync": "ollama.ResponseError",
+    }
+    assert "EVENTS openai_responses 4 error" in _outcomes(live)  # three events, then the error event
+    from pytest_llmops.spend.providers import builtin_parse_call
+
+    expected = {"anthropic": "overloaded_error", "openai": "server_error", "ollama": "error"}
+    for name in names:
+        (interaction,) = load_interactions(llm_pytester.path / "cassettes" / "test_cut" / f"test_{name}.yaml")
+        # No transport error: the error event is in the recorded body (the SDK stops reading at it).
+        assert (
+            interaction.meta.error is None
+            and b'"error"' in (interaction.response.body or b"").rstrip().rsplit(b"\n", 1)[-1]
+        )
+        call = builtin_parse_call(interaction)
+        assert call is not None
+        assert call.error_type == expected[name.split("_")[0]], (name, call)
+        assert not call.estimated, (name, call)  # a failed call's tokens are not guessed from its text
+
+
 def test_simulator_cut_options_are_checked() -> None:
     sim = ProviderSimulator()
     with pytest.raises(ValueError, match="after_events"):
         sim.cut_next(after_events=-1)
     with pytest.raises(ValueError, match="count"):
         sim.cut_next(count=0)
+    with pytest.raises(ValueError, match=r"error_in_stream_next\(after_events=-1\)"):
+        sim.error_in_stream_next(after_events=-1)
+    with pytest.raises(ValueError, match=r"error_in_stream_next\(count=0\)"):
+        sim.error_in_stream_next(count=0)
 
 
 # -- aiohttp and requests (urllib3), directly and through LiteLLM's async client ----------------------

@@ -236,7 +236,7 @@ def known(call: LLMCall, attr: str) -> float | None:
     None when a successful call's figure is unknown (no usage, or no price)."""
     value = getattr(call, attr)
     if value is None:
-        return None if call.ok else 0.0
+        return 0.0 if call.failed else None
     return float(value) if math.isfinite(value) else None
 
 
@@ -314,7 +314,7 @@ def measure(record: TestRecord) -> dict[str, MetricEntry]:
             if current is None:
                 continue
             if figure is None:
-                row[i] = None if call.ok else current
+                row[i] = current if call.failed else None
             elif math.isfinite(figure):
                 row[i] = current + figure
             else:

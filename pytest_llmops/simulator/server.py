@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import anthropic_api, azure_api, bedrock_api, gemini_api, ollama_api, openai_api
 from .engine import CallContext, Engine
 from .responders import Responder
-from .wire import BASE58, HEX, ApiError, JsonReply, Reply
+from .wire import BASE58, HEX, ApiError, JsonReply, Reply, SseReply
 
 __all__ = ["ProviderSimulator", "SimRequest"]
 
@@ -78,6 +78,17 @@ class _Cut:
     after_events: int
     after_bytes: int
     body_contains: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class _StreamError:
+    path: str | None
+    after_events: int
+    body_contains: bytes | None
+
+
+STREAM_ERROR_PROVIDERS = ("openai", "azure", "anthropic", "ollama")
+"""The providers whose streams `ProviderSimulator.error_in_stream_next` can break with an in-stream error."""
 
 
 class ProviderSimulator:
@@ -135,6 +146,7 @@ class ProviderSimulator:
         self._requests: list[SimRequest] = []
         self._faults: list[_Fault] = []
         self._cuts: list[_Cut] = []
+        self._stream_errors: list[_StreamError] = []
         self._window: defaultdict[str, deque[tuple[float, int]]] = defaultdict(deque)
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
@@ -329,12 +341,40 @@ class ProviderSimulator:
             needle = None if body_contains is None else body_contains.encode("utf-8")
             self._cuts.extend(_Cut(path, after_events, after_bytes, needle) for _ in range(count))
 
+    def error_in_stream_next(
+        self,
+        *,
+        after_events: int = 1,
+        count: int = 1,
+        path: str | None = None,
+        body_contains: str | None = None,
+    ) -> None:
+        """Let the next `count` streamed answers fail after their first `after_events` events, the way the
+        real APIs report a failure once the 200 and the headers are sent: an error event in the stream,
+        which then ends normally (no dropped connection, unlike `cut_next`).
+
+        OpenAI and Azure chat completions send `data: {"error": {...}}` (`server_error`); the Responses
+        API an `event: error` with `type: "error"`; Anthropic `event: error` with an `overloaded_error`;
+        Ollama a `{"error": "..."}` line. Gemini and Bedrock streams are left alone (they are not
+        matched). `path` and `body_contains` select the answers as for `cut_next`.
+        """
+        if after_events < 0:
+            raise ValueError(f"error_in_stream_next(after_events={after_events!r}): must be >= 0")
+        if count < 1:
+            raise ValueError(f"error_in_stream_next(count={count!r}): must be >= 1")
+        if path is not None and not path.startswith("/"):
+            path = "/" + path
+        with self._lock:
+            needle = None if body_contains is None else body_contains.encode("utf-8")
+            self._stream_errors.extend(_StreamError(path, after_events, needle) for _ in range(count))
+
     def reset(self) -> None:
         """Forget requests, pending faults, prompt caches and repeat counters: as good as a fresh server."""
         with self._lock:
             self._requests.clear()
             self._faults.clear()
             self._cuts.clear()
+            self._stream_errors.clear()
             for window in self._window.values():
                 window.clear()
         self._engine.reset()
@@ -347,6 +387,15 @@ class ProviderSimulator:
             for index, fault in enumerate(self._faults):
                 if fault.path is None or fault.path.rstrip("/") == path.rstrip("/"):
                     return self._faults.pop(index)
+        return None
+
+    def _take_stream_error(self, path: str, body: bytes) -> _StreamError | None:
+        with self._lock:
+            for index, fault in enumerate(self._stream_errors):
+                if fault.path is not None and fault.path.rstrip("/") != path.rstrip("/"):
+                    continue
+                if fault.body_contains is None or fault.body_contains in body:
+                    return self._stream_errors.pop(index)
         return None
 
     def _take_cut(self, path: str, body: bytes) -> _Cut | None:
@@ -405,6 +454,13 @@ class ProviderSimulator:
             failure: ApiError = _MODULES[provider].status_error(500, None)
             failure.message = f"Simulator error: {type(exc).__name__}: {exc}"
             reply = self._error_reply(failure, provider, request_id)
+        if isinstance(reply, SseReply) and provider in STREAM_ERROR_PROVIDERS:
+            fault = self._take_stream_error(path, body)
+            if fault is not None:
+                reply.events = [
+                    *reply.events[: fault.after_events],
+                    _stream_error_event(provider, path, request_id, fault.after_events),
+                ]
         record.status = reply.status if isinstance(reply, JsonReply) else 200
         cut = self._take_cut(path, body) if record.status < 400 else None
         record.cut = cut is not None
@@ -592,6 +648,27 @@ class ProviderSimulator:
             self._stopping,
             None if cut is None else cut.after_events,
         )
+
+
+def _stream_error_event(provider: str, path: str, request_id: str, sequence: int) -> bytes:
+    """The event a provider sends when generation fails mid-stream (see `error_in_stream_next`)."""
+    if provider == "ollama":
+        message = "an error was encountered while running the model: unexpected EOF"
+        return json.dumps({"error": message}, separators=(",", ":")).encode() + b"\n"
+    if provider == "anthropic":
+        payload = {
+            "type": "error",
+            "error": {"type": "overloaded_error", "message": "Overloaded"},
+            "request_id": request_id,
+        }
+        return b"event: error\ndata: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+    message = "The server had an error while processing your request. Sorry about that!"
+    if path.rstrip("/").endswith("/responses"):
+        event: dict[str, object] = {"type": "error", "code": "server_error", "message": message, "param": None}
+        event["sequence_number"] = sequence
+        return b"event: error\ndata: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
+    error = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
+    return b"data: " + json.dumps(error, separators=(",", ":")).encode() + b"\n\n"
 
 
 class _AnthropicErrors:

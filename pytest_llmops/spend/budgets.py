@@ -54,7 +54,9 @@ def check(marker: Limits, calls: list[LLMCall], runs: int) -> list[Breach]:
     breaches = []
     budget = marker.get("budget_usd")
     if budget is not None and app:
-        unpriced = sorted({c.model or c.request_model or "?" for c in app if c.cost_usd is None and c.ok})
+        unpriced = sorted(
+            {c.model or c.request_model or "?" for c in app if c.cost_usd is None and not c.failed}
+        )
         if unpriced:
             # Unknown is not $0: a budget that cannot be checked fails, naming what to price.
             breaches.append(Breach("budget_usd", budget, float("nan"), unpriced))

@@ -55,6 +55,12 @@ class LLMCall:
         return 200 <= self.status < 300
 
     @property
+    def failed(self) -> bool:
+        """The provider rejected the request (an HTTP error status) or failed it after the 200, with an
+        error inside the stream (`error_type` set): either way the app got no answer."""
+        return not 200 <= self.status < 300 or self.error_type is not None
+
+    @property
     def priced(self) -> bool:
         return self.cost_usd is not None
 

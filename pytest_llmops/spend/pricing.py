@@ -125,13 +125,14 @@ def price_call(call: LLMCall, table: PriceTable | None = None, *, at: datetime |
     The model is the one the response names (what ran and was billed); the
     request's model is used only when the response names none, so a gateway
     answering with another model is priced as that model, or not at all.
-    Requests the provider rejected (4xx/5xx without usage) are not billed: 0.0.
+    Requests the provider rejected or failed (4xx/5xx, or an error inside the stream, without usage) are
+    not billed: 0.0.
     A call without both input and output counts costs 0.0 only if its model is
     known to be free, else None: a missing count is never taken as 0.
     Estimated counts are priced like recorded ones (`call.estimated` says so).
     `at` prices the call as if it were made then instead of when it was recorded.
     """
-    if not call.has_usage and not call.ok:
+    if not call.has_usage and call.failed:
         return 0.0
     model = call.model or call.request_model
     if not model:

@@ -92,7 +92,7 @@ def call_figures(calls: Sequence[LLMCall]) -> CallFigures:
         live = call.source == "live"
         if live:
             out.live_calls += 1
-        if not 200 <= call.status < 300:
+        if call.failed:
             out.error_calls += 1
         out.input_tokens += call.input_tokens or 0
         out.cached_input_tokens += call.cached_input_tokens or 0
@@ -106,7 +106,7 @@ def call_figures(calls: Sequence[LLMCall]) -> CallFigures:
         elif call.input_tokens is not None or call.output_tokens is not None:
             out.unpriced_calls += 1
             unpriced.add(model_of(call))
-        elif call.ok:
+        elif not call.failed:
             out.calls_without_usage += 1
         latency = call.latency_ms
         if latency is not None and math.isfinite(latency):
