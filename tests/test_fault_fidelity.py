@@ -14,6 +14,7 @@ import pytest
 
 from pytest_llmops.recording.formats import load_interactions
 from pytest_llmops.simulator import ProviderSimulator
+from tests.conftest import fake_key
 
 os.environ.setdefault(
     "LITELLM_LOCAL_MODEL_COST_MAP", "True"
@@ -243,32 +244,73 @@ IN_STREAM_ERRORS = STREAMS + textwrap.dedent(
             finally:
                 print("EVENTS ollama_sync", len(seen))
         report("ollama_sync", go)
+
+    @pytest.mark.llm
+    def test_gemini_sync():
+        from google import genai
+        from google.genai import types
+
+        def go():
+            seen = []
+            client = genai.Client(api_key=os.environ["GEMINI_API_KEY"], http_options=types.HttpOptions(base_url=URL))
+            try:
+                for chunk in client.models.generate_content_stream(
+                        model="gemini-2.0-flash", contents="case gemini_sync: tell me about Paris"):
+                    seen.append(chunk.text)
+            finally:
+                print("EVENTS gemini_sync", len(seen))
+        report("gemini_sync", go)
+
+    @pytest.mark.llm
+    def test_bedrock_sync():
+        import boto3
+
+        def go():
+            seen = []
+            client = boto3.client("bedrock-runtime", endpoint_url=URL, region_name="us-east-1")
+            try:
+                answer = client.converse_stream(
+                    modelId="anthropic.claude-3-haiku-20240307-v1:0",
+                    messages=[{"role": "user", "content": [{"text": "case bedrock_sync: tell me about Paris"}]}])
+                for event in answer["stream"]:
+                    seen.append(next(iter(event)))
+            finally:
+                print("EVENTS bedrock_sync", len(seen))
+        report("bedrock_sync", go)
     """
 )
 
 
 def test_an_error_sent_inside_a_stream_raises_the_same_error_at_the_same_event_in_replay(
-    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A provider that fails after the 200 reports it inside the stream (OpenAI's `{"error": ...}` chunk,
     Anthropic's `event: error`, Ollama's `{"error": ...}` line); the SDK raises on it, and must raise the
     same error after the same events in replay. The call is kept as the error it was, with no made-up
     token count."""
     pytest.importorskip("ollama")
-    names = (*NAMES, "openai_responses", "ollama_sync")
+    pytest.importorskip("google.genai")
+    pytest.importorskip("boto3")
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza" + fake_key("")[:35])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA" + "X" * 16)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s" * 40)
+    names = (*NAMES, "openai_responses", "ollama_sync", "gemini_sync", "bedrock_sync")
     for name in names:
         sim.error_in_stream_next(after_events=3, body_contains=f"case {name}:")
     llm_pytester.makepyfile(test_cut=IN_STREAM_ERRORS)
     live = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:randomly")
-    live.assert_outcomes(passed=6)
+    live.assert_outcomes(passed=8)
     sent = len(sim.requests)
-    assert sent == 6 and not any(r.cut for r in sim.requests)
+    assert sent == 8 and not any(r.cut for r in sim.requests)
     replay = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:randomly")
-    replay.assert_outcomes(passed=6)
+    replay.assert_outcomes(passed=8)
     assert len(sim.requests) == sent, "replay reached the simulator"
     assert _outcomes(replay) == _outcomes(live)
     # Failed calls in the report, not successful ones with their usage missing.
-    replay.stdout.fnmatch_lines(["app calls: 6 (6 replayed, 0 live, 6 errors)"])
+    replay.stdout.fnmatch_lines(["app calls: 8 (8 replayed, 0 live, 8 errors)"])
     assert "no usage:" not in replay.stdout.str()
     outcomes = {line.split()[1]: line.split()[2] for line in _outcomes(live) if line.startswith("OUTCOME")}
     assert outcomes == {
@@ -278,18 +320,24 @@ def test_an_error_sent_inside_a_stream_raises_the_same_error_at_the_same_event_i
         "anthropic_async": "anthropic.APIStatusError",
         "openai_responses": "ok",  # the Responses API hands the error over as an event, it does not raise
         "ollama_sync": "ollama.ResponseError",
+        "gemini_sync": "google.ServerError",
+        "bedrock_sync": "botocore.EventStreamError",
     }
     assert "EVENTS openai_responses 4 error" in _outcomes(live)  # three events, then the error event
     from pytest_llmops.spend.providers import builtin_parse_call
 
-    expected = {"anthropic": "overloaded_error", "openai": "server_error", "ollama": "error"}
+    expected = {
+        "anthropic": "overloaded_error",
+        "openai": "server_error",
+        "ollama": "error",
+        "gemini": "UNAVAILABLE",
+        "bedrock": "internalServerException",
+    }
     for name in names:
         (interaction,) = load_interactions(llm_pytester.path / "cassettes" / "test_cut" / f"test_{name}.yaml")
         # No transport error: the error event is in the recorded body (the SDK stops reading at it).
-        assert (
-            interaction.meta.error is None
-            and b'"error"' in (interaction.response.body or b"").rstrip().rsplit(b"\n", 1)[-1]
-        )
+        tail = (interaction.response.body or b"")[-300:]
+        assert interaction.meta.error is None and (b'"error"' in tail or b"internalServerException" in tail)
         call = builtin_parse_call(interaction)
         assert call is not None
         assert call.error_type == expected[name.split("_")[0]], (name, call)

@@ -32,6 +32,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pytest_llmops.recording.eventstream import encode_message
+
 from . import anthropic_api, azure_api, bedrock_api, gemini_api, ollama_api, openai_api
 from .engine import CallContext, Engine
 from .responders import Responder
@@ -87,7 +89,7 @@ class _StreamError:
     body_contains: bytes | None
 
 
-STREAM_ERROR_PROVIDERS = ("openai", "azure", "anthropic", "ollama")
+STREAM_ERROR_PROVIDERS = ("openai", "azure", "anthropic", "ollama", "gemini", "bedrock")
 """The providers whose streams `ProviderSimulator.error_in_stream_next` can break with an in-stream error."""
 
 
@@ -355,8 +357,10 @@ class ProviderSimulator:
 
         OpenAI and Azure chat completions send `data: {"error": {...}}` (`server_error`); the Responses
         API an `event: error` with `type: "error"`; Anthropic `event: error` with an `overloaded_error`;
-        Ollama a `{"error": "..."}` line. Gemini and Bedrock streams are left alone (they are not
-        matched). `path` and `body_contains` select the answers as for `cut_next`.
+        Ollama a `{"error": "..."}` line; Gemini (`alt=sse`) `data: {"error": {"code": 503, ...}}`;
+        Bedrock an event-stream frame of message type `exception` (`internalServerException`). A
+        Gemini stream without `alt=sse` (one JSON array) is left alone (not matched). `path` and
+        `body_contains` select the answers as for `cut_next`.
         """
         if after_events < 0:
             raise ValueError(f"error_in_stream_next(after_events={after_events!r}): must be >= 0")
@@ -454,7 +458,7 @@ class ProviderSimulator:
             failure: ApiError = _MODULES[provider].status_error(500, None)
             failure.message = f"Simulator error: {type(exc).__name__}: {exc}"
             reply = self._error_reply(failure, provider, request_id)
-        if isinstance(reply, SseReply) and provider in STREAM_ERROR_PROVIDERS:
+        if isinstance(reply, SseReply) and _can_break(provider, reply):
             fault = self._take_stream_error(path, body)
             if fault is not None:
                 reply.events = [
@@ -650,8 +654,29 @@ class ProviderSimulator:
         )
 
 
+def _can_break(provider: str, reply: SseReply) -> bool:
+    if provider == "gemini":
+        return reply.content_type.startswith("text/event-stream")
+    return provider in STREAM_ERROR_PROVIDERS
+
+
 def _stream_error_event(provider: str, path: str, request_id: str, sequence: int) -> bytes:
     """The event a provider sends when generation fails mid-stream (see `error_in_stream_next`)."""
+    if provider == "bedrock":
+        message = "The system encountered an unexpected error during processing. Try your request again."
+        headers = {
+            ":message-type": "exception",
+            ":exception-type": "internalServerException",
+            ":content-type": "application/json",
+        }
+        return encode_message(headers, json.dumps({"message": message}, separators=(",", ":")).encode())
+    if provider == "gemini":
+        error = {
+            "code": 503,
+            "message": "The model is overloaded. Please try again later.",
+            "status": "UNAVAILABLE",
+        }
+        return b"data: " + json.dumps({"error": error}, separators=(",", ":")).encode() + b"\r\n\r\n"
     if provider == "ollama":
         message = "an error was encountered while running the model: unexpected EOF"
         return json.dumps({"error": message}, separators=(",", ":")).encode() + b"\n"
@@ -664,7 +689,12 @@ def _stream_error_event(provider: str, path: str, request_id: str, sequence: int
         return b"event: error\ndata: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
     message = "The server had an error while processing your request. Sorry about that!"
     if path.rstrip("/").endswith("/responses"):
-        event: dict[str, object] = {"type": "error", "code": "server_error", "message": message, "param": None}
+        event: dict[str, object] = {
+            "type": "error",
+            "code": "server_error",
+            "message": message,
+            "param": None,
+        }
         event["sequence_number"] = sequence
         return b"event: error\ndata: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
     error = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
