@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from pytest_llmops.recording.eventstream import encode_message
@@ -88,6 +88,8 @@ class _StreamError:
     after_events: int
     body_contains: bytes | None
 
+
+_Matched = TypeVar("_Matched", _Cut, _StreamError)
 
 STREAM_ERROR_PROVIDERS = ("openai", "azure", "anthropic", "ollama", "gemini", "bedrock")
 """The providers whose streams `ProviderSimulator.error_in_stream_next` can break with an in-stream error."""
@@ -393,22 +395,14 @@ class ProviderSimulator:
                     return self._faults.pop(index)
         return None
 
-    def _take_stream_error(self, path: str, body: bytes) -> _StreamError | None:
+    def _take_matching(self, pending: list[_Matched], path: str, body: bytes) -> _Matched | None:
+        """The first of `pending` (cuts or in-stream errors) meant for this request, taken off the list."""
         with self._lock:
-            for index, fault in enumerate(self._stream_errors):
+            for index, fault in enumerate(pending):
                 if fault.path is not None and fault.path.rstrip("/") != path.rstrip("/"):
                     continue
                 if fault.body_contains is None or fault.body_contains in body:
-                    return self._stream_errors.pop(index)
-        return None
-
-    def _take_cut(self, path: str, body: bytes) -> _Cut | None:
-        with self._lock:
-            for index, cut in enumerate(self._cuts):
-                if cut.path is not None and cut.path.rstrip("/") != path.rstrip("/"):
-                    continue
-                if cut.body_contains is None or cut.body_contains in body:
-                    return self._cuts.pop(index)
+                    return pending.pop(index)
         return None
 
     def _serve(self, handler: _Handler) -> None:
@@ -459,14 +453,14 @@ class ProviderSimulator:
             failure.message = f"Simulator error: {type(exc).__name__}: {exc}"
             reply = self._error_reply(failure, provider, request_id)
         if isinstance(reply, SseReply) and _can_break(provider, reply):
-            fault = self._take_stream_error(path, body)
+            fault = self._take_matching(self._stream_errors, path, body)
             if fault is not None:
                 reply.events = [
                     *reply.events[: fault.after_events],
                     _stream_error_event(provider, path, request_id, fault.after_events),
                 ]
         record.status = reply.status if isinstance(reply, JsonReply) else 200
-        cut = self._take_cut(path, body) if record.status < 400 else None
+        cut = self._take_matching(self._cuts, path, body) if record.status < 400 else None
         record.cut = cut is not None
         self._write(handler, reply, provider, request_id, record, received, cut)
         record.answered_at = time.monotonic()
