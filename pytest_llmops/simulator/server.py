@@ -334,15 +334,10 @@ class ProviderSimulator:
         `after_bytes` bytes of the body (as sent, after gzip). The client library raises its
         "peer closed connection" error (httpx `RemoteProtocolError`), as on a real dropped connection.
         """
-        for name, value in (("after_events", after_events), ("after_bytes", after_bytes)):
-            if value < 0:
-                raise ValueError(f"cut_next({name}={value!r}): must be >= 0")
-        if count < 1:
-            raise ValueError(f"cut_next(count={count!r}): must be >= 1")
-        if path is not None and not path.startswith("/"):
-            path = "/" + path
+        path, needle = _selection(
+            "cut_next", count, path, body_contains, after_events=after_events, after_bytes=after_bytes
+        )
         with self._lock:
-            needle = None if body_contains is None else body_contains.encode("utf-8")
             self._cuts.extend(_Cut(path, after_events, after_bytes, needle) for _ in range(count))
 
     def error_in_stream_next(
@@ -364,14 +359,10 @@ class ProviderSimulator:
         Gemini stream without `alt=sse` (one JSON array) is left alone (not matched). `path` and
         `body_contains` select the answers as for `cut_next`.
         """
-        if after_events < 0:
-            raise ValueError(f"error_in_stream_next(after_events={after_events!r}): must be >= 0")
-        if count < 1:
-            raise ValueError(f"error_in_stream_next(count={count!r}): must be >= 1")
-        if path is not None and not path.startswith("/"):
-            path = "/" + path
+        path, needle = _selection(
+            "error_in_stream_next", count, path, body_contains, after_events=after_events
+        )
         with self._lock:
-            needle = None if body_contains is None else body_contains.encode("utf-8")
             self._stream_errors.extend(_StreamError(path, after_events, needle) for _ in range(count))
 
     def reset(self) -> None:
@@ -646,6 +637,21 @@ class ProviderSimulator:
             self._stopping,
             None if cut is None else cut.after_events,
         )
+
+
+def _selection(
+    method: str, count: int, path: str | None, body_contains: str | None, **at_least_zero: int
+) -> tuple[str | None, bytes | None]:
+    """Check a fault's arguments (a `ValueError` names the bad one); the path with its leading slash, and
+    the body text to look for as bytes."""
+    for name, value in at_least_zero.items():
+        if value < 0:
+            raise ValueError(f"{method}({name}={value!r}): must be >= 0")
+    if count < 1:
+        raise ValueError(f"{method}(count={count!r}): must be >= 1")
+    if path is not None and not path.startswith("/"):
+        path = "/" + path
+    return path, None if body_contains is None else body_contains.encode("utf-8")
 
 
 def _can_break(provider: str, reply: SseReply) -> bool:
