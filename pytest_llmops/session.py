@@ -349,7 +349,9 @@ class LLMOpsSession:
             call.ttft_ms = interaction.meta.ttfb_ms
         if call.recorded_at is None:
             call.recorded_at = interaction.meta.recorded_at
-        if call.cost_usd is None and call.has_usage:
+        if call.cost_usd is None and (call.has_usage or call.failed):
+            # A failed call without usage is priced too: not billed, $0, so the session budget does not
+            # hold its worst case as spent (`pricing.price_call`).
             call.cost_usd = self.price(call)
             if call.cost_usd is None:
                 self._warn_unpriced(call)

@@ -121,3 +121,34 @@ def test_ledger_rewritten_in_place_stays_whole_when_it_shrinks(tmp_path: Path) -
     assert ledger.totals()["reserved"] == {}
     assert ledger.spent_usd == pytest.approx(0.002)
     assert ledger.totals()["peak_committed_usd"] == pytest.approx(0.2)
+
+
+REJECTED_SUITE = """
+import openai
+import pytest
+
+@pytest.mark.llm
+def test_rejected_then_answered(openai_client, llm_usage):
+    with pytest.raises(openai.BadRequestError):
+        openai_client.chat.completions.create(
+            model="gpt-4o-mini", max_tokens=2000, messages=[{"role": "user", "content": "first"}]
+        )
+    openai_client.chat.completions.create(
+        model="gpt-4o-mini", max_tokens=2000, messages=[{"role": "user", "content": "second"}]
+    )
+    assert [(c.status, c.cost_usd) for c in llm_usage.calls][0] == (400, 0.0)
+"""
+
+
+def test_a_rejected_call_gives_its_reservation_back_to_the_session_budget(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    """A 400 is not billed: it costs $0 in the session's ledger, not its worst case. Before, the budget held
+    the rejected call's worst case ($0.0012 for 2,000 output tokens of gpt-4o-mini) as spent and refused
+    the next call of a $0.002 budget, while the report said $0 was spent."""
+    llm_pytester.makepyfile(test_rejected=REJECTED_SUITE)
+    sim.fail_next(400)
+    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=0.002")
+    result.assert_outcomes(passed=1)
+    assert len(sim.requests) == 2
+    assert "budget exhausted" not in result.stdout.str()

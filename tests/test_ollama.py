@@ -241,7 +241,11 @@ def test_ollama_client_records_then_replays_line_by_line_with_nothing_sent(
     # The same headers in replay as live: chunked, no content-length (checked by `results(replayed) == live`).
     assert "".join(live["requests_lines"]) == "".join(live["aiohttp_lines"]) == ANSWER
     assert live["httpx2_pieces"] == ["chunked", pieces_shape(pieces, live["httpx2_pieces"][1])]
-    assert live["aiohttp_pieces"] == ["chunked", pieces_shape(pieces, live["aiohttp_pieces"][1])]
+    # aiohttp hands over what its buffer holds: two lines that arrived in one read come as one piece (a
+    # loaded machine does that live), so only whole lines per piece, and the same text, are required.
+    framing, aio_pieces = live["aiohttp_pieces"]
+    assert framing == "chunked" and all(p.endswith("\n") for p in aio_pieces)
+    assert "".join(aio_pieces).count("\n") == len(pieces) and len(aio_pieces) <= len(pieces)
     # A stream broken off before its `done` line: the error again, and counts estimated, never invented.
     cut_parts, error, estimated = live["cut_stream"]["value"]
     assert cut_parts == ["Refunds", " take", " five"] and error == "RemoteProtocolError" and estimated
@@ -257,7 +261,12 @@ def test_ollama_client_records_then_replays_line_by_line_with_nothing_sent(
     replayed.assert_outcomes(passed=14, failed=1)
     replayed.stdout.fnmatch_lines(["*LLM budget exceeded: *tokens*"])
     assert len(own_sim.requests) == RECORDED
-    assert results(replayed) == live
+    again = results(replayed)
+    # Replay hands over one recorded line per read, whatever the live run's timing merged.
+    assert pieces_shape(pieces, again["aiohttp_pieces"][1]) and "".join(
+        again["aiohttp_pieces"][1]
+    ) == "".join(aio_pieces)
+    assert {**again, "aiohttp_pieces": None} == {**live, "aiohttp_pieces": None}
 
     # A request the cassette does not hold fails with our message, not a connection error.
     (pytester.path / "test_local.py").write_text(SUITE.replace("How long do refunds take?", "Changed?"))
