@@ -570,8 +570,14 @@ class LLMOpsSession:
             if self.ledger is not None:
                 self.ledger.settle(held, None, None)
             raise
-        if self.ledger is not None and call is not None:
-            self.ledger.settle(held, call.cost_usd, call.model or call.request_model)
+        if self.ledger is None or call is None:
+            return
+        if held is not None and interaction.meta.truncated and call.estimated:
+            # Cut short (the app stopped reading, or the connection broke): the provider may have generated,
+            # and billed, more than arrived, so the estimate from what arrived is no bound. Keep the worst case.
+            self.ledger.settle(held, None, None)
+            return
+        self.ledger.settle(held, call.cost_usd, call.model or call.request_model)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:

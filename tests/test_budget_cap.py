@@ -152,3 +152,37 @@ def test_a_rejected_call_gives_its_reservation_back_to_the_session_budget(
     result.assert_outcomes(passed=1)
     assert len(sim.requests) == 2
     assert "budget exhausted" not in result.stdout.str()
+
+
+CUT_SUITE = """
+import pytest
+
+@pytest.mark.llm
+def test_cut_short_then_more(openai_client, llm_usage):
+    stream = openai_client.chat.completions.create(
+        model="gpt-4o-mini", max_tokens=2000, stream=True, messages=[{"role": "user", "content": "a long story"}]
+    )
+    for i, _ in enumerate(stream):
+        if i == 2:
+            break  # the app stops reading: what the provider generated after that is not known
+    stream.close()
+    assert llm_usage.calls[0].estimated
+    openai_client.chat.completions.create(
+        model="gpt-4o-mini", max_tokens=2000, messages=[{"role": "user", "content": "and then?"}]
+    )
+"""
+
+
+def test_a_stream_cut_short_keeps_its_worst_case_under_the_session_budget(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    """The cost of a stream the app stopped reading is estimated from what arrived; the provider may have
+    billed more, so the session budget keeps the reservation (docs/budgets-and-pricing.md), and the refusal
+    says how much of "spend" is such worst cases. Before, it settled at the estimate and sent the next call."""
+    llm_pytester.makepyfile(test_cut=CUT_SUITE)
+    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=0.002")
+    result.assert_outcomes(failed=1)
+    assert len(sim.requests) == 1, "the second call was sent"
+    result.stdout.fnmatch_lines(
+        ["*budget exhausted: live spend $0.0012* of it the worst case of calls whose cost is unknown*"]
+    )

@@ -61,9 +61,9 @@ class Ledger:
         if self.budget_usd is None:
             return
         with self._locked(exclusive=False) as data:
-            spent, held = _spent(data), _held(data)
+            spent, held, worst_case = _spent(data), _held(data), float(data.get("worst_case_usd", 0.0))
         if spent + held >= self.budget_usd:
-            raise BudgetExhausted(self._refusal(what, spent, held, None))
+            raise BudgetExhausted(self._refusal(what, spent, held, None, worst_case))
 
     def reserve(self, what: str, worst_usd: float) -> str:
         """Hold `worst_usd` for a call about to be sent; refuse it when that would pass the budget.
@@ -74,7 +74,8 @@ class Ledger:
         with self._locked(exclusive=True) as data:
             spent, held = _spent(data), _held(data)
             if self.budget_usd is not None and spent + held + worst_usd > self.budget_usd:
-                raise BudgetExhausted(self._refusal(what, spent, held, worst_usd))
+                worst_case = float(data.get("worst_case_usd", 0.0))
+                raise BudgetExhausted(self._refusal(what, spent, held, worst_usd, worst_case))
             data.setdefault("reserved", {})[ticket] = worst_usd
             data["peak_committed_usd"] = max(
                 float(data.get("peak_committed_usd", 0.0)), spent + held + worst_usd
@@ -91,6 +92,8 @@ class Ledger:
                 if model and model not in unpriced:
                     unpriced.append(model)
                 cost_usd = held  # fail closed: what could not be priced counts at its worst case
+                if held is not None:
+                    data["worst_case_usd"] = float(data.get("worst_case_usd", 0.0)) + held
             if cost_usd is not None:
                 data["spent_usd"] = _spent(data) + cost_usd
 
@@ -105,8 +108,16 @@ class Ledger:
         """Count a live call that held no reservation."""
         self.settle(None, cost_usd, model)
 
-    def _refusal(self, what: str, spent: float, held: float, worst: float | None) -> str:
+    def _refusal(
+        self, what: str, spent: float, held: float, worst: float | None, worst_case: float = 0.0
+    ) -> str:
         in_flight = f" (+ ${held:.6f} held by calls in flight)" if held else ""
+        if worst_case:
+            # Calls cut short, unanswered or unpriced count at their worst case: say so, or "spend" misleads.
+            in_flight = (
+                f" (${worst_case:.6f} of it the worst case of calls whose cost is unknown: cut short, "
+                f"unanswered or unpriced){in_flight}"
+            )
         if worst is None:
             verdict = f"reached --llm-budget-usd={self.budget_usd:g}"
         else:
