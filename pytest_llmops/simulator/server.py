@@ -91,9 +91,6 @@ class _StreamError:
 
 _Matched = TypeVar("_Matched", _Cut, _StreamError)
 
-STREAM_ERROR_PROVIDERS = ("openai", "azure", "anthropic", "ollama", "gemini", "bedrock")
-"""The providers whose streams `ProviderSimulator.error_in_stream_next` can break with an in-stream error."""
-
 
 class ProviderSimulator:
     """A local OpenAI + Anthropic API. Use as a context manager, or `start()` / `stop()`.
@@ -655,9 +652,8 @@ def _selection(
 
 
 def _can_break(provider: str, reply: SseReply) -> bool:
-    if provider == "gemini":
-        return reply.content_type.startswith("text/event-stream")
-    return provider in STREAM_ERROR_PROVIDERS
+    """Every provider's stream takes an in-stream error but Gemini's one JSON array (without `alt=sse`)."""
+    return provider != "gemini" or reply.content_type.startswith("text/event-stream")
 
 
 def _stream_error_event(provider: str, path: str, request_id: str, sequence: int) -> bytes:

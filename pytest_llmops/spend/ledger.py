@@ -61,7 +61,7 @@ class Ledger:
         if self.budget_usd is None:
             return
         with self._locked(exclusive=False) as data:
-            spent, held, worst_case = _spent(data), _held(data), float(data.get("worst_case_usd", 0.0))
+            spent, held, worst_case = _spent(data), _held(data), _worst_case(data)
         if spent + held >= self.budget_usd:
             raise BudgetExhausted(self._refusal(what, spent, held, None, worst_case))
 
@@ -74,8 +74,7 @@ class Ledger:
         with self._locked(exclusive=True) as data:
             spent, held = _spent(data), _held(data)
             if self.budget_usd is not None and spent + held + worst_usd > self.budget_usd:
-                worst_case = float(data.get("worst_case_usd", 0.0))
-                raise BudgetExhausted(self._refusal(what, spent, held, worst_usd, worst_case))
+                raise BudgetExhausted(self._refusal(what, spent, held, worst_usd, _worst_case(data)))
             data.setdefault("reserved", {})[ticket] = worst_usd
             data["peak_committed_usd"] = max(
                 float(data.get("peak_committed_usd", 0.0)), spent + held + worst_usd
@@ -93,7 +92,7 @@ class Ledger:
                     unpriced.append(model)
                 cost_usd = held  # fail closed: what could not be priced counts at its worst case
                 if held is not None:
-                    data["worst_case_usd"] = float(data.get("worst_case_usd", 0.0)) + held
+                    data["worst_case_usd"] = _worst_case(data) + held
             if cost_usd is not None:
                 data["spent_usd"] = _spent(data) + cost_usd
 
@@ -131,6 +130,11 @@ class Ledger:
 
 def _spent(data: dict[str, Any]) -> float:
     return float(data.get("spent_usd", 0.0))
+
+
+def _worst_case(data: dict[str, Any]) -> float:
+    """What of `_spent` was counted at a call's worst case (its real cost unknown)."""
+    return float(data.get("worst_case_usd", 0.0))
 
 
 def _held(data: dict[str, Any]) -> float:
