@@ -23,6 +23,7 @@ from pytest_llmops.recording.headers import DEFAULT_RULE, HeaderRule
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.journal import Journal, Recovery, dumps_line, recover
 from pytest_llmops.recording.matching import Matcher, MatchKey, body_diff, closest
+from pytest_llmops.recording.multipart import form_fields, parse_form
 from pytest_llmops.recording.secrets import Scrubber, SecretLeakError, redact, remember_request
 
 INTERRUPTED = "interrupted"
@@ -212,6 +213,8 @@ class Cassette:
         remember_request(request.headers, request.uri, self.scrubber)
         parts = urlsplit(request.uri)
         body = request.json()
+        if body is None:
+            body = form_fields(request.body)  # an upload: its form's model field
         model = body.get("model") if isinstance(body, dict) else None
         what = f"{request.method} {parts.path}" + (f" (model {model})" if model else "")
         lines = [f"No recorded response for {what} in cassette {self.path} (record mode: {self.mode.value})."]
@@ -247,7 +250,7 @@ class Cassette:
                     recorded = requests[best]
                     lines.append(
                         f"Closest recorded request (#{best}, {recorded.method} {urlsplit(recorded.uri).path}); "
-                        "diff of the JSON bodies:"
+                        f"diff of the {'form fields' if parse_form(request.body) is not None else 'JSON bodies'}:"
                     )
                     lines.append(body_diff(recorded, request, self.matcher))
         lines.append("To record it (needs the provider's API key), run:")

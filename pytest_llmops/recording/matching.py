@@ -15,10 +15,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pytest_llmops.recording.interactions import RecordedRequest
+from pytest_llmops.recording.multipart import match_form, parse_form
 from pytest_llmops.recording.secrets import CREDENTIAL_QUERY_PARAMS
 
 MATCH_FIELDS = ("method", "scheme", "host", "port", "path", "query", "body")
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
+
+FORM_KEY = "multipart/form-data"
+"""The one key of a multipart body's canonical form: no JSON body is taken for a form, nor a form for one."""
 
 MatchKey = tuple[str, ...]
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -85,13 +89,20 @@ class Matcher:
         return tuple(out)
 
     def canonical_body(self, body: bytes | None) -> str:
-        """JSON with sorted keys and ignored fields removed; other bodies as text."""
+        """JSON with sorted keys and ignored fields removed; a multipart form as its fields (its boundary is
+        random per request), ignored fields removed too; other bodies as text."""
         if not body:
             return ""
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return body.decode("utf-8", "replace")
+            parts = parse_form(body)
+            if parts is None:
+                return body.decode("utf-8", "replace")
+            data = {FORM_KEY: match_form(parts)}
+            for path in self.ignore:
+                _drop_path(data[FORM_KEY], path)
+            return _canonical_encode(data)
         for path in self.ignore:
             _drop_path(data, path)
         return _canonical_encode(data)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import catalog, embeddings, moderation
+from . import audio, catalog, embeddings, moderation
 from .engine import CallContext, Completion, OutputSpec, ToolChoice, ToolSpec
 from .responders import ChatTurn
 from .tokens import count_tokens, tokenize
@@ -855,6 +855,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/responses"): responses,
     ("POST", "/v1/embeddings"): embeddings_endpoint,
     ("POST", "/v1/moderations"): moderations,
+    ("POST", "/v1/audio/transcriptions"): audio.transcriptions,
+    ("POST", "/v1/audio/translations"): audio.translations,
     ("GET", "/v1/models"): list_models,
 }
 PREFIX_ROUTES: dict[tuple[str, str], Handler] = {("GET", "/v1/models/"): retrieve_model}

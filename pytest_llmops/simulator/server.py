@@ -33,8 +33,9 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from pytest_llmops.recording.eventstream import encode_message
+from pytest_llmops.recording.multipart import parse_form
 
-from . import anthropic_api, azure_api, bedrock_api, gemini_api, ollama_api, openai_api
+from . import anthropic_api, audio, azure_api, bedrock_api, gemini_api, ollama_api, openai_api
 from .engine import CallContext, Engine
 from .responders import Responder
 from .wire import BASE58, HEX, ApiError, JsonReply, Reply, SseReply
@@ -479,7 +480,17 @@ class ProviderSimulator:
         if handler is None:
             raise module.not_found_error(method, path)
         body: Mapping[str, Any] = {}
-        if method in ("POST", "PUT", "PATCH"):
+        form = parse_form(record.body) if provider in ("openai", "azure") else None
+        if form is not None and handler in _FORM_HANDLERS:
+            body = audio.form_body(form)
+        elif handler in _FORM_HANDLERS:
+            content_type = record.headers.get("content-type", "none").split(";")[0]
+            raise ApiError(
+                400,
+                "invalid_request_error",
+                f"Invalid Content-Type header ({content_type}), expected multipart/form-data.",
+            )
+        elif method in ("POST", "PUT", "PATCH"):
             if not isinstance(record.json, dict):
                 if provider in ("openai", "azure"):
                     raise openai_api.invalid_json_error()
@@ -852,6 +863,9 @@ class _Handler(BaseHTTPRequestHandler):
         if data:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
+
+_FORM_HANDLERS = frozenset({audio.transcriptions, audio.translations})
+"""Endpoints that take a multipart/form-data upload instead of a JSON body."""
 
 _MODULES: dict[str, Any] = {
     "openai": openai_api,

@@ -129,11 +129,15 @@ def price_call(call: LLMCall, table: PriceTable | None = None, *, at: datetime |
     not billed: 0.0.
     A call without both input and output counts costs 0.0 only if its model is
     known to be free, else None: a missing count is never taken as 0.
-    Estimated counts are priced like recorded ones (`call.estimated` says so).
+    Estimated counts are priced like recorded ones (`call.estimated` says so). A call billed by the
+    duration of its audio (`extra["audio_seconds"]`, whisper-1) is None: genai-prices lists whisper-1 at $0
+    per token, which it is not.
     `at` prices the call as if it were made then instead of when it was recorded.
     """
     if not call.has_usage and call.failed:
         return 0.0
+    if not call.has_usage and "audio_seconds" in call.extra:
+        return None  # billed by the audio's duration (whisper-1), a unit no price list here holds
     model = call.model or call.request_model
     if not model:
         return None
@@ -241,7 +245,7 @@ def genai_usage(call: LLMCall) -> dict[str, int]:
         "cache_write_tokens": call.cache_write_tokens or 0,
         "output_tokens": call.output_tokens or 0,
     }
-    for key in ("cache_write_1h_tokens", "web_searches"):
+    for key in ("cache_write_1h_tokens", "web_searches", "input_audio_tokens"):
         value = call.extra.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             usage[key] = value
@@ -297,7 +301,8 @@ class _GenaiModel:
         when = at if at is not None else _timestamp(call.recorded_at)
         context = price_context(call)
         usage = genai_usage(call)
-        coefficients = self._coefficients(when, context)
+        # Audio input tokens have a price of their own, which the affine form does not hold.
+        coefficients = None if "input_audio_tokens" in usage else self._coefficients(when, context)
         if coefficients is not None:
             return coefficients.cost(usage) if _full_usage(call) else _zero_or_none(coefficients)
         if not _full_usage(call):

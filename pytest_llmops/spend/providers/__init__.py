@@ -2,7 +2,8 @@
 
 Traffic is recognised by URL path and body shape, never by host: proxies,
 local simulators and OpenAI-compatible gateways all speak the same formats.
-Formats: OpenAI (chat completions, Responses, embeddings, moderations; also
+Formats: OpenAI (chat completions, Responses, embeddings, moderations, audio
+transcriptions and translations; also
 Azure OpenAI and OpenAI-compatible servers), Anthropic Messages, Gemini
 `generateContent` / `streamGenerateContent`, the Bedrock runtime
 (`converse`, `converse-stream`, `invoke`, `invoke-with-response-stream`), and
@@ -32,7 +33,7 @@ __all__ = ["BuiltinProviders", "builtin_parse_call", "detect", "provider_of_path
 # from importing pytest.
 _hookimpl = pluggy.HookimplMarker("pytest")
 
-OPENAI_KINDS = ("chat", "responses", "embeddings", "moderations")
+OPENAI_KINDS = ("chat", "responses", "embeddings", "moderations", "transcriptions", "translations")
 
 # Where a response-only recording (no request stored) is assumed to have been sent.
 CANONICAL_ENDPOINTS = {
@@ -40,6 +41,8 @@ CANONICAL_ENDPOINTS = {
     "responses": "/v1/responses",
     "embeddings": "/v1/embeddings",
     "moderations": "/v1/moderations",
+    "transcriptions": "/v1/audio/transcriptions",
+    "translations": "/v1/audio/translations",
     "messages": "/v1/messages",
     "generate_content": "/v1beta/models/{model}:generateContent",
     "stream_generate_content": "/v1beta/models/{model}:streamGenerateContent",
@@ -58,6 +61,8 @@ _PATH_SUFFIXES = (
     ("/responses", "openai", "responses"),
     ("/embeddings", "openai", "embeddings"),
     ("/moderations", "openai", "moderations"),
+    ("/audio/transcriptions", "openai", "transcriptions"),
+    ("/audio/translations", "openai", "translations"),
     ("/messages", "anthropic", "messages"),
 )
 

@@ -1,4 +1,4 @@
-"""OpenAI (and OpenAI-compatible gateways): chat completions, Responses, embeddings, moderations.
+"""OpenAI (and OpenAI-compatible gateways): chat completions, Responses, embeddings, moderations, audio.
 
 The same format is spoken by Azure OpenAI and by OpenAI-compatible servers
 (Mistral, Groq, Together, DeepSeek, vLLM, Ollama, gateways...). Which one
@@ -126,6 +126,8 @@ def parse(interaction: Interaction, kind: str, endpoint: str) -> LLMCall:
             _responses_json(call, body)
     elif kind == "embeddings":
         _embeddings_json(call, body)
+    elif kind in ("transcriptions", "translations"):
+        _audio_json(call, body)
     else:  # moderations: no usage is ever reported, so tokens stay unknown.
         set_model(call, body.get("model"))
         _set_error(call, body)
@@ -183,6 +185,25 @@ def _response_level_extras(call: LLMCall, body: JSONDict) -> None:
     upstream = as_str(body.get("provider"))
     if upstream is not None:
         call.extra["upstream_provider"] = upstream
+
+
+def _audio_json(call: LLMCall, body: JSONDict) -> None:
+    """A transcription's usage: tokens (the gpt-4o transcribe models; audio tokens are priced apart) or
+    the audio's duration (whisper-1, billed by the minute: no tokens, so no cost is claimed). The `text`,
+    `srt` and `vtt` formats are plain text and report nothing."""
+    _set_error(call, body)
+    usage = as_dict(body.get("usage"))
+    if usage.get("type") == "duration":
+        seconds = usage.get("seconds")
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+            call.extra["audio_seconds"] = seconds
+        return
+    if usage.get("type") != "tokens":
+        return
+    _apply_usage(call, {k: v for k, v in usage.items() if k != "type"}, _RESPONSES_USAGE)
+    audio = as_int(as_dict(usage.get("input_token_details")).get("audio_tokens"))
+    if audio:
+        call.extra["input_audio_tokens"] = audio
 
 
 def _chat_json(call: LLMCall, body: JSONDict) -> None:
