@@ -218,6 +218,16 @@ def test_openai_async_text_format():
     print("SAW async", repr(asyncio.run(main())))
 
 @pytest.mark.llm
+def test_openai_stream(llm_usage):
+    client = OpenAI(base_url=URL + "/v1", max_retries=0)
+    events = client.audio.transcriptions.create(
+        model="gpt-4o-mini-transcribe", file=("said.txt", AUDIO), stream=True
+    )
+    kinds = [event.type for event in events]
+    call = llm_usage.calls[0]
+    print("SAW stream", kinds, call.stream, call.output_tokens, call.estimated)
+
+@pytest.mark.llm
 def test_requests_upload():
     answer = requests.post(
         URL + "/v1/audio/transcriptions",
@@ -249,7 +259,7 @@ def _saw(text: str) -> list[str]:
     return sorted(found.group(0) for found in map(re.compile(r"SAW .*$").search, text.splitlines()) if found)
 
 
-def test_uploads_record_then_replay_offline_through_four_clients(
+def test_uploads_record_then_replay_offline_through_four_clients_and_a_stream(
     llm_pytester: pytest.Pytester,
     sim: ProviderSimulator,
     with_keys: dict[str, str],
@@ -257,10 +267,16 @@ def test_uploads_record_then_replay_offline_through_four_clients(
 ) -> None:
     llm_pytester.makepyfile(test_uploads=INNER)
     live = llm_pytester.runpytest("-s", "--llm-eval", "--llm-record=once")
-    live.assert_outcomes(passed=4)
-    assert len(sim.requests) == 4
+    live.assert_outcomes(passed=5)
+    assert len(sim.requests) == 5
     seen_live = _saw(live.stdout.str())
-    assert len(seen_live) == 4 and all("Where is my order 1234?" in line for line in seen_live)
+    assert len(seen_live) == 5
+    stream = next(line for line in seen_live if line.startswith("SAW stream"))
+    assert all("Where is my order 1234?" in line for line in seen_live if line != stream)
+    # a stream stays a stream; its usage is the done event's, not an estimate
+    assert re.fullmatch(
+        r"SAW stream \['transcript.text.delta', .*'transcript.text.done'\] True \d+ False", stream
+    )
     text = (llm_pytester.path / "cassettes" / "test_uploads" / "test_openai_sync.yaml").read_text()
     assert with_keys["OPENAI_API_KEY"] not in text
 
@@ -268,10 +284,10 @@ def test_uploads_record_then_replay_offline_through_four_clients(
         monkeypatch.delenv(name)
     sim.reset()
     replay = llm_pytester.runpytest("-s", "--llm-eval", "--llm-block-network")
-    replay.assert_outcomes(passed=4)
+    replay.assert_outcomes(passed=5)
     assert sim.requests == []
     assert _saw(replay.stdout.str()) == seen_live
-    replay.stdout.fnmatch_lines(["*app calls: 4 (4 replayed, 0 live)*", "*cassettes: 4 played*0 misses*"])
+    replay.stdout.fnmatch_lines(["*app calls: 5 (5 replayed, 0 live)*", "*cassettes: 5 played*0 misses*"])
 
     # Another upload is another request: a miss that shows which field changed.
     monkeypatch.setenv("AUDIO", "Where is my parcel?")
@@ -286,3 +302,30 @@ def test_uploads_record_then_replay_offline_through_four_clients(
             '*+*"text": "Where is my parcel?"*',
         ]
     )
+
+
+def test_a_streamed_transcription_is_priced_from_its_done_event_and_unknown_when_cut_before_it() -> None:
+    delta = b'data: {"type":"transcript.text.delta","delta":"Where is "}\n\n'
+    usage = {
+        "type": "tokens",
+        "input_tokens": 40,
+        "input_token_details": {"audio_tokens": 40},
+        "output_tokens": 5,
+    }
+    done = (
+        b"data: "
+        + json.dumps({"type": "transcript.text.done", "text": "Where is it", "usage": usage}).encode()
+    )
+    body = httpx_body(b"x", model="gpt-4o-mini-transcribe", stream="true")
+
+    def parsed(events: bytes):  # type: ignore[no-untyped-def]
+        interaction = _interaction(body, {})
+        interaction.response = RecordedResponse(200, "OK", {"content-type": "text/event-stream"}, events)
+        call = builtin_parse_call(interaction)
+        assert call is not None and call.stream
+        return call
+
+    whole = parsed(delta + done + b"\n\n")
+    assert (whole.input_tokens, whole.output_tokens, whole.extra["input_audio_tokens"]) == (40, 5, 40)
+    cut = parsed(delta)
+    assert not cut.has_usage and not cut.estimated and price_call(cut) is None

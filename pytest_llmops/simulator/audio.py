@@ -6,7 +6,9 @@ file's length comes from its header, any other's from the words at 2.5 words a s
 
 Bodies as the API sends them: `json` is `{"text", "usage"}` (usage by duration for whisper-1, by tokens
 for the gpt-4o transcribe models), `text`, `srt` and `vtt` are plain text, `verbose_json` (whisper-1)
-adds the language, the duration and the segments. Translations answer `{"text"}` only.
+adds the language, the duration and the segments. Translations answer `{"text"}` only. With `stream`
+the gpt-4o models send `transcript.text.delta` events and a `transcript.text.done` with the usage (the
+openai SDK's `TranscriptionTextDeltaEvent` / `TranscriptionTextDoneEvent`); whisper-1 ignores it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pytest_llmops.recording.multipart import FormPart
 
 from .engine import CallContext
 from .tokens import count_tokens
-from .wire import ApiError, JsonReply, Reply, pretty
+from .wire import ApiError, JsonReply, Reply, SseReply, compact, pretty, sse
 
 __all__ = ["form_body", "transcriptions", "translations"]
 
@@ -82,10 +84,6 @@ def _upload(body: Mapping[str, Any], model: str, formats: tuple[str, ...]) -> tu
             f"response_format '{response_format}' is not compatible with model '{model}'. "
             f"Use {' or '.join(repr(f) for f in formats)}.",
             param="response_format",
-        )
-    if body.get("stream") == "true":
-        raise _bad(
-            "Streamed transcriptions are not simulated: send the request without stream.", param="stream"
         )
     return upload, response_format
 
@@ -161,6 +159,8 @@ def _reply(task: str, model: str, body: Mapping[str, Any], formats: tuple[str, .
     if task == "translate":
         return JsonReply(pretty({"text": text}))
     usage = _usage(model, seconds, text, str(body.get("prompt") or ""))
+    if body.get("stream") == "true" and model != WHISPER:  # whisper-1 ignores `stream`
+        return _stream(text, usage)
     if response_format == "json":
         return JsonReply(pretty({"text": text, "usage": usage}))
     segment = {
@@ -185,6 +185,17 @@ def _reply(task: str, model: str, body: Mapping[str, Any], formats: tuple[str, .
         "usage": usage,
     }
     return JsonReply(pretty(payload))
+
+
+def _stream(text: str, usage: dict[str, Any]) -> SseReply:
+    """`transcript.text.delta` events of a few words each, then `transcript.text.done` with the usage."""
+    words = text.split(" ")
+    pieces = [
+        " ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "") for i in range(0, len(words), 3)
+    ]
+    events = [sse(compact({"type": "transcript.text.delta", "delta": piece})) for piece in pieces]
+    events.append(sse(compact({"type": "transcript.text.done", "text": text, "usage": usage})))
+    return SseReply(events)
 
 
 def transcriptions(ctx: CallContext, body: Mapping[str, Any]) -> Reply:

@@ -127,7 +127,7 @@ def parse(interaction: Interaction, kind: str, endpoint: str) -> LLMCall:
     elif kind == "embeddings":
         _embeddings_json(call, body)
     elif kind in ("transcriptions", "translations"):
-        _audio_json(call, body)
+        _audio_usage(call, _transcript_done(interaction) if streamed else body)
     else:  # moderations: no usage is ever reported, so tokens stay unknown.
         set_model(call, body.get("model"))
         _set_error(call, body)
@@ -187,7 +187,16 @@ def _response_level_extras(call: LLMCall, body: JSONDict) -> None:
         call.extra["upstream_provider"] = upstream
 
 
-def _audio_json(call: LLMCall, body: JSONDict) -> None:
+def _transcript_done(interaction: Interaction) -> JSONDict:
+    """A streamed transcription's `transcript.text.done` event, which carries the usage ({} when the
+    stream was cut before it: audio tokens cannot be estimated from text, so the usage stays unknown)."""
+    for _event, data in sse_json(interaction):
+        if data.get("type") == "transcript.text.done":
+            return data
+    return {}
+
+
+def _audio_usage(call: LLMCall, body: JSONDict) -> None:
     """A transcription's usage: tokens (the gpt-4o transcribe models; audio tokens are priced apart) or
     the audio's duration (whisper-1, billed by the minute: no tokens, so no cost is claimed). The `text`,
     `srt` and `vtt` formats are plain text and report nothing."""
