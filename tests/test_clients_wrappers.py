@@ -1,4 +1,5 @@
-"""LangChain (langchain-openai, langchain-anthropic) and pydantic-ai, driven for real against the simulator:
+"""LangChain (langchain-openai, langchain-anthropic) and pydantic-ai (OpenAI, Anthropic and Gemini models),
+driven for real against the simulator:
 recorded once, then replayed with the simulator running (it must hear nothing) and stopped, under
 --llm-block-network: the same answers and usage, sync, async and streamed.
 
@@ -26,7 +27,7 @@ langchain_anthropic = pytest.importorskip(
     "langchain_anthropic", reason="langchain-anthropic is in the test extra"
 )
 pydantic_ai = pytest.importorskip(
-    "pydantic_ai", reason="pydantic-ai-slim[openai,anthropic] is in the test extra"
+    "pydantic_ai", reason="pydantic-ai-slim[openai,anthropic,google] is in the test extra"
 )
 
 SUITE = textwrap.dedent(
@@ -66,6 +67,13 @@ SUITE = textwrap.dedent(
         from pydantic_ai.models.anthropic import AnthropicModel
         from pydantic_ai.providers.anthropic import AnthropicProvider
         return AnthropicModel("claude-haiku-4-5", provider=AnthropicProvider(base_url=URL))
+
+
+    def gemini_model():
+        from pydantic_ai.models.google import GoogleModel
+        from pydantic_ai.providers.google import GoogleProvider
+        provider = GoogleProvider(api_key=os.environ.get("GEMINI_API_KEY", "placeholder"), base_url=URL)
+        return GoogleModel("gemini-2.5-flash", provider=provider)
 
 
     class Refund(BaseModel):
@@ -129,6 +137,21 @@ SUITE = textwrap.dedent(
 
 
     @pytest.mark.llm
+    def test_pydantic_ai_gemini_tool_agent(llm_usage):
+        # Gemini's function calls carry no id: pydantic-ai makes one up per run and sends it back with the
+        # tool's result, so the second request is other bytes on every run.
+        from pydantic_ai import Agent
+        agent = Agent(gemini_model(), system_prompt="Answer from the policies you look up.")
+
+        @agent.tool_plain
+        def lookup_policy(topic: str) -> str:
+            "The support policy on a topic."
+            return "Refunds take 5 business days."
+
+        show("pydantic_ai_gemini_tool_agent", agent.run_sync("Please lookup policy on refunds.").output, llm_usage)
+
+
+    @pytest.mark.llm
     def test_pydantic_ai_structured_output(llm_usage):
         from pydantic_ai import Agent
         refund = Agent(openai_model(), output_type=Refund).run_sync(Q).output
@@ -146,6 +169,7 @@ NAMES = [
     "pydantic_ai_run_sync",
     "pydantic_ai_run_async_anthropic",
     "pydantic_ai_run_stream",
+    "pydantic_ai_gemini_tool_agent",
     "pydantic_ai_structured_output",
 ]
 
@@ -170,7 +194,8 @@ def test_langchain_and_pydantic_ai_record_then_replay_with_nothing_reaching_the_
         recorded.assert_outcomes(passed=len(NAMES))
         seen = results(recorded)
         assert sorted(seen) == sorted(NAMES)
-        assert len(live.requests) == len(NAMES)
+        assert len(live.requests) == len(NAMES) + 1  # the tool agent's second turn
+        assert seen["pydantic_ai_gemini_tool_agent"]["calls"] == 2
         assert all(
             "5 business days" in r["text"] for n, r in seen.items() if n != "pydantic_ai_structured_output"
         )
@@ -210,6 +235,13 @@ INSTRUCTOR_SUITE = textwrap.dedent(
 
     URL = os.environ["SIM_URL"] + "/v1"
     Q = [{"role": "user", "content": "Context: refunds take 5 business days. How many days do refunds take?"}]
+
+
+    def gemini_model():
+        from pydantic_ai.models.google import GoogleModel
+        from pydantic_ai.providers.google import GoogleProvider
+        provider = GoogleProvider(api_key=os.environ.get("GEMINI_API_KEY", "placeholder"), base_url=URL)
+        return GoogleModel("gemini-2.5-flash", provider=provider)
 
 
     class Refund(BaseModel):

@@ -227,3 +227,29 @@ def test_the_key_from_the_object_equals_the_key_from_the_bytes() -> None:
     matcher = Matcher.build()
     from_wire = matcher.key(RecordedRequest("post", uri, {}, json.dumps(body).encode()))
     assert matcher.key(RecordedRequest("POST", uri), matcher.canonical_json(body)) == from_wire
+
+
+def _gemini_tool_round(call_ids: list[str], answered: list[str]) -> bytes:
+    """A Gemini request as pydantic-ai sends it after a tool round: its calls, then their responses."""
+    calls = [{"functionCall": {"id": i, "name": "lookup", "args": {"n": n}}} for n, i in enumerate(call_ids)]
+    answers = [{"functionResponse": {"id": i, "name": "lookup", "response": {"n": 1}}} for i in answered]
+    return json.dumps(
+        {"contents": [{"role": "model", "parts": calls}, {"role": "user", "parts": answers}]}
+    ).encode()
+
+
+def test_ids_a_client_makes_up_per_run_match_by_where_they_appear() -> None:
+    matcher = Matcher.build()
+    run1 = ["pyd_ai_" + "a1" * 16, "pyd_ai_" + "b2" * 16]
+    run2 = ["pyd_ai_" + "c3" * 16, "pyd_ai_" + "d4" * 16]
+    recorded = matcher.canonical_body(_gemini_tool_round(run1, run1))
+    assert matcher.canonical_body(_gemini_tool_round(run2, run2)) == recorded
+    assert "pyd_ai_" not in recorded
+    # Which call a response answers still counts: answering the second call first is another request.
+    assert matcher.canonical_body(_gemini_tool_round(run2, run2[::-1])) != recorded
+    # From the object the client serializes, the same key as from its bytes.
+    body = json.loads(_gemini_tool_round(run2, run2))
+    assert matcher.canonical_json(body) == recorded
+    # Only whole string values that have the made-up form: an id mentioned in a text is text.
+    mentioned = matcher.canonical_body(json.dumps({"text": f"see {run1[0]}"}).encode())
+    assert run1[0] in mentioned

@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from google import genai
@@ -182,6 +183,35 @@ def test_function_calling_and_json_schema(fresh: ProviderSimulator) -> None:
     )
     assert reply.function_calls and reply.function_calls[0].name == "get_weather"
     assert isinstance(reply.function_calls[0].args, dict) and "city" in reply.function_calls[0].args
+
+    # VALIDATED (pydantic-ai's default) is AUTO with schema-checked calls: no forced call, so a finished
+    # tool round ends in text instead of calling again forever.
+    def validated(contents: Any) -> types.GenerateContentResponse:
+        return gemini.models.generate_content(
+            model="gemini-2.0-flash",
+            contents=contents,
+            config=types.GenerateContentConfig(
+                tools=[types.Tool(function_declarations=[weather])],
+                tool_config=types.ToolConfig(
+                    function_calling_config=types.FunctionCallingConfig(
+                        mode=types.FunctionCallingConfigMode.VALIDATED
+                    )
+                ),
+            ),
+        )
+
+    asked = validated("Please get weather in Paris.")
+    assert asked.function_calls and asked.function_calls[0].name == "get_weather"
+    call = types.Content(role="model", parts=[types.Part(function_call=asked.function_calls[0])])
+    result = types.Content(
+        role="user",
+        parts=[types.Part.from_function_response(name="get_weather", response={"forecast": "sunny"})],
+    )
+    answered = validated(
+        [types.Content(role="user", parts=[types.Part(text="Please get weather in Paris.")]), call, result]
+    )
+    assert not answered.function_calls and "sunny" in (answered.text or "")
+    assert not validated("What is the capital of France?").function_calls
 
     class Answer(BaseModel):
         days: int

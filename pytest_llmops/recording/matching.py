@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -105,7 +106,7 @@ class Matcher:
             return _canonical_encode(data)
         for path in self.ignore:
             _drop_path(data, path)
-        return _canonical_encode(data)
+        return _stable_client_ids(_canonical_encode(data))
 
     def canonical_json(self, value: Any) -> str | None:
         """The canonical body of the request `json=value` sends, computed from the object (no
@@ -126,7 +127,7 @@ class Matcher:
             for path in self.ignore:
                 _drop_path(value, path)
         try:
-            return _canonical_encode(value)
+            return _stable_client_ids(_canonical_encode(value))
         except (TypeError, ValueError, RecursionError):
             return None
 
@@ -139,6 +140,28 @@ class Matcher:
 
 
 _NOT_PLAIN = object()
+
+# Ids a client library makes up for each run and sends back in the next request, where the provider gave
+# none: pydantic-ai names Gemini's function calls (which carry no id) `pyd_ai_<uuid4 hex>` and echoes the
+# name in the function call and its response. As JSON string values only.
+_CLIENT_ID = re.compile(r'"(pyd_ai_[0-9a-f]{32})"')
+_CLIENT_ID_MARKERS = ("pyd_ai_",)
+
+
+def _stable_client_ids(canonical: str) -> str:
+    """`canonical` with each made-up client id replaced by its rank of first appearance: the same request
+    on another run is the same key, and which call a response answers still counts."""
+    if not any(marker in canonical for marker in _CLIENT_ID_MARKERS):
+        return canonical
+    ranks: dict[str, str] = {}
+
+    def rank(found: re.Match[str]) -> str:
+        name = ranks.get(found.group(1))
+        if name is None:
+            name = ranks[found.group(1)] = f'"<client id {len(ranks) + 1}>"'
+        return name
+
+    return _CLIENT_ID.sub(rank, canonical)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -254,11 +254,14 @@ def _tools(body: Mapping[str, Any]) -> tuple[list[ToolSpec], ToolChoice, list[st
     choice = ToolChoice("auto")
     if mode == "NONE":
         choice = ToolChoice("none")
-    elif mode in ("ANY", "VALIDATED"):
+    elif mode == "ANY":
         if isinstance(allowed, list) and len(allowed) == 1:
             choice = ToolChoice("named", str(allowed[0]))
         else:
             choice = ToolChoice("required")
+    elif mode == "VALIDATED" and isinstance(allowed, list):
+        # Calls or text, as AUTO (with the calls held to their schemas); a call only to an allowed function.
+        tools = [t for t in tools if t.name in {str(a) for a in allowed}]
     return tools, choice, pieces
 
 
