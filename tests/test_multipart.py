@@ -85,6 +85,7 @@ def test_parts_are_read_exactly() -> None:
     assert by_name["file"].content == audio
     assert by_name["prompt"].content == b"line one\r\nline two"
     assert form_fields(httpx_body(audio, prompt="hi")) == {"model": "whisper-1", "prompt": "hi"}
+    assert form_fields(requests_body(b"", prompt="")) == {"model": "whisper-1", "prompt": ""}  # empty parts
 
 
 def test_ignored_fields_and_text_files() -> None:

@@ -3,7 +3,7 @@
 Clients draw a new random boundary for every request (httpx, requests/urllib3,
 aiohttp all do), so the bytes of the same upload differ from run to run. A
 recording is therefore found by the form's fields, not by its bytes
-(`match_key`). The boundary is read from the body itself (its first line is
+(`match_form`). The boundary is read from the body itself (its first line is
 `--<boundary>`), so every caller that has only the bytes (the matcher, the
 diff of a miss, the cost parser) reads the same fields.
 """
@@ -64,9 +64,8 @@ def parse_form(body: bytes | None) -> list[FormPart] | None:
 def _part(raw: bytes) -> FormPart | None:
     head, separator, content = raw.partition(b"\r\n\r\n")
     if not separator:
-        if not raw.endswith(
-            b"\r\n"
-        ):  # headers and an empty body: the separator's last CRLF is the delimiter's
+        # Headers and an empty body, the blank line's last CRLF taken as the delimiter's.
+        if not raw.endswith(b"\r\n"):
             return None
         head, content = raw[:-2], b""
     headers: dict[str, str] = {}
