@@ -27,7 +27,7 @@ langchain_anthropic = pytest.importorskip(
     "langchain_anthropic", reason="langchain-anthropic is in the test extra"
 )
 pydantic_ai = pytest.importorskip(
-    "pydantic_ai", reason="pydantic-ai-slim[openai,anthropic,google] is in the test extra"
+    "pydantic_ai", reason="pydantic-ai-slim[openai,anthropic] is in the test extra"
 )
 
 SUITE = textwrap.dedent(

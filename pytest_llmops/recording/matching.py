@@ -18,10 +18,13 @@ from urllib.parse import parse_qsl, urlsplit
 from pytest_llmops.recording.interactions import RecordedRequest
 from pytest_llmops.recording.multipart import match_form, parse_form
 from pytest_llmops.recording.secrets import CREDENTIAL_QUERY_PARAMS
+from pytest_llmops.recording.token_bodies import TOKEN_REQUEST_FIELDS, is_token_request, token_form
 
 MATCH_FIELDS = ("method", "scheme", "host", "port", "path", "query", "body")
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
 
+TOKEN_FORM_KEY = "application/x-www-form-urlencoded"
+"""The one key of a form-encoded OAuth token request's canonical form (its pairs, sorted, secrets left out)."""
 FORM_KEY = "multipart/form-data"
 """The one key of a multipart body's canonical form: no JSON body is taken for a form, nor a form for one."""
 
@@ -98,12 +101,18 @@ class Matcher:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             parts = parse_form(body)
-            if parts is None:
-                return body.decode("utf-8", "replace")
-            data = {FORM_KEY: match_form(parts)}
-            for path in self.ignore:
-                _drop_path(data[FORM_KEY], path)
-            return _canonical_encode(data)
+            if parts is not None:
+                data = {FORM_KEY: match_form(parts)}
+                for path in self.ignore:
+                    _drop_path(data[FORM_KEY], path)
+                return _canonical_encode(data)
+            pairs = token_form(body)
+            if pairs is not None:
+                return _canonical_encode(
+                    {TOKEN_FORM_KEY: sorted(p for p in pairs if p[0] not in TOKEN_REQUEST_FIELDS)}
+                )
+            return body.decode("utf-8", "replace")
+        data = _without_token_secrets(data)
         for path in self.ignore:
             _drop_path(data, path)
         return _stable_client_ids(_canonical_encode(data))
@@ -120,6 +129,7 @@ class Matcher:
         looks up with the bytes (`Recorder.find`). Ignored fields are dropped from a copy, which
         takes only plain data with string keys (None otherwise), since a path names string keys.
         """
+        value = _without_token_secrets(value)
         if self.ignore:
             value = _json_copy(value)
             if value is _NOT_PLAIN:
@@ -140,6 +150,15 @@ class Matcher:
 
 
 _NOT_PLAIN = object()
+
+
+def _without_token_secrets(data: Any) -> Any:
+    """An OAuth token request without its secrets: recorded scrubbed, and sent in a replay with whatever the
+    test has (no secret at all in CI), it is the same request."""
+    if not is_token_request(data):
+        return data
+    return {k: v for k, v in data.items() if k not in TOKEN_REQUEST_FIELDS}
+
 
 # Ids a client library makes up for each run and sends back in the next request, where the provider gave
 # none: pydantic-ai names Gemini's function calls (which carry no id) `pyd_ai_<uuid4 hex>` and echoes the

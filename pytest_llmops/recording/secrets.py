@@ -3,7 +3,7 @@ and redact every message.
 
 Scrubbing is best effort; the scan is the guarantee. Every credential the
 scrubber removes from a request (auth headers, key-like query parameters, AWS
-signature parts) is remembered and then searched for in the whole interaction,
+signature parts, the secrets of a token exchange's bodies: `token_bodies`) is remembered and then searched for in the whole interaction,
 as are the secret environment variables and key-shaped strings. The search
 covers each field as stored and its decoded views: JSON strings unescaped, the
 URI percent-decoded, and a stream's text joined across events (a key echoed a
@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest, RecordedResponse
+from pytest_llmops.recording.token_bodies import body_credentials, scrub_body, token_form
 
 CREDENTIAL_HEADERS = frozenset(
     {
@@ -163,6 +164,12 @@ class Scrubber:
                 if name.lower() in self.query_params:
                     found += [(f"query parameter {name}", v) for v in _credential_parts(name, value)]
         found += self._header_credentials("response", interaction.response.headers)
+        if request is not None:
+            found += [(f"request body field {n}", v) for n, v in body_credentials(request.body, request=True)]
+        found += [
+            (f"response body field {n}", v)
+            for n, v in body_credentials(interaction.response.body, request=False)
+        ]
         # REDACTED is what `scrub_uri` leaves in place of a query credential: a scrubbed request (scanned
         # again before it is written) must not read as carrying the placeholder as its secret.
         return [(w, value) for w, value in found if len(value) >= MIN_SECRET_LENGTH and value != REDACTED]
@@ -186,10 +193,16 @@ class Scrubber:
         request, response = interaction.request, interaction.response
         if request is not None:
             request = RecordedRequest(
-                request.method, self.scrub_uri(request.uri), self.scrub_headers(request.headers), request.body
+                request.method,
+                self.scrub_uri(request.uri),
+                self.scrub_headers(request.headers),
+                _scrubbed_body(request.body, request=True),
             )
         response = RecordedResponse(
-            response.status, response.reason, self.scrub_headers(response.headers), response.body
+            response.status,
+            response.reason,
+            self.scrub_headers(response.headers),
+            _scrubbed_body(response.body, request=False) or b"",
         )
         return Interaction(request, response, interaction.meta)
 
@@ -243,6 +256,14 @@ class Scrubber:
     def redact(self, text: str) -> str:
         """`text` with every secret this scrubber knows replaced by a marker."""
         return redact(text, self)
+
+
+def _scrubbed_body(body: bytes | None, *, request: bool) -> bytes | None:
+    """A token exchange's body with its secrets replaced (`token_bodies`); any other body as it is."""
+    found = body_credentials(body, request=request)
+    if not found or body is None:
+        return body
+    return scrub_body(body, found, form=request and token_form(body) is not None)
 
 
 # --- what has been seen: credentials removed from requests, for `redact` and the scans -------------

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 from pytest_llmops.recording.eventstream import encode_message
 from pytest_llmops.recording.multipart import parse_form
 
-from . import anthropic_api, audio, azure_api, bedrock_api, gemini_api, ollama_api, openai_api
+from . import anthropic_api, audio, azure_api, bedrock_api, gemini_api, oauth, ollama_api, openai_api
 from .engine import CallContext, Engine
 from .responders import Responder
 from .wire import BASE58, HEX, ApiError, JsonReply, Reply, SseReply
@@ -456,6 +456,10 @@ class ProviderSimulator:
 
     def _dispatch(self, ctx: CallContext, record: SimRequest) -> Reply:
         provider, path, method = record.provider, record.path, record.method
+        if oauth.is_token_path(method, path):  # a sign-in before the LLM calls: no key, its own errors
+            return oauth.token(
+                ctx, oauth.form_body(record.body, record.headers.get("content-type", "")) or {}
+            )
         module: Any = _MODULES[provider]
         if self.require_auth and not _has_key(provider, record.headers, record.query):
             raise module.missing_key_error()
