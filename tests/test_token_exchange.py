@@ -53,7 +53,7 @@ def test_a_token_exchange_is_written_without_its_secrets() -> None:
     )
     raw = exchange(entra(), answer.encode())
     scrubber = Scrubber()
-    with pytest.raises(SecretLeakError, match="body field (client_secret|access_token)"):
+    with pytest.raises(SecretLeakError, match=r"body field (client_secret|access_token)"):
         scrubber.assert_interactions_clean([raw], "c.yaml")  # the scan now finds it unscrubbed
     clean = scrubber.scrub(raw)
     assert clean.request is not None and clean.request.body is not None
