@@ -337,6 +337,10 @@ class LLMOpsSession:
                 endpoint=request.path if request else "",
                 status=interaction.response.status,
             )
+            from pytest_llmops.spend.worst_case import unbilled
+
+            if request is not None and unbilled(request.method, request.body):
+                call.cost_usd = 0.0  # a listing or a sign-in: free, not a call whose cost is unknown
         call.source = source
         # Kept to the end of the session, one per call: the same few names, read from each response.
         if call.model is not None:
@@ -405,11 +409,14 @@ class LLMOpsSession:
         """Reserve the request's worst-case cost under the session budget; refuse it if that cannot fit."""
         if self.ledger is None or self.settings.budget_usd is None:
             return None  # nothing to reserve against: no parse of the body before the request goes
+        from pytest_llmops.spend.providers import provider_of_path
+        from pytest_llmops.spend.worst_case import unbilled, worst_case
+
+        if unbilled(request.method, request.body):
+            return None  # a listing, a lookup, a sign-in before the calls
         body = request.json()
         model = body.get("model") if isinstance(body, dict) else None
         what = f"{request.method} {request.path}" + (f" (model {model})" if model else "")
-        from pytest_llmops.spend.providers import provider_of_path
-        from pytest_llmops.spend.worst_case import worst_case
 
         provider = provider_of_path(request.path)
         self.ledger.check(what)

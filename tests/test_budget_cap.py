@@ -186,3 +186,50 @@ def test_a_stream_cut_short_keeps_its_worst_case_under_the_session_budget(
     result.stdout.fnmatch_lines(
         ["*budget exhausted: live spend $0.0012* of it the worst case of calls whose cost is unknown*"]
     )
+
+
+SIGN_IN_SUITE = """
+import os
+import httpx2
+import pytest
+
+@pytest.mark.llm
+def test_signs_in_lists_then_asks(openai_client, llm_usage):
+    url = os.environ["SIM_URL"]
+    token = httpx2.post(url + "/tenant/oauth2/v2.0/token", data={
+        "grant_type": "client_credentials", "client_id": "app", "client_secret": "vault-secret-123456",
+    }).json()["access_token"]
+    assert token
+    assert openai_client.models.list().data
+    openai_client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=20
+    )
+    assert [c.provider for c in llm_usage.calls] == ["unknown", "unknown", "openai"]  # one LLM call
+
+
+@pytest.mark.llm
+def test_an_upload_it_cannot_bound(openai_client):
+    openai_client.audio.transcriptions.create(model="whisper-1", file=("said.txt", b"Hello there"))
+"""
+
+
+def test_a_sign_in_and_a_listing_are_not_refused_by_the_session_budget(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    """Under a budget, requests no provider bills (a GET, an OAuth token request) are sent without a
+    reservation. Before, the token request was refused: "its body is not a JSON object, so its cost cannot
+    be bounded". A call the plugin cannot bound (an audio upload, billed by its length) is still refused."""
+    llm_pytester.makepyfile(test_sign_in=SIGN_IN_SUITE)
+    result = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "--llm-budget-usd=0.01")
+    result.assert_outcomes(passed=1, failed=1)
+    assert [r.path for r in sim.requests] == [
+        "/tenant/oauth2/v2.0/token",
+        "/v1/models",
+        "/v1/chat/completions",
+    ]
+    assert "no usage" not in result.stdout.str()  # the sign-in and the listing cost nothing, not "unknown"
+    result.stdout.fnmatch_lines(
+        [
+            "*POST /v1/audio/transcriptions was not sent: --llm-budget-usd is set but its body is not a JSON object*"
+        ]
+    )

@@ -20,7 +20,14 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-__all__ = ["TOKEN_REQUEST_FIELDS", "body_credentials", "is_token_request", "scrub_body", "token_form"]
+__all__ = [
+    "TOKEN_REQUEST_FIELDS",
+    "body_credentials",
+    "is_token_exchange",
+    "is_token_request",
+    "scrub_body",
+    "token_form",
+]
 
 TOKEN_REQUEST_FIELDS = frozenset(
     {
@@ -61,6 +68,18 @@ def token_form(body: bytes | None) -> list[tuple[str, str]] | None:
 def is_token_request(data: Any) -> bool:
     """Whether a parsed JSON request body is an OAuth token request."""
     return isinstance(data, dict) and "grant_type" in data
+
+
+def is_token_exchange(body: bytes | None) -> bool:
+    """Whether a request body is an OAuth token request, form-encoded or JSON."""
+    if not body or b"grant_type" not in body:
+        return False
+    if token_form(body) is not None:
+        return True
+    try:
+        return is_token_request(json.loads(body))
+    except (ValueError, UnicodeDecodeError):
+        return False
 
 
 def body_credentials(body: bytes | None, *, request: bool) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ real bill for those counts.
 
 `worst_case` returns None with the reason when no bound exists (an unpriced
 model, or no output limit at all): under a budget such a request is refused.
+Requests no provider bills (`unbilled`) are sent without a reservation.
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ def model_output_limit(provider: str, model: str) -> int | None:
     from pytest_llmops.spend.pricing import context_window
 
     return context_window(model, provider)
+
+
+def unbilled(method: str, body: bytes | None) -> bool:
+    """Whether no provider bills such a request: a GET (a listing, a lookup) or another method without a
+    body to generate from, or an OAuth token request (a sign-in before the calls)."""
+    from pytest_llmops.recording.token_bodies import is_token_exchange
+
+    return method.upper() not in ("POST", "PUT", "PATCH") or is_token_exchange(body)
 
 
 def worst_case(
