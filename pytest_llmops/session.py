@@ -339,7 +339,7 @@ class LLMOpsSession:
             )
             from pytest_llmops.spend.worst_case import unbilled
 
-            if request is not None and unbilled(request.method, request.body):
+            if request is not None and unbilled(request.method, request.body, request.headers):
                 call.cost_usd = 0.0  # a listing or a sign-in: free, not a call whose cost is unknown
         call.source = source
         # Kept to the end of the session, one per call: the same few names, read from each response.
@@ -412,7 +412,7 @@ class LLMOpsSession:
         from pytest_llmops.spend.providers import provider_of_path
         from pytest_llmops.spend.worst_case import unbilled, worst_case
 
-        if unbilled(request.method, request.body):
+        if unbilled(request.method, request.body, request.headers):
             return None  # a listing, a lookup, a sign-in before the calls
         body = request.json()
         model = body.get("model") if isinstance(body, dict) else None

@@ -239,3 +239,21 @@ def test_a_call_that_failed_inside_its_stream_is_not_an_unpriced_model() -> None
     assert not unpriced.failed
     (breach,) = budgets.check({"budget_usd": 0.01}, [failed, unpriced], 1)
     assert breach.unpriced == ["my-own-model"]
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "headers", "free"),
+    [
+        ("GET", None, {}, True),  # a model listing
+        ("DELETE", None, {}, True),
+        ("POST", b"grant_type=client_credentials&client_id=app&client_secret=x", {}, True),
+        ("POST", b'{"grant_type": "refresh_token", "refresh_token": "x"}', {}, True),
+        ("POST", b'{"model": "gpt-4o-mini", "messages": []}', {}, False),
+        ("POST", b"grant_type is mentioned in a text body", {}, False),
+        ("GET", None, {"Upgrade": ["websocket"]}, False),  # a realtime session is billed
+    ],
+)
+def test_which_requests_no_provider_bills(method: str, body: bytes | None, headers: dict, free: bool) -> None:  # type: ignore[type-arg]
+    from pytest_llmops.spend.worst_case import unbilled
+
+    assert unbilled(method, body, headers) is free

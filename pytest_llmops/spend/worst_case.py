@@ -18,6 +18,7 @@ Requests no provider bills (`unbilled`) are sent without a reservation.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,11 +85,14 @@ def model_output_limit(provider: str, model: str) -> int | None:
     return context_window(model, provider)
 
 
-def unbilled(method: str, body: bytes | None) -> bool:
+def unbilled(method: str, body: bytes | None, headers: Mapping[str, Any] | None = None) -> bool:
     """Whether no provider bills such a request: a GET (a listing, a lookup) or another method without a
-    body to generate from, or an OAuth token request (a sign-in before the calls)."""
+    body to generate from, or an OAuth token request (a sign-in before the calls). Not a GET that asks to
+    upgrade the connection: a realtime session over a WebSocket is billed."""
     from pytest_llmops.recording.token_bodies import is_token_exchange
 
+    if headers and any(str(name).lower() == "upgrade" for name in headers):
+        return False
     return method.upper() not in ("POST", "PUT", "PATCH") or is_token_exchange(body)
 
 
