@@ -153,6 +153,10 @@ def test_a_whisper_transcription_keeps_its_duration_and_claims_no_cost() -> None
     assert call is not None and call.request_model == "whisper-1"
     assert call.extra["audio_seconds"] == 9
     assert not call.has_usage and price_call(call) is None  # billed by the minute: unknown, not $0
+    as_text = _interaction(httpx_body(b"x"), {})
+    as_text.response = RecordedResponse(200, "OK", {"content-type": "text/plain"}, b"hi\n")
+    plain = builtin_parse_call(as_text)  # response_format=text: no usage at all
+    assert plain is not None and plain.extra == {} and price_call(plain) is None
 
 
 def test_the_simulator_answers_transcriptions_as_the_api_does(sim: ProviderSimulator) -> None:

@@ -129,15 +129,15 @@ def price_call(call: LLMCall, table: PriceTable | None = None, *, at: datetime |
     not billed: 0.0.
     A call without both input and output counts costs 0.0 only if its model is
     known to be free, else None: a missing count is never taken as 0.
-    Estimated counts are priced like recorded ones (`call.estimated` says so). A call billed by the
-    duration of its audio (`extra["audio_seconds"]`, whisper-1) is None: genai-prices lists whisper-1 at $0
-    per token, which it is not.
+    Estimated counts are priced like recorded ones (`call.estimated` says so). An audio call without token
+    usage (whisper-1 reports `extra["audio_seconds"]` or nothing, tts-1 nothing) is None: genai-prices lists
+    whisper-1 and tts-1 at $0 a token, and they are billed by the minute and by the character.
     `at` prices the call as if it were made then instead of when it was recorded.
     """
     if not call.has_usage and call.failed:
         return 0.0
-    if not call.has_usage and "audio_seconds" in call.extra:
-        return None  # billed by the audio's duration (whisper-1), a unit no price list here holds
+    if not call.has_usage and ("audio_seconds" in call.extra or "/audio/" in call.endpoint):
+        return None  # audio billed by its length (whisper-1) or characters (tts-1): units no price list here holds
     model = call.model or call.request_model
     if not model:
         return None
