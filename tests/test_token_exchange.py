@@ -107,6 +107,14 @@ def test_aws_keys_handed_out_in_a_body_are_scrubbed(
     Scrubber().assert_interactions_clean([clean], "c.yaml")
 
 
+def test_a_stream_that_quotes_aws_xml_is_left_alone() -> None:
+    stream = (
+        b'data: {"choices": [{"delta": {"content": "<SessionToken>example-token-123</SessionToken>"}}]}\n\n'
+    )
+    clean = Scrubber().scrub(exchange(b"{}", stream, uri="https://api.openai.com/v1/chat/completions"))
+    assert clean.response.body == stream  # what the app saw live, byte for byte
+
+
 def test_bodies_that_are_not_an_exchange_are_left_alone() -> None:
     chat = json.dumps(
         {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "my password=hunter22 code=1"}]}

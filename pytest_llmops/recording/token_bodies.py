@@ -111,7 +111,7 @@ def body_credentials(body: bytes | None, *, request: bool) -> list[tuple[str, st
             ]
         if data is not None:
             found += _aws_json(data)
-    elif b"<" in body:
+    elif body.lstrip()[:1] == b"<":  # an XML document (STS), not a stream that quotes one
         found += [
             (m.group(1).decode(), m.group(2).decode("utf-8", "replace")) for m in _AWS_XML.finditer(body)
         ]
