@@ -527,7 +527,11 @@ class LLMOpsSession:
             rerecord = lambda: self._rerecord_command(item).replace("{mode}", how)  # noqa: E731
             recorded_uris = [i.request.uri for i in cassette.recorded if i.request is not None]
         guard.start_test(
-            item.nodeid, replaying=not cassette.records, rerecord=rerecord, recorded_uris=recorded_uris
+            item.nodeid,
+            replaying=not cassette.records,
+            rerecord=rerecord,
+            recorded_uris=recorded_uris,
+            budgeted=self.settings.budget_usd is not None,
         )
 
     def _cassette(self, path: Path, mode: RecordMode, matcher: Matcher) -> Cassette:

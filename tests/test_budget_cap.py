@@ -233,3 +233,41 @@ def test_a_sign_in_and_a_listing_are_not_refused_by_the_session_budget(
             "*POST /v1/audio/transcriptions was not sent: --llm-budget-usd is set but its body is not a JSON object*"
         ]
     )
+
+
+PAST_THE_RECORDER = """
+import os, socket
+import pytest
+
+@pytest.mark.llm
+def test_raw_socket_to_the_llm_port(openai_client):
+    openai_client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=20
+    )
+    host, port = os.environ["SIM_URL"].split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:  # a client the plugin cannot see
+        raw.sendall(b"GET /v1/models HTTP/1.0\\r\\n\\r\\n")
+"""
+
+
+def test_traffic_past_the_recorder_is_refused_under_a_session_budget(
+    llm_pytester: pytest.Pytester, sim: ProviderSimulator, with_keys: dict[str, str]
+) -> None:
+    """While recording, traffic no interception accounts for (a raw socket, a WebSocket client, grpc) was
+    let through with a warning, and so its spend was never held to --llm-budget-usd: a way past the cap.
+    Under a budget it is now refused as in a replay; without one it is let through as before."""
+    llm_pytester.makepyfile(test_past=PAST_THE_RECORDER)
+    capped = llm_pytester.runpytest("--llm-eval", "--llm-record=all", "--llm-budget-usd=0.01")
+    capped.assert_outcomes(failed=1)
+    capped.stdout.fnmatch_lines(
+        ["*a connection to 127.0.0.1:* was refused: --llm-budget-usd caps this session's live spend*"]
+    )
+    assert [r.path for r in sim.requests] == ["/v1/chat/completions"]  # the raw request never left
+    sim.reset()
+    uncapped = llm_pytester.runpytest("--llm-eval", "--llm-record=all")
+    uncapped.assert_outcomes(passed=1)
+    assert "UnrecordedTrafficWarning" in uncapped.stdout.str()
+    allowed = llm_pytester.runpytest(
+        "--llm-eval", "--llm-record=all", "--llm-budget-usd=0.01", "--llm-allowed-hosts=127.0.0.1"
+    )
+    allowed.assert_outcomes(passed=1)

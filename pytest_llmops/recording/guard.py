@@ -14,6 +14,7 @@ pycurl, which connect in C, are checked where they connect (`check_native`):
   stack, the library;
 - recording: the same traffic is let through and remembered, so the test ends
   with a warning (a failure under --llm-block-network) that it was not recorded;
+  under --llm-budget-usd it is refused, since its spend could not be counted;
 - other loopback connections (a local database, a vector store) stay allowed.
 
 Outside llm tests of a replay run, requests to provider hosts and LLM-shaped
@@ -121,6 +122,7 @@ _local_ports: set[int] = set()
 _allowed: frozenset[str] = frozenset()
 _allowed_names: frozenset[str] = frozenset()
 _unrecorded: list[Unrecorded] = []
+_budgeted = False  # recording under --llm-budget-usd: traffic past the interceptions cannot be counted
 _next: dict[str, Any] = {}
 _mine: dict[str, Any] = {}
 
@@ -222,15 +224,19 @@ def start_test(
     replaying: bool,
     rerecord: str | Callable[[], str],
     recorded_uris: Iterable[str] | Callable[[], Iterable[str]] = (),
+    budgeted: bool = False,
 ) -> None:
     """Watch one llm test. `recorded_uris` (the cassette's) name LLM endpoints besides the environment's.
+    `budgeted`: the session caps live spend, so while recording, traffic no interception accounts for is
+    refused as in a replay (its spend could not be counted) instead of let through and warned about.
 
     Either may be given as a function, called when first needed: `recorded_uris` when the test opens a
     loopback connection (or sends an `http.client` request to loopback) to a port not known to be an LLM
     endpoint yet, `rerecord` when a refusal names it. A test that sends nothing never calls them.
     """
-    global _mode, _test, _rerecord, _pending_uris, _env_seen
+    global _mode, _test, _rerecord, _pending_uris, _env_seen, _budgeted
     _mode = Mode.REPLAY if replaying else Mode.RECORD
+    _budgeted = budgeted and not replaying
     _test, _rerecord = nodeid, rerecord
     _unrecorded.clear()
     urls = env_base_urls()
@@ -277,9 +283,10 @@ def reassert() -> None:
 
 
 def uninstall() -> None:
-    global _unmarked_refused, _mode, _env_seen, _pending_uris
+    global _unmarked_refused, _mode, _env_seen, _pending_uris, _budgeted
     _unmarked_refused = False
     _mode = Mode.OFF
+    _budgeted = False
     _local_ports.clear()
     _env_seen, _pending_uris = None, None
     for (owner, name), original in _targets_and_originals():
@@ -379,6 +386,8 @@ def check_http_client(self: http.client.HTTPConnection, method: str, url: str) -
         elif looks_like_llm_call(path) or is_provider_host(host) or (is_local(host) and _llm_port(port)):
             if mode is Mode.REPLAY:
                 _refuse(target, host, port)
+            if _budgeted:
+                _refuse_over_budget(target, host)
             _unrecorded.append(Unrecorded(f"{host}:{port}", _library()))
 
 
@@ -394,6 +403,8 @@ def _check_connect(sock: socket.socket, address: Any) -> Unrecorded | None:
         return None
     if mode is Mode.REPLAY:
         _refuse(f"a connection to {host}:{port}", host, port)
+    if _budgeted:
+        _refuse_over_budget(f"a connection to {host}:{port}", host)
     return Unrecorded(f"{host}:{port}", _library())
 
 
@@ -437,6 +448,8 @@ def check_native(library: str, kind: str, target: str, hosts: Iterable[str], fix
         )
     if network.blocking() and not all(network.permitted(h) for h in outside):
         raise network.NetworkBlocked(f"{outside[0]} ({what} from {library})")
+    if _budgeted:
+        _refuse_over_budget(what, outside[0], library)
     _unrecorded.append(Unrecorded(target, library))
 
 
@@ -452,6 +465,17 @@ def _refuse(what: str, host: str, port: Any) -> None:
         "so no cassette can answer it and a replay run sends nothing out. Send the call through one of those "
         f"libraries and record it:\n  {_rerecord() if callable(_rerecord) else _rerecord}\n"
         "(Loopback services on other ports, such as a local database, stay reachable.)"
+    )
+
+
+def _refuse_over_budget(what: str, host: str, library: str | None = None) -> None:
+    library = library or _library()
+    via = f" from {library}" if library else ""
+    raise NetworkRefused(
+        f"{what}{via} was refused: --llm-budget-usd caps this session's live spend, and this traffic does not "
+        f"go through an HTTP library the plugin records ({RECORDED_LIBRARIES}), so its cost could not be "
+        "held to the budget. Send the call through one of those libraries, record without the budget, or, "
+        f"if {host} is no LLM service (a database, a search API), allow it with --llm-allowed-hosts={host}."
     )
 
 
