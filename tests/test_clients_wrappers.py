@@ -69,10 +69,12 @@ SUITE = textwrap.dedent(
         return AnthropicModel("claude-haiku-4-5", provider=AnthropicProvider(base_url=URL))
 
 
-    def gemini_model():
+    def gemini_model(http_client):
         from pydantic_ai.models.google import GoogleModel
         from pydantic_ai.providers.google import GoogleProvider
-        provider = GoogleProvider(api_key=os.environ.get("GEMINI_API_KEY", "placeholder"), base_url=URL)
+        provider = GoogleProvider(
+            api_key=os.environ.get("GEMINI_API_KEY", "placeholder"), base_url=URL, http_client=http_client
+        )
         return GoogleModel("gemini-2.5-flash", provider=provider)
 
 
@@ -140,15 +142,22 @@ SUITE = textwrap.dedent(
     def test_pydantic_ai_gemini_tool_agent(llm_usage):
         # Gemini's function calls carry no id: pydantic-ai makes one up per run and sends it back with the
         # tool's result, so the second request is other bytes on every run.
+        import httpx2
         from pydantic_ai import Agent
-        agent = Agent(gemini_model(), system_prompt="Answer from the policies you look up.")
 
-        @agent.tool_plain
-        def lookup_policy(topic: str) -> str:
-            "The support policy on a topic."
-            return "Refunds take 5 business days."
+        async def go():
+            # The app's own client, closed when done (the provider's default one is left open).
+            async with httpx2.AsyncClient(timeout=60) as http:
+                agent = Agent(gemini_model(http), system_prompt="Answer from the policies you look up.")
 
-        show("pydantic_ai_gemini_tool_agent", agent.run_sync("Please lookup policy on refunds.").output, llm_usage)
+                @agent.tool_plain
+                def lookup_policy(topic: str) -> str:
+                    "The support policy on a topic."
+                    return "Refunds take 5 business days."
+
+                return (await agent.run("Please lookup policy on refunds.")).output
+
+        show("pydantic_ai_gemini_tool_agent", asyncio.run(go()), llm_usage)
 
 
     @pytest.mark.llm
@@ -237,10 +246,12 @@ INSTRUCTOR_SUITE = textwrap.dedent(
     Q = [{"role": "user", "content": "Context: refunds take 5 business days. How many days do refunds take?"}]
 
 
-    def gemini_model():
+    def gemini_model(http_client):
         from pydantic_ai.models.google import GoogleModel
         from pydantic_ai.providers.google import GoogleProvider
-        provider = GoogleProvider(api_key=os.environ.get("GEMINI_API_KEY", "placeholder"), base_url=URL)
+        provider = GoogleProvider(
+            api_key=os.environ.get("GEMINI_API_KEY", "placeholder"), base_url=URL, http_client=http_client
+        )
         return GoogleModel("gemini-2.5-flash", provider=provider)
 
 
