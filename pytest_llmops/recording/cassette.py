@@ -23,7 +23,7 @@ from pytest_llmops.recording.headers import DEFAULT_RULE, HeaderRule
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
 from pytest_llmops.recording.journal import Journal, Recovery, dumps_line, recover
 from pytest_llmops.recording.matching import Matcher, MatchKey, body_diff, closest
-from pytest_llmops.recording.multipart import form_fields, parse_form
+from pytest_llmops.recording.multipart import parse_form
 from pytest_llmops.recording.secrets import Scrubber, SecretLeakError, redact, remember_request
 
 INTERRUPTED = "interrupted"
@@ -212,10 +212,7 @@ class Cassette:
         self.misses += 1
         remember_request(request.headers, request.uri, self.scrubber)
         parts = urlsplit(request.uri)
-        body = request.json()
-        if body is None:
-            body = form_fields(request.body)  # an upload: its form's model field
-        model = body.get("model") if isinstance(body, dict) else None
+        model = request.fields().get("model")
         what = f"{request.method} {parts.path}" + (f" (model {model})" if model else "")
         lines = [f"No recorded response for {what} in cassette {self.path} (record mode: {self.mode.value})."]
         if not self.existed:

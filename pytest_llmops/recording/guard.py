@@ -384,10 +384,7 @@ def check_http_client(self: http.client.HTTPConnection, method: str, url: str) -
             if is_provider_request(f"http://{host}:{port}{path}"):
                 _refuse_unmarked_host(host, port, target)
         elif looks_like_llm_call(path) or is_provider_host(host) or (is_local(host) and _llm_port(port)):
-            if mode is Mode.REPLAY:
-                _refuse(target, host, port)
-            if _budgeted:
-                _refuse_over_budget(target, host)
+            _refuse_if_uncountable(mode, target, host, port)
             _unrecorded.append(Unrecorded(f"{host}:{port}", _library()))
 
 
@@ -401,10 +398,7 @@ def _check_connect(sock: socket.socket, address: Any) -> Unrecorded | None:
     host, port = str(address[0]).lower(), int(address[1])
     if (is_local(host) and not _llm_port(port)) or host in _allowed:
         return None
-    if mode is Mode.REPLAY:
-        _refuse(f"a connection to {host}:{port}", host, port)
-    if _budgeted:
-        _refuse_over_budget(f"a connection to {host}:{port}", host)
+    _refuse_if_uncountable(mode, f"a connection to {host}:{port}", host, port)
     return Unrecorded(f"{host}:{port}", _library())
 
 
@@ -466,6 +460,15 @@ def _refuse(what: str, host: str, port: Any) -> None:
         f"libraries and record it:\n  {_rerecord() if callable(_rerecord) else _rerecord}\n"
         "(Loopback services on other ports, such as a local database, stay reachable.)"
     )
+
+
+def _refuse_if_uncountable(mode: Mode, what: str, host: str, port: Any) -> None:
+    """Traffic no interception accounts for: refused in a replay (no cassette can answer it) and under a
+    session budget (its spend could not be counted); else let through, to be noted."""
+    if mode is Mode.REPLAY:
+        _refuse(what, host, port)
+    if _budgeted:
+        _refuse_over_budget(what, host)
 
 
 def _refuse_over_budget(what: str, host: str, library: str | None = None) -> None:

@@ -42,6 +42,17 @@ class RecordedRequest:
         """The body parsed as JSON, or None when it is absent or not JSON."""
         return _parse_json(self.body)
 
+    def fields(self) -> dict[str, Any]:
+        """What the request asks: its JSON object, or an upload's text fields (`model`, ...); else {}."""
+        data = self.json()
+        if isinstance(data, dict):
+            return data
+        if data is None and self.body and self.body.startswith(b"--"):
+            from pytest_llmops.recording.multipart import form_fields
+
+            return dict(form_fields(self.body) or {})
+        return {}
+
 
 @dataclass(slots=True)
 class RecordedResponse:

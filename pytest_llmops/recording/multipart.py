@@ -33,6 +33,14 @@ class FormPart:
     content_type: str | None
     content: bytes
 
+    @property
+    def text(self) -> str | None:
+        """The content as UTF-8 text; None when it is not."""
+        try:
+            return self.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
 
 def parse_form(body: bytes | None) -> list[FormPart] | None:
     """The parts of a multipart/form-data body, in order; None when `body` is not one (or is malformed)."""
@@ -102,7 +110,7 @@ def match_form(parts: list[FormPart]) -> dict[str, Any]:
 
 
 def _match_value(part: FormPart) -> Any:
-    text = _text(part.content)
+    text = part.text
     plain_field = part.filename is None and (
         part.content_type is None or part.content_type.startswith("text/")
     )
@@ -117,13 +125,6 @@ def _match_value(part: FormPart) -> Any:
     return value
 
 
-def _text(content: bytes) -> str | None:
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 def form_fields(body: bytes | None) -> dict[str, str] | None:
     """The text fields of a multipart/form-data body (the last value of a repeated name); None when
     `body` is not one. What a cost parser reads as the request (`model`, `response_format`, ...)."""
@@ -132,8 +133,7 @@ def form_fields(body: bytes | None) -> dict[str, str] | None:
         return None
     out: dict[str, str] = {}
     for part in parts:
-        if part.filename is None:
-            text = _text(part.content)
-            if text is not None:
-                out[part.name] = text
+        text = part.text
+        if part.filename is None and text is not None:
+            out[part.name] = text
     return out

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest, RecordedResponse
-from pytest_llmops.recording.token_bodies import body_credentials, scrub_body, token_form
+from pytest_llmops.recording.token_bodies import body_credentials, scrubbed
 
 CREDENTIAL_HEADERS = frozenset(
     {
@@ -156,6 +156,14 @@ class Scrubber:
 
     def credentials(self, interaction: Interaction) -> list[Credential]:
         """Every credential value `scrub` removes from this interaction (request and response)."""
+        request = interaction.request
+        in_bodies = _body_credentials(
+            body_credentials(request.body, request=True) if request is not None else [],
+            body_credentials(interaction.response.body, request=False),
+        )
+        return self._credentials(interaction, in_bodies)
+
+    def _credentials(self, interaction: Interaction, in_bodies: list[Credential]) -> list[Credential]:
         found: list[Credential] = []
         request = interaction.request
         if request is not None:
@@ -164,12 +172,7 @@ class Scrubber:
                 if name.lower() in self.query_params:
                     found += [(f"query parameter {name}", v) for v in _credential_parts(name, value)]
         found += self._header_credentials("response", interaction.response.headers)
-        if request is not None:
-            found += [(f"request body field {n}", v) for n, v in body_credentials(request.body, request=True)]
-        found += [
-            (f"response body field {n}", v)
-            for n, v in body_credentials(interaction.response.body, request=False)
-        ]
+        found += in_bodies
         # REDACTED is what `scrub_uri` leaves in place of a query credential: a scrubbed request (scanned
         # again before it is written) must not read as carrying the placeholder as its secret.
         return [(w, value) for w, value in found if len(value) >= MIN_SECRET_LENGTH and value != REDACTED]
@@ -188,21 +191,17 @@ class Scrubber:
 
         The removed values are remembered (`remember`), so `redact` and the scans find them anywhere.
         """
-        for where, value in self.credentials(interaction):
-            remember(value, where)
         request, response = interaction.request, interaction.response
+        request_body, in_request = scrubbed(request.body, request=True) if request else (None, [])
+        response_body, in_response = scrubbed(response.body, request=False)
+        for where, value in self._credentials(interaction, _body_credentials(in_request, in_response)):
+            remember(value, where)
         if request is not None:
             request = RecordedRequest(
-                request.method,
-                self.scrub_uri(request.uri),
-                self.scrub_headers(request.headers),
-                _scrubbed_body(request.body, request=True),
+                request.method, self.scrub_uri(request.uri), self.scrub_headers(request.headers), request_body
             )
         response = RecordedResponse(
-            response.status,
-            response.reason,
-            self.scrub_headers(response.headers),
-            _scrubbed_body(response.body, request=False) or b"",
+            response.status, response.reason, self.scrub_headers(response.headers), response_body or b""
         )
         return Interaction(request, response, interaction.meta)
 
@@ -258,12 +257,10 @@ class Scrubber:
         return redact(text, self)
 
 
-def _scrubbed_body(body: bytes | None, *, request: bool) -> bytes | None:
-    """A token exchange's body with its secrets replaced (`token_bodies`); any other body as it is."""
-    found = body_credentials(body, request=request)
-    if not found or body is None:
-        return body
-    return scrub_body(body, found, form=request and token_form(body) is not None)
+def _body_credentials(in_request: list[Credential], in_response: list[Credential]) -> list[Credential]:
+    return [(f"request body field {n}", v) for n, v in in_request] + [
+        (f"response body field {n}", v) for n, v in in_response
+    ]
 
 
 # --- what has been seen: credentials removed from requests, for `redact` and the scans -------------

@@ -25,7 +25,7 @@ __all__ = [
     "body_credentials",
     "is_token_exchange",
     "is_token_request",
-    "scrub_body",
+    "scrubbed",
     "token_form",
 ]
 
@@ -86,17 +86,44 @@ def is_token_exchange(body: bytes | None) -> bool:
 
 def body_credentials(body: bytes | None, *, request: bool) -> list[tuple[str, str]]:
     """(field, value) of every secret such a body carries; [] for any other body."""
+    return _body_secrets(body, request=request)[0]
+
+
+def scrubbed(body: bytes | None, *, request: bool) -> tuple[bytes | None, list[tuple[str, str]]]:
+    """`body` with the secrets it carries replaced by REDACTED, the rest byte for byte as it was; and
+    (field, value) of each secret replaced. Any other body comes back as it is, with []."""
+    found, form = _body_secrets(body, request=request)
+    if not found or body is None:
+        return body, found
+    if form:
+        out = []
+        for piece in body.split(b"&"):
+            name, equals, _value = piece.partition(b"=")
+            if equals and unquote_plus(name.decode("ascii", "replace")) in TOKEN_REQUEST_FIELDS:
+                piece = name + b"=" + REDACTED.encode()
+            out.append(piece)
+        return b"&".join(out), found
+    for _, value in sorted(found, key=lambda c: -len(c[1])):
+        body = body.replace(value.encode("utf-8"), REDACTED.encode())
+        escaped = json.dumps(value)[1:-1].encode("utf-8")  # as it sits in a JSON string
+        if escaped != value.encode("utf-8"):
+            body = body.replace(escaped, REDACTED.encode())
+    return body, found
+
+
+def _body_secrets(body: bytes | None, *, request: bool) -> tuple[list[tuple[str, str]], bool]:
+    """The secrets a body carries, and whether it is a form-encoded token request (read once)."""
     if not body:
-        return []
+        return [], False
     if request:
         pairs = token_form(body)
         if pairs is not None:
-            return [(name, value) for name, value in pairs if name in TOKEN_REQUEST_FIELDS and value]
+            return [(name, value) for name, value in pairs if name in TOKEN_REQUEST_FIELDS and value], True
     # Substring checks first: this runs on every recorded body, and almost none is such an exchange.
     marked = b'"grant_type"' in body if request else b'"token_type"' in body
     aws = any(marker in body for marker in _AWS_MARKERS)
     if not (marked or aws):
-        return []
+        return [], False
     found: list[tuple[str, str]] = []
     if body.lstrip()[:1] == b"{":
         try:
@@ -117,7 +144,7 @@ def body_credentials(body: bytes | None, *, request: bool) -> list[tuple[str, st
         found += [
             (m.group(1).decode(), m.group(2).decode("utf-8", "replace")) for m in _AWS_XML.finditer(body)
         ]
-    return found
+    return found, False
 
 
 def _is_token_response(data: Any) -> bool:
@@ -144,21 +171,3 @@ def _aws_json(data: Any, depth: int = 0) -> list[tuple[str, str]]:
         for item in data:
             found += _aws_json(item, depth + 1)
     return found
-
-
-def scrub_body(body: bytes, credentials: list[tuple[str, str]], *, form: bool) -> bytes:
-    """`body` with each credential value replaced by REDACTED, the rest byte for byte as it was."""
-    if form:
-        out = []
-        for piece in body.split(b"&"):
-            name, equals, _value = piece.partition(b"=")
-            if equals and unquote_plus(name.decode("ascii", "replace")) in TOKEN_REQUEST_FIELDS:
-                piece = name + b"=" + REDACTED.encode()
-            out.append(piece)
-        return b"&".join(out)
-    for _, value in sorted(credentials, key=lambda c: -len(c[1])):
-        body = body.replace(value.encode("utf-8"), REDACTED.encode())
-        escaped = json.dumps(value)[1:-1].encode("utf-8")  # as it sits in a JSON string
-        if escaped != value.encode("utf-8"):
-            body = body.replace(escaped, REDACTED.encode())
-    return body

@@ -13,7 +13,6 @@ openai SDK's `TranscriptionTextDeltaEvent` / `TranscriptionTextDoneEvent`); whis
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import struct
@@ -48,10 +47,7 @@ def form_body(parts: list[FormPart]) -> dict[str, Any]:
     a file is its `FormPart`."""
     out: dict[str, Any] = {}
     for part in parts:
-        value: Any = part
-        if part.filename is None:
-            with contextlib.suppress(UnicodeDecodeError):
-                value = part.content.decode("utf-8")
+        value: Any = part if part.filename is not None or part.text is None else part.text
         if part.name.endswith("[]"):
             out.setdefault(part.name[:-2], []).append(value)
         else:
@@ -89,10 +85,7 @@ def _upload(body: Mapping[str, Any], model: str, formats: tuple[str, ...]) -> tu
 
 
 def _speech(upload: FormPart) -> str:
-    try:
-        said = " ".join(upload.content.decode("utf-8").split())
-    except UnicodeDecodeError:
-        said = ""
+    said = " ".join((upload.text or "").split())
     if said:
         return said
     digest = hashlib.sha256(upload.content).digest()

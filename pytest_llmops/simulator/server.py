@@ -484,16 +484,16 @@ class ProviderSimulator:
         if handler is None:
             raise module.not_found_error(method, path)
         body: Mapping[str, Any] = {}
-        form = parse_form(record.body) if provider in ("openai", "azure") else None
-        if form is not None and handler in _FORM_HANDLERS:
+        if handler in _FORM_HANDLERS:
+            form = parse_form(record.body)
+            if form is None:
+                content_type = record.headers.get("content-type", "none").split(";")[0]
+                raise ApiError(
+                    400,
+                    "invalid_request_error",
+                    f"Invalid Content-Type header ({content_type}), expected multipart/form-data.",
+                )
             body = audio.form_body(form)
-        elif handler in _FORM_HANDLERS:
-            content_type = record.headers.get("content-type", "none").split(";")[0]
-            raise ApiError(
-                400,
-                "invalid_request_error",
-                f"Invalid Content-Type header ({content_type}), expected multipart/form-data.",
-            )
         elif method in ("POST", "PUT", "PATCH"):
             if not isinstance(record.json, dict):
                 if provider in ("openai", "azure"):

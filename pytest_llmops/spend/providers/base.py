@@ -61,15 +61,7 @@ def body_json(body: bytes | None) -> JSONDict:
 
 def request_json(interaction: Interaction) -> JSONDict:
     """The request's JSON object; for a multipart upload (an audio transcription), its text fields."""
-    if interaction.request is None:
-        return {}
-    body = interaction.request.body
-    found = body_json(body)
-    if found or not body or not body.startswith(b"--"):
-        return found
-    from pytest_llmops.recording.multipart import form_fields
-
-    return dict(form_fields(body) or {})
+    return interaction.request.fields() if interaction.request is not None else {}
 
 
 def sse_json(interaction: Interaction) -> Iterator[tuple[str | None, JSONDict]]:
