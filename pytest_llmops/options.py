@@ -248,6 +248,17 @@ OPTIONS: tuple[Option, ...] = (
         metavar="HOSTS",
     ),
     Option(
+        "llm_telemetry_urls",
+        "URL prefixes of tracing or telemetry collectors besides the known ones (OpenAI Agents traces, "
+        "OpenTelemetry, LangSmith, Langfuse, Sentry, PostHog): sent live while recording, never recorded, "
+        "answered locally with an empty success in a replay.",
+        flag="--llm-telemetry-urls",
+        ini="llm_telemetry_urls",
+        ini_type="args",
+        default=[],
+        metavar="URLS",
+    ),
+    Option(
         "llm_scrub_headers",
         "Extra request/response headers never written to cassettes.",
         ini="llm_scrub_headers",

@@ -33,7 +33,14 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+_configured = 0
+"""pytest runs configured in this process and not yet unconfigured: more than one under pytester's in-process
+runs, whose sessions end while the outer one goes on."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global _configured
+    _configured += 1
     config.addinivalue_line("markers", MARKER_LINE)
     if options.eval_requested(config):
         session_of(config)
@@ -54,9 +61,11 @@ def session_of(config: pytest.Config) -> LLMOpsSession:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    global _configured
+    _configured = max(0, _configured - 1)
     session = config.stash.get(SESSION, None)
     if session is not None:
-        session.stop()
+        session.stop(last_in_process=_configured == 0)
         config.pluginmanager.unregister(session)
         del config.stash[SESSION]
         _freeze_heap_at_exit()

@@ -26,7 +26,7 @@ import pytest
 from pytest_llmops import context
 from pytest_llmops.markers import LLMMarker, MarkerError, deprecation_message, merge
 from pytest_llmops.parametrize import item_params
-from pytest_llmops.recording import guard, network, secrets, transport, transports
+from pytest_llmops.recording import guard, network, refusals, secrets, telemetry, transport, transports
 from pytest_llmops.recording.cassette import Cassette, CassetteWriteError, LiveOnly, RecordMode
 from pytest_llmops.recording.deferred import CassetteUnreadable, DeferredCassette
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest
@@ -117,6 +117,8 @@ class LLMOpsSession:
             return
         secrets.use(self.settings.scrubber)
         transport.ignore_hosts(self.settings.ignore_hosts)
+        telemetry.configure(self.settings.telemetry_urls)
+        telemetry.keep_offline_until_exit(False)
         if self.settings.replay_placeholder_keys and self._main_mode() is RecordMode.NONE:
             names = list(REPLAY_PLACEHOLDER_ENV_VARS)
             if not os.environ.get("AWS_ACCESS_KEY_ID") and not os.environ.get("AWS_PROFILE"):
@@ -148,7 +150,9 @@ class LLMOpsSession:
         settings.use_prompts(lambda spec: self.prompt_registry().get(spec))
         registry.load_from_hook(self.config.hook)
 
-    def stop(self) -> None:
+    def stop(self, *, last_in_process: bool = True) -> None:
+        """End the run. The last run of a process that replayed (or blocked the network) leaves the
+        interceptions in place, answering only telemetry: exporters flush at interpreter exit, after this."""
         for name, value in self._env_restore.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -156,7 +160,15 @@ class LLMOpsSession:
                 os.environ[name] = value
         transport.refuse_unmarked(False)
         transport.ignore_hosts(())
-        transports.uninstall()
+        offline = self.settings.eval_enabled and (
+            self._main_mode() is RecordMode.NONE or self.settings.block_network
+        )
+        if offline and last_in_process:
+            telemetry.keep_offline_until_exit(True)
+        else:
+            telemetry.keep_offline_until_exit(False)
+            telemetry.configure(())
+            transports.uninstall()
         guard.uninstall()
         network.unblock()
         if "pytest_llmops.recording.formats" in sys.modules:
@@ -526,6 +538,7 @@ class LLMOpsSession:
             how = "once" if not cassette.existed or cassette.written_this_run else "new_episodes"
             rerecord = lambda: self._rerecord_command(item).replace("{mode}", how)  # noqa: E731
             recorded_uris = [i.request.uri for i in cassette.recorded if i.request is not None]
+        refusals.watch(True)
         guard.start_test(
             item.nodeid,
             replaying=not cassette.records,
@@ -613,6 +626,10 @@ class LLMOpsSession:
             self._canary(item, ctx, marker, count, replay_error)
         if replay_error is not None:
             raise replay_error
+        swallowed = refusals.unreported()
+        if swallowed:
+            ctx.record.failure = "error"
+            raise pytest.fail.Exception(_swallowed_message(swallowed), pytrace=False)
         cassette = item.stash.get(CASSETTE, None)
         if cassette is not None:
             # Written now, not only at teardown, so that a write failure fails this phase once,
@@ -728,6 +745,7 @@ class LLMOpsSession:
     def _close(self, item: pytest.Item) -> None:
         ctx = item.stash[CTX]
         unrecorded = guard.end_test()
+        refusals.watch(False)
         transport.deactivate()
         network.unblock()
         guard.reassert()
@@ -949,3 +967,14 @@ def _outcome(phases: dict[str, pytest.TestReport]) -> tuple[str, str | None]:
     if teardown is not None and teardown.failed:
         return "error", _short(teardown)
     return "passed", None
+
+
+def _swallowed_message(swallowed: list[BaseException]) -> str:
+    """A refusal the test never saw: raised in another thread, a task nobody awaited, or caught by the app."""
+    count = len(swallowed)
+    what = "a request of this test was" if count == 1 else f"{count} requests of this test were"
+    return (
+        f"{what} refused, but the test did not see it: the refusal was raised in another thread, in an "
+        "asyncio task nobody awaited, or in code that catches every exception, so the app went on without "
+        f"the answer. The first refusal: {swallowed[0]}"
+    )

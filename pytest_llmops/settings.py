@@ -10,6 +10,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -85,6 +86,7 @@ class Settings:
     block_network: bool
     allowed_hosts: tuple[str, ...]
     ignore_hosts: tuple[str, ...]
+    telemetry_urls: tuple[str, ...]
     scrubber: Scrubber
     header_rule: HeaderRule
     record_policy: RecordPolicy
@@ -150,6 +152,7 @@ class Settings:
             ) from None
         allowed = _hosts(r.get("llm_allowed_hosts"))
         ignored = _ignored_hosts(_hosts(r.get("llm_ignore_hosts")), r.source("llm_ignore_hosts"))
+        telemetry_urls = _telemetry_urls(_listed(r.get("llm_telemetry_urls")), r.source("llm_telemetry_urls"))
         live_sample = r.get("llm_live_sample")
         record_mode = RecordMode(r.get("llm_record"))
         if live_sample is not None and record_mode not in (RecordMode.NONE, RecordMode.REWRITE):
@@ -171,6 +174,7 @@ class Settings:
             block_network=bool(r.get("llm_block_network")),
             allowed_hosts=allowed,
             ignore_hosts=ignored,
+            telemetry_urls=telemetry_urls,
             scrubber=Scrubber.with_extra(
                 r.get("llm_scrub_headers"), r.get("llm_scrub_query_params"), r.get("llm_secret_env")
             ),
@@ -209,10 +213,14 @@ class Settings:
         )
 
 
-def _hosts(raw: Any) -> tuple[str, ...]:
-    """Host names from the command line (comma separated) or the ini file (one list, commas allowed too)."""
+def _listed(raw: Any) -> tuple[str, ...]:
+    """Items from the command line (comma separated) or the ini file (one list, commas allowed too)."""
     items = raw.split(",") if isinstance(raw, str) else [p for item in raw for p in str(item).split(",")]
-    return tuple(h.strip().lower().rstrip(".") for h in items if h.strip())
+    return tuple(h.strip() for h in items if h.strip())
+
+
+def _hosts(raw: Any) -> tuple[str, ...]:
+    return tuple(h.lower().rstrip(".") for h in _listed(raw))
 
 
 _PROVIDER_EXAMPLES = (
@@ -224,6 +232,26 @@ _PROVIDER_EXAMPLES = (
     "us-central1-aiplatform.googleapis.com",
 )
 """A host of every provider family, so `*.azure.com` is refused as well as `api.openai.com`."""
+
+
+def _telemetry_urls(urls: tuple[str, ...], source: str) -> tuple[str, ...]:
+    """`llm_telemetry_urls`: whole http(s) URLs, none of an LLM's host or path (its calls would be answered
+    with `{}` instead of their recordings)."""
+    llm_hosts = {*_PROVIDER_EXAMPLES, *filter(None, map(guard.host_of, guard.env_base_urls()))}
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise pytest.UsageError(
+                f"{source}: {url!r} is not an http(s) URL. Give the collector's URL prefix, such as "
+                "https://collector.example.com/ingest."
+            )
+        if guard.is_provider_request(url) or parts.hostname.lower() in llm_hosts:
+            raise pytest.UsageError(
+                f"{source} names {url}, on the host of an LLM provider (or of an LLM base URL in the "
+                "environment): its calls must be recorded and replayed, never answered as telemetry. "
+                "Remove it; the OpenAI Agents SDK's trace exporter is known already."
+            )
+    return urls
 
 
 def _ignored_hosts(hosts: tuple[str, ...], source: str) -> tuple[str, ...]:

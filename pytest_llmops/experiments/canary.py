@@ -21,6 +21,7 @@ import pytest
 from _pytest.outcomes import Failed, Skipped, XFailed
 
 from pytest_llmops.context import TestContext
+from pytest_llmops.recording import refusals
 from pytest_llmops.recording.network import NetworkBlocked
 from pytest_llmops.recording.transport import BudgetExhausted, RecordingRefused
 
@@ -99,10 +100,12 @@ def run_live(item: pytest.Item, ctx: TestContext, count: int) -> str | None:
         try:
             item.runtest()
         except _STOPPED as exc:
+            refusals.reported(exc)  # the canary's result says why it stopped
             return _reason(exc)
         except (Skipped, XFailed) as exc:
             return f"the live run was skipped: {str(exc).strip()[:200]}"
         except (Exception, Failed) as exc:
+            refusals.reported(exc)
             text = str(exc).strip().splitlines()
             message = f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
             ctx.end_run("failed", message, time.perf_counter() - started)

@@ -19,6 +19,7 @@ import pytest
 from _pytest.outcomes import Failed, Skipped, XFailed
 
 from pytest_llmops.context import TestContext
+from pytest_llmops.recording import refusals
 from pytest_llmops.recording.network import NetworkBlocked
 from pytest_llmops.recording.transport import BudgetExhausted, CassetteMiss
 
@@ -40,6 +41,7 @@ def _run_once(item: pytest.Item, ctx: TestContext, index: int) -> BaseException 
     except FATAL:
         raise
     except (Exception, Failed) as exc:
+        refusals.reported(exc)
         ctx.end_run("failed", _message(exc), time.perf_counter() - started)
         return exc
     ctx.end_run("passed", None, time.perf_counter() - started)
@@ -68,6 +70,7 @@ def run_repeated(
     except FATAL:
         raise
     except (Exception, Failed) as exc:
+        refusals.reported(exc)
         ctx.end_run("failed", _message(exc), time.perf_counter() - started)
         failures.append((last, exc))
     else:

@@ -35,9 +35,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import pytest
-
 from pytest_llmops.recording.network import is_ip_literal, is_local
+from pytest_llmops.recording.refusals import Refusal
 
 if TYPE_CHECKING:
     import http.client
@@ -85,11 +84,8 @@ BASE_URL_ENV_VARS = (
 RECORDED_LIBRARIES = "httpx, aiohttp, requests/urllib3, botocore and http.client/urllib.request"
 
 
-class NetworkRefused(pytest.fail.Exception):  # type: ignore[name-defined,misc]
-    """A BaseException like CassetteMiss, so retry loops cannot turn it into a slow 'Connection error'."""
-
-    def __init__(self, msg: str) -> None:
-        super().__init__(msg=msg, pytrace=False)
+class NetworkRefused(Refusal):
+    """Traffic no interception accounts for, refused at the socket."""
 
 
 class Mode(Enum):
@@ -293,6 +289,11 @@ def uninstall() -> None:
         if getattr(owner, name) is _mine.get(name):
             setattr(owner, name, original)
     _next.clear()
+
+
+def replaying() -> bool:
+    """Whether nothing may go live now: a replaying llm test, or between tests of a replay run."""
+    return _current_mode() in (Mode.REPLAY, Mode.UNMARKED)
 
 
 def _current_mode() -> Mode:

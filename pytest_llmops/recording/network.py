@@ -17,20 +17,17 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import pytest
+from pytest_llmops.recording.refusals import Refusal
 
 _allowed: frozenset[str] = frozenset()
 _blocking = False
 
 
-class NetworkBlocked(pytest.fail.Exception):  # type: ignore[name-defined,misc]
-    """A BaseException like CassetteMiss, so SDK retry loops cannot turn it into a slow 'Connection error'."""
-
+class NetworkBlocked(Refusal):
     def __init__(self, target: str) -> None:
         super().__init__(
-            msg=f"network access to {target} blocked by --llm-block-network during an llm test. "
-            "Replay from a cassette, or allow the host with --llm-allowed-hosts.",
-            pytrace=False,
+            f"network access to {target} blocked by --llm-block-network during an llm test. "
+            "Replay from a cassette, or allow the host with --llm-allowed-hosts."
         )
 
 

@@ -25,8 +25,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
-import pytest
-
 from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import (
     Headers,
@@ -39,6 +37,7 @@ from pytest_llmops.recording.interactions import (
     json_error,
     split_lines,
 )
+from pytest_llmops.recording.refusals import Refusal
 
 HOP_HEADERS = frozenset(
     {"content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"}
@@ -47,7 +46,7 @@ RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 EVENT_STREAM = "application/vnd.amazon.eventstream"
 
 
-class CassetteMiss(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+class CassetteMiss(Refusal):
     """A request the cassette cannot answer in replay.
 
     Derives from pytest's `Failed` (a BaseException) on purpose: the SDKs catch
@@ -55,20 +54,13 @@ class CassetteMiss(pytest.fail.Exception):  # type: ignore[name-defined,misc]
     the test at once with our message instead.
     """
 
-    def __init__(self, msg: str) -> None:
-        super().__init__(msg=msg, pytrace=False)
+
+class BudgetExhausted(Refusal):
+    """A live request not sent: the session's or the test's budget could not cover it."""
 
 
-class BudgetExhausted(pytest.fail.Exception):  # type: ignore[name-defined,misc]
-    def __init__(self, msg: str) -> None:
-        super().__init__(msg=msg, pytrace=False)
-
-
-class RecordingRefused(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+class RecordingRefused(Refusal):
     """A live request not sent because its answer could not be kept (unwritable cassette, a secret)."""
-
-    def __init__(self, msg: str) -> None:
-        super().__init__(msg=msg, pytrace=False)
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from pytest_llmops.recording import guard
+from pytest_llmops.recording import guard, telemetry
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
 from pytest_llmops.recording.transport import (
     Recorder,
@@ -134,14 +134,17 @@ def _app_closed(exc: BaseException) -> bool:
 def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     async def _request(session: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
         recorder = active()
-        if recorder is None:
-            if unmarked_guarded():
-                check_unmarked(method, kit.target(session, str_or_url, kwargs.get("params"))[1])
-            return await original(session, method, str_or_url, **kwargs)
         url, uri = kit.target(session, str_or_url, kwargs.get("params"))
-        if ignored(uri):
+        export = telemetry.route(method, uri)
+        if export is telemetry.LIVE or (export is None and recorder is not None and ignored(uri)):
             with guard.sending():
                 return await original(session, method, str_or_url, **kwargs)
+        if export is not None:
+            recorder = export
+        elif recorder is None:
+            if unmarked_guarded():
+                check_unmarked(method, uri)
+            return await original(session, method, str_or_url, **kwargs)
         recorded = RecordedRequest(method=method.upper(), uri=uri)
         hit = None
         json_value = kwargs.get("json")

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_llmops.recording import guard
+from pytest_llmops.recording import guard, telemetry
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
 from pytest_llmops.recording.transport import (
     Recorder,
@@ -191,16 +191,22 @@ def _patches(originals: dict[str, Callable[..., Any]], module: Any) -> dict[str,
         conn: Any, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False
     ) -> Any:
         conn.__dict__.pop(_STATE, None)
-        recorder = active()
-        if recorder is None or guard.is_sending() or _foreign(conn):
+        if guard.is_sending() or _foreign(conn):
             guard.check_http_client(conn, method, url)
             return originals["putrequest"](conn, method, url, skip_host, skip_accept_encoding)
         https = https_cls is not None and isinstance(conn, https_cls)
         uri = _uri(conn, url, https)
+        recorder = active()
+        export = telemetry.route(method, uri)
+        if export is not None:
+            recorder = export
+        elif recorder is None:
+            guard.check_http_client(conn, method, url)
+            return originals["putrequest"](conn, method, url, skip_host, skip_accept_encoding)
         skips = {"skip_host": skip_host, "skip_accept_encoding": skip_accept_encoding}
         exchange = _Exchange(recorder, method, url, uri, skips)
         conn.__dict__[_STATE] = exchange
-        if ignored(uri):
+        if export is telemetry.LIVE or (export is None and ignored(uri)):
             exchange.phase = "through"
             with guard.sending():
                 return originals["putrequest"](conn, method, url, skip_host, skip_accept_encoding)

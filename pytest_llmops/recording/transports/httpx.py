@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from types import ModuleType
 from typing import Any, ClassVar
 
-from pytest_llmops.recording import guard
+from pytest_llmops.recording import guard, telemetry
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
 from pytest_llmops.recording.transport import (
     Recorder,
@@ -58,12 +58,17 @@ class HttpxInterception:
 def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     def handle_request(transport: Any, request: Any) -> Any:
         recorder = active()
-        if recorder is None:
-            check_unmarked(request.method, str(request.url))
-            return original(transport, request)
-        if ignored(str(request.url)):
+        export = telemetry.route(request.method, str(request.url))
+        if export is telemetry.LIVE or (
+            export is None and recorder is not None and ignored(str(request.url))
+        ):
             with guard.sending():
                 return original(transport, request)
+        if export is not None:
+            recorder = export
+        elif recorder is None:
+            check_unmarked(request.method, str(request.url))
+            return original(transport, request)
         recorded = _recorded_request(request, request.read())
         hit = recorder.lookup(recorded)
         if hit is not None:
@@ -80,12 +85,17 @@ def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]
 def _async_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     async def handle_async_request(transport: Any, request: Any) -> Any:
         recorder = active()
-        if recorder is None:
-            check_unmarked(request.method, str(request.url))
-            return await original(transport, request)
-        if ignored(str(request.url)):
+        export = telemetry.route(request.method, str(request.url))
+        if export is telemetry.LIVE or (
+            export is None and recorder is not None and ignored(str(request.url))
+        ):
             with guard.sending():
                 return await original(transport, request)
+        if export is not None:
+            recorder = export
+        elif recorder is None:
+            check_unmarked(request.method, str(request.url))
+            return await original(transport, request)
         recorded = _recorded_request(request, await request.aread())
         hit = recorder.lookup(recorded)
         if hit is not None:

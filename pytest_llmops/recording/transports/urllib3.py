@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pytest_llmops.recording import guard
+from pytest_llmops.recording import guard, telemetry
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
 from pytest_llmops.recording.transport import (
     Recorder,
@@ -108,18 +108,25 @@ def _urlopen_handler(original: Callable[..., Any], response_cls: type) -> Callab
         pool: Any, method: str, url: str, body: Any = None, headers: Any = None, *args: Any, **kwargs: Any
     ) -> Any:
         recorder = active()
-        if recorder is None or guard.is_sending():
+        if guard.is_sending():
             if recorder is None:
                 check_unmarked(method, _uri(pool, url))
             return original(pool, method, url, body, headers, *args, **kwargs)
-        if ignored(_uri(pool, url)):
+        uri = _uri(pool, url)
+        export = telemetry.route(method, uri)
+        if export is telemetry.LIVE or (export is None and recorder is not None and ignored(uri)):
             with guard.sending():
                 return original(pool, method, url, body, headers, *args, **kwargs)
+        if export is not None:
+            recorder = export
+        elif recorder is None:
+            check_unmarked(method, uri)
+            return original(pool, method, url, body, headers, *args, **kwargs)
         kwargs.update(zip(_POSITIONAL, args, strict=False))
         if headers is None:
             headers = pool.headers
         data, resendable = _body(body)
-        recorded = RecordedRequest(method=method.upper(), uri=_uri(pool, url), body=data)
+        recorded = RecordedRequest(method=method.upper(), uri=uri, body=data)
         hit = recorder.find(recorded)  # a replay needs no request headers: collect them on a miss only
         if hit is None:
             recorded.headers = _headers(headers.items())

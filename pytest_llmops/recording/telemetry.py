@@ -1,0 +1,128 @@
+"""Tracing and telemetry exports: never recorded, never sent from a replay.
+
+Client libraries and observability SDKs post what the app did to a collector: the
+OpenAI Agents SDK its traces to `api.openai.com/v1/traces/ingest`, LangSmith its runs,
+OpenTelemetry exporters (Logfire, Langfuse, Phoenix, Arize, Honeycomb, ...) spans to
+`.../v1/traces`, Sentry and PostHog their events. They run in background threads and at
+interpreter exit, hold the test's prompts and answers, carry fresh ids and clocks (so
+they could never replay), and are not LLM calls. So, by where they go:
+
+- while recording, they are sent live, as without the plugin, and kept out of the
+  cassette and the test's calls;
+- in a replay (a test that cannot record, between tests of a replay run, any test under
+  --llm-block-network) and after a replay run ends, until the interpreter exits, they are
+  answered here with an empty success (200, `{}`), so the exporter neither reaches the
+  network nor retries, and nothing leaves the machine.
+
+Loopback collectors (a local Phoenix or Jaeger) are left alone: that traffic never leaves.
+`llm_telemetry_urls` adds the URL prefixes of other collectors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from pytest_llmops.recording import guard, network
+from pytest_llmops.recording.interactions import (
+    Interaction,
+    InteractionMeta,
+    RecordedRequest,
+    RecordedResponse,
+)
+from pytest_llmops.recording.transport import Recorder
+
+_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_PATH = re.compile(
+    r"(?:/v1/traces/ingest"  # the OpenAI Agents SDK's trace exporter
+    r"|/v1/(?:traces|metrics|logs)"  # OTLP over HTTP, under any prefix (/api/public/otel, /otel, ...)
+    r"|/api/public/ingestion"  # Langfuse's own ingestion API
+    r"|/api/\d+/(?:envelope|store)"  # Sentry
+    r"|/runs/(?:batch|multipart)"  # LangSmith, also self-hosted
+    r")$"
+)
+_HOST = re.compile(
+    r"(?:^|\.)posthog\.com$"  # PostHog: every request is an event or a flag lookup
+    r"|^llmobs-intake\.",  # Datadog LLM Observability, agentless
+)
+_LANGSMITH = re.compile(r"(?:^|\.)smith\.langchain\.com$")
+_LANGSMITH_RUNS = re.compile(
+    r"^(?:/api/v1)?/runs(?:/(?!query$|stats$|group$)[^/]+)?$"
+)  # a run created or updated, one at a time
+_user_prefixes: tuple[str, ...] = ()
+_after_session = False
+
+
+def configure(url_prefixes: tuple[str, ...] | list[str]) -> None:
+    """The user's `llm_telemetry_urls`: more collectors, by URL prefix (scheme and host lower-cased)."""
+    global _user_prefixes
+    _user_prefixes = tuple(_normalized(p) for p in url_prefixes if p.strip())
+
+
+def _normalized(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"
+
+
+def service(method: str, uri: str) -> bool:
+    """Whether `method uri` is an export to a tracing or telemetry collector off this machine."""
+    if method.upper() not in _METHODS:
+        return False
+    parts = urlsplit(uri)
+    host = (parts.hostname or "").rstrip(".")
+    path = parts.path.rstrip("/")
+    found = (
+        _PATH.search(path) is not None
+        or _HOST.search(host) is not None
+        or (_LANGSMITH.search(host) is not None and _LANGSMITH_RUNS.match(path) is not None)
+        or (bool(_user_prefixes) and _normalized(uri).startswith(_user_prefixes))
+    )
+    return found and bool(host) and not network.is_local(host)
+
+
+def offline() -> bool:
+    """Whether an export now must not leave the machine: a replay, a blocked network, a replay run's end."""
+    return _after_session or network.blocking() or guard.replaying()
+
+
+def keep_offline_until_exit(on: bool) -> None:
+    """After a replay run: exporters flush at interpreter exit, past the session (the interceptions stay)."""
+    global _after_session
+    _after_session = on
+
+
+def route(method: str, uri: str) -> Recorder | None:
+    """None: not telemetry, handle as usual. `LIVE`: send as without the plugin (under `guard.sending`, so
+    the guard counts it as accounted for). Another `Recorder`: answer from it."""
+    if not service(method, uri):
+        return None
+    return _ANSWER if offline() else LIVE
+
+
+class _Collector(Recorder):
+    """Answers every export with an empty success, as a collector that took it would."""
+
+    def find(self, request: RecordedRequest, *, json_body: Any = None) -> tuple[int, Interaction] | None:
+        # Without its headers (a fast path's first ask) the request's content type is not known yet.
+        return (0, _answer(request)) if json_body is not None or request.headers else None
+
+    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction]:
+        return 0, _answer(request)
+
+
+def _answer(request: RecordedRequest) -> Interaction:
+    sent = request.headers.get("content-type") or request.headers.get("Content-Type") or [""]
+    protobuf = "protobuf" in sent[0].lower()
+    content_type, body = ("application/x-protobuf", b"") if protobuf else ("application/json", b"{}")
+    response = RecordedResponse(status=200, reason="OK", headers={"content-type": [content_type]}, body=body)
+    return Interaction(request=request, response=response, meta=InteractionMeta())
+
+
+def _no_calls(*args: Any) -> None:
+    return None
+
+
+_ANSWER = _Collector(cassette=None, rerecord_command=str, on_replay=_no_calls, on_live=_no_calls)
+LIVE = Recorder(cassette=None, rerecord_command=str, on_replay=_no_calls, on_live=_no_calls)
+"""What `route` returns for an export to send live; never asked anything."""
