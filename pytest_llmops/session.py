@@ -976,5 +976,6 @@ def _swallowed_message(swallowed: list[BaseException]) -> str:
     return (
         f"{what} refused, but the test did not see it: the refusal was raised in another thread, in an "
         "asyncio task nobody awaited, or in code that catches every exception, so the app went on without "
-        f"the answer. The first refusal: {swallowed[0]}"
+        "the answer. If it is a library's tracing or telemetry export, name its collector in "
+        f"llm_telemetry_urls. The first refusal: {swallowed[0]}"
     )
