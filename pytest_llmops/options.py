@@ -240,7 +240,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "llm_ignore_hosts",
         "Hosts whose requests are neither recorded nor replayed but sent as without the plugin (a client "
-        "library's telemetry or registry lookups); never a provider's host or an LLM-shaped request.",
+        "library's registry or token lookups; tracing exports: llm_telemetry_urls); never a provider's host "
+        "or an LLM-shaped request.",
         flag="--llm-ignore-hosts",
         ini="llm_ignore_hosts",
         ini_type="args",
