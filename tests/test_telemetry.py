@@ -271,6 +271,8 @@ def answer(openai_client, question):
 
 @pytest.mark.llm
 def test_traced_answer(openai_client):
+    # The server's settings, as the tracing thread reads them at some point of whichever test runs then.
+    Client(api_url=f"http://api.smith.langchain.com:{PORT}", api_key="lsv2_pt_test").info
     print("ANSWER", answer(openai_client, "Where is my order?"))
 """
 
@@ -333,7 +335,9 @@ def test_an_in_process_run_leaves_nothing_installed_for_the_outer_one(
         # Not telemetry: LLM calls, reads, and collectors on this machine.
         ("POST", "https://api.openai.com/v1/chat/completions", False),
         ("POST", "https://api.openai.com/v1/responses", False),
+        ("GET", "https://api.smith.langchain.com/info", True),
         ("GET", "https://api.smith.langchain.com/runs/0193-run-id", False),
+        ("GET", "https://collector.example.com/v1/traces", False),
         ("POST", "https://api.smith.langchain.com/runs/query", False),
         ("POST", "https://api.smith.langchain.com/datasets", False),
         ("POST", "http://localhost:6006/v1/traces", False),

@@ -47,6 +47,7 @@ _HOST = re.compile(
     r"|^llmobs-intake\.",  # Datadog LLM Observability, agentless
 )
 _LANGSMITH = re.compile(r"(?:^|\.)smith\.langchain\.com$")
+_LANGSMITH_INFO = re.compile(r"^(?:/api/v1)?/info$")  # the server's settings, read before the first export
 _LANGSMITH_RUNS = re.compile(
     r"^(?:/api/v1)?/runs(?:/(?!query$|stats$|group$)[^/]+)?$"
 )  # a run created or updated, one at a time
@@ -67,11 +68,14 @@ def _normalized(url: str) -> str:
 
 def service(method: str, uri: str) -> bool:
     """Whether `method uri` is an export to a tracing or telemetry collector off this machine."""
-    if method.upper() not in _METHODS:
+    method = method.upper()
+    if method not in _METHODS and method != "GET":
         return False
     parts = urlsplit(uri)
     host = (parts.hostname or "").rstrip(".")
     path = parts.path.rstrip("/")
+    if method == "GET":  # only the LangSmith client's look at its server, from its tracing thread
+        return _LANGSMITH.search(host) is not None and _LANGSMITH_INFO.match(path) is not None
     found = (
         _PATH.search(path) is not None
         or _HOST.search(host) is not None
