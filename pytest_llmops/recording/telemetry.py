@@ -3,7 +3,8 @@
 Client libraries and observability SDKs post what the app did to a collector: the
 OpenAI Agents SDK its traces to `api.openai.com/v1/traces/ingest`, LangSmith its runs,
 OpenTelemetry exporters (Logfire, Langfuse, Phoenix, Arize, Honeycomb, ...) spans to
-`.../v1/traces`, Sentry and PostHog their events. They run in background threads and at
+`.../v1/traces`, Sentry and PostHog their events (and LangSmith's client reads its server's
+settings, `GET /info`, from the same thread). They run in background threads and at
 interpreter exit, hold the test's prompts and answers, carry fresh ids and clocks (so
 they could never replay), and are not LLM calls. So, by where they go:
 
@@ -116,8 +117,8 @@ class _Collector(Recorder):
 
 
 def _answer(request: RecordedRequest) -> Interaction:
-    sent = request.headers.get("content-type") or request.headers.get("Content-Type") or [""]
-    protobuf = "protobuf" in sent[0].lower()
+    sent = next((values for name, values in request.headers.items() if name.lower() == "content-type"), [""])
+    protobuf = bool(sent) and "protobuf" in sent[0].lower()
     content_type, body = ("application/x-protobuf", b"") if protobuf else ("application/json", b"{}")
     response = RecordedResponse(status=200, reason="OK", headers={"content-type": [content_type]}, body=body)
     return Interaction(request=request, response=response, meta=InteractionMeta())
