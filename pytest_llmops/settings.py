@@ -237,7 +237,6 @@ _PROVIDER_EXAMPLES = (
 def _telemetry_urls(urls: tuple[str, ...], source: str) -> tuple[str, ...]:
     """`llm_telemetry_urls`: whole http(s) URLs, none of an LLM's host or path (its calls would be answered
     with `{}` instead of their recordings)."""
-    llm_hosts = {*_PROVIDER_EXAMPLES, *filter(None, map(guard.host_of, guard.env_base_urls()))}
     for url in urls:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -245,7 +244,7 @@ def _telemetry_urls(urls: tuple[str, ...], source: str) -> tuple[str, ...]:
                 f"{source}: {url!r} is not an http(s) URL. Give the collector's URL prefix, such as "
                 "https://collector.example.com/ingest."
             )
-        if guard.is_provider_request(url) or parts.hostname.lower() in llm_hosts:
+        if guard.is_provider_request(url):  # a provider's host, a base URL's host, an LLM-shaped path
             raise pytest.UsageError(
                 f"{source} names {url}, on the host of an LLM provider (or of an LLM base URL in the "
                 "environment): its calls must be recorded and replayed, never answered as telemetry. "

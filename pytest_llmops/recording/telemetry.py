@@ -32,7 +32,7 @@ from pytest_llmops.recording.interactions import (
     RecordedRequest,
     RecordedResponse,
 )
-from pytest_llmops.recording.transport import Recorder
+from pytest_llmops.recording.transport import THROUGH, Recorder
 
 _METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PATH = re.compile(
@@ -98,11 +98,11 @@ def keep_offline_until_exit(on: bool) -> None:
 
 
 def route(method: str, uri: str) -> Recorder | None:
-    """None: not telemetry, handle as usual. `LIVE`: send as without the plugin (under `guard.sending`, so
-    the guard counts it as accounted for). Another `Recorder`: answer from it."""
+    """None: not telemetry. `transport.THROUGH`: send it as without the plugin. Else the recorder that
+    answers it."""
     if not service(method, uri):
         return None
-    return _ANSWER if offline() else LIVE
+    return _ANSWER if offline() else THROUGH
 
 
 class _Collector(Recorder):
@@ -124,10 +124,4 @@ def _answer(request: RecordedRequest) -> Interaction:
     return Interaction(request=request, response=response, meta=InteractionMeta())
 
 
-def _no_calls(*args: Any) -> None:
-    return None
-
-
-_ANSWER = _Collector(cassette=None, rerecord_command=str, on_replay=_no_calls, on_live=_no_calls)
-LIVE = Recorder(cassette=None, rerecord_command=str, on_replay=_no_calls, on_live=_no_calls)
-"""What `route` returns for an export to send live; never asked anything."""
+_ANSWER = _Collector(cassette=None, rerecord_command=str)

@@ -87,8 +87,8 @@ class Recorder:
 
     cassette: Any  # pytest_llmops.recording.cassette.Cassette; Any to keep this module free of import cycles
     rerecord_command: Callable[[], str]  # only a miss needs it
-    on_replay: Callable[[int, Interaction], None]
-    on_live: Callable[[int, Interaction, object], None]
+    on_replay: Callable[[int, Interaction], None] = lambda index, interaction: None
+    on_live: Callable[[int, Interaction, object], None] = lambda index, interaction, ticket: None
     before_live: Callable[[RecordedRequest], object] = lambda request: None
     unanswered: Callable[[object, bool], None] = lambda ticket, sent: None
     on_unanswered: Callable[[int, Interaction], object] = lambda index, interaction: None
@@ -137,6 +137,11 @@ class Recorder:
         """Keep what arrived on streams the app never finished reading."""
         for sink in list(self.open_streams):
             sink.finish(truncated=True)
+
+
+THROUGH = Recorder(cassette=None, rerecord_command=str)
+"""Where a request goes that is sent as without the plugin but accounted for (under `guard.sending`): to an
+ignored host while an llm test runs, a telemetry export while recording. Never asked anything."""
 
 
 class Interception(Protocol):

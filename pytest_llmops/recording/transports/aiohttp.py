@@ -19,15 +19,15 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from pytest_llmops.recording import guard, telemetry
+from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
+from pytest_llmops.recording.routes import destination
 from pytest_llmops.recording.transport import (
+    THROUGH,
     Recorder,
     Sink,
-    active,
     check_unmarked,
     error_of,
-    ignored,
     is_unanswered,
     keep_unanswered,
     maybe_sent,
@@ -133,18 +133,15 @@ def _app_closed(exc: BaseException) -> bool:
 
 def _request_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     async def _request(session: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
-        recorder = active()
         url, uri = kit.target(session, str_or_url, kwargs.get("params"))
-        export = telemetry.route(method, uri)
-        if export is telemetry.LIVE or (export is None and recorder is not None and ignored(uri)):
-            with guard.sending():
-                return await original(session, method, str_or_url, **kwargs)
-        if export is not None:
-            recorder = export
-        elif recorder is None:
+        recorder = destination(method, uri)
+        if recorder is None:
             if unmarked_guarded():
                 check_unmarked(method, uri)
             return await original(session, method, str_or_url, **kwargs)
+        if recorder is THROUGH:
+            with guard.sending():
+                return await original(session, method, str_or_url, **kwargs)
         recorded = RecordedRequest(method=method.upper(), uri=uri)
         hit = None
         json_value = kwargs.get("json")

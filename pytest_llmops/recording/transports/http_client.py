@@ -31,14 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_llmops.recording import guard, telemetry
+from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
+from pytest_llmops.recording.routes import destination
 from pytest_llmops.recording.transport import (
+    THROUGH,
     Recorder,
     Sink,
     active,
     error_of,
-    ignored,
     is_unanswered,
     keep_unanswered,
     narrow_accept_encoding,
@@ -196,17 +197,14 @@ def _patches(originals: dict[str, Callable[..., Any]], module: Any) -> dict[str,
             return originals["putrequest"](conn, method, url, skip_host, skip_accept_encoding)
         https = https_cls is not None and isinstance(conn, https_cls)
         uri = _uri(conn, url, https)
-        recorder = active()
-        export = telemetry.route(method, uri)
-        if export is not None:
-            recorder = export
-        elif recorder is None:
+        recorder = destination(method, uri)
+        if recorder is None:
             guard.check_http_client(conn, method, url)
             return originals["putrequest"](conn, method, url, skip_host, skip_accept_encoding)
         skips = {"skip_host": skip_host, "skip_accept_encoding": skip_accept_encoding}
         exchange = _Exchange(recorder, method, url, uri, skips)
         conn.__dict__[_STATE] = exchange
-        if export is telemetry.LIVE or (export is None and ignored(uri)):
+        if recorder is THROUGH:
             exchange.phase = "through"
             with guard.sending():
                 return originals["putrequest"](conn, method, url, skip_host, skip_accept_encoding)

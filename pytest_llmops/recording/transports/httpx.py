@@ -13,15 +13,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from types import ModuleType
 from typing import Any, ClassVar
 
-from pytest_llmops.recording import guard, telemetry
+from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
+from pytest_llmops.recording.routes import destination
 from pytest_llmops.recording.transport import (
+    THROUGH,
     Recorder,
     Sink,
-    active,
     check_unmarked,
     error_of,
-    ignored,
     is_unanswered,
     keep_unanswered,
     maybe_sent,
@@ -57,18 +57,14 @@ class HttpxInterception:
 
 def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     def handle_request(transport: Any, request: Any) -> Any:
-        recorder = active()
-        export = telemetry.route(request.method, str(request.url))
-        if export is telemetry.LIVE or (
-            export is None and recorder is not None and ignored(str(request.url))
-        ):
+        uri = str(request.url)
+        recorder = destination(request.method, uri)
+        if recorder is None:
+            check_unmarked(request.method, uri)
+            return original(transport, request)
+        if recorder is THROUGH:
             with guard.sending():
                 return original(transport, request)
-        if export is not None:
-            recorder = export
-        elif recorder is None:
-            check_unmarked(request.method, str(request.url))
-            return original(transport, request)
         recorded = _recorded_request(request, request.read())
         hit = recorder.lookup(recorded)
         if hit is not None:
@@ -84,18 +80,14 @@ def _sync_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]
 
 def _async_handler(original: Callable[..., Any], kit: _Kit) -> Callable[..., Any]:
     async def handle_async_request(transport: Any, request: Any) -> Any:
-        recorder = active()
-        export = telemetry.route(request.method, str(request.url))
-        if export is telemetry.LIVE or (
-            export is None and recorder is not None and ignored(str(request.url))
-        ):
+        uri = str(request.url)
+        recorder = destination(request.method, uri)
+        if recorder is None:
+            check_unmarked(request.method, uri)
+            return await original(transport, request)
+        if recorder is THROUGH:
             with guard.sending():
                 return await original(transport, request)
-        if export is not None:
-            recorder = export
-        elif recorder is None:
-            check_unmarked(request.method, str(request.url))
-            return await original(transport, request)
         recorded = _recorded_request(request, await request.aread())
         hit = recorder.lookup(recorded)
         if hit is not None:

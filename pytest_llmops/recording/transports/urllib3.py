@@ -26,15 +26,16 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pytest_llmops.recording import guard, telemetry
+from pytest_llmops.recording import guard
 from pytest_llmops.recording.interactions import Headers, Interaction, RecordedRequest
+from pytest_llmops.recording.routes import destination
 from pytest_llmops.recording.transport import (
+    THROUGH,
     Recorder,
     Sink,
     active,
     check_unmarked,
     error_of,
-    ignored,
     is_unanswered,
     keep_unanswered,
     maybe_sent,
@@ -107,21 +108,18 @@ def _urlopen_handler(original: Callable[..., Any], response_cls: type) -> Callab
     def urlopen(
         pool: Any, method: str, url: str, body: Any = None, headers: Any = None, *args: Any, **kwargs: Any
     ) -> Any:
-        recorder = active()
-        if guard.is_sending():
-            if recorder is None:
-                check_unmarked(method, _uri(pool, url))
-            return original(pool, method, url, body, headers, *args, **kwargs)
         uri = _uri(pool, url)
-        export = telemetry.route(method, uri)
-        if export is telemetry.LIVE or (export is None and recorder is not None and ignored(uri)):
-            with guard.sending():
-                return original(pool, method, url, body, headers, *args, **kwargs)
-        if export is not None:
-            recorder = export
-        elif recorder is None:
+        if guard.is_sending():  # urllib3's own retries and redirects of a request sent live
+            if active() is None:
+                check_unmarked(method, uri)
+            return original(pool, method, url, body, headers, *args, **kwargs)
+        recorder = destination(method, uri)
+        if recorder is None:
             check_unmarked(method, uri)
             return original(pool, method, url, body, headers, *args, **kwargs)
+        if recorder is THROUGH:
+            with guard.sending():
+                return original(pool, method, url, body, headers, *args, **kwargs)
         kwargs.update(zip(_POSITIONAL, args, strict=False))
         if headers is None:
             headers = pool.headers
