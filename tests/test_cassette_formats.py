@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pytest_llmops.recording import formats as cassette_formats
 from pytest_llmops.recording import yaml_io as cassette_yaml
 from pytest_llmops.recording.formats import (
+    JSON_WIDTH,
     CassetteFormatError,
     dump_interactions,
     load_interactions,
@@ -585,19 +586,22 @@ def test_dump_puts_each_message_on_a_line_and_fills_short_fields() -> None:
     )
     text = dump_interactions([chat(body=json.dumps(request).encode(), response=response)])
     lines = text.splitlines()
-    assert f'          {{"role": "system", "content": "{long_text}"}},' in lines
-    assert '          {"role": "user", "content": "Where is my refund?"}' in lines
-    assert '        "temperature": 0.2, "max_tokens": 200' in lines
+    assert '      {"model": "gpt-4o-mini",' in lines  # the first member follows the bracket
+    assert '       "messages": [' in lines  # several messages: each on a line of its own, lined up
+    assert f'        {{"role": "system", "content": "{long_text}"}},' in lines
+    assert '        {"role": "user", "content": "Where is my refund?"}],' in lines
+    assert '       "temperature": 0.2, "max_tokens": 200}' in lines  # short ones filled, bracket closing
     assert any(
-        line.startswith('          "id": "chatcmpl-1", "object": "chat.completion",') for line in lines
+        line.startswith('        {"id": "chatcmpl-1", "object": "chat.completion",') for line in lines
     )
+    assert not any(line.strip() in ("{", "}", "[", "]", "],", "},") for line in lines)
     choice = (
         '{"index": 0, "message": {"role": "assistant", "content": "'
         + long_text
         + '"}, "finish_reason": "stop"}'
     )
     assert any(choice in line for line in lines)
-    long_lines = [line for line in lines if len(line) > 8 + 100]
+    long_lines = [line for line in lines if len(line) > 8 + JSON_WIDTH]
     assert all(long_text in line for line in long_lines), long_lines  # only a long text makes a line long
     (back,) = loads(text)
     assert back.request is not None and json.loads(back.request.body or b"") == request

@@ -669,6 +669,16 @@ def test_every_client_page_is_linked_from_the_clients_index() -> None:
     assert not unlinked, f"docs/clients.md does not link {unlinked}"
 
 
+def test_the_cassette_that_shows_what_a_cassette_holds_is_laid_out_as_the_writer_writes() -> None:
+    """docs/cassettes.md shows the layout of a new recording: it must be the writer's own output."""
+    from pytest_llmops.recording.formats import dump_interactions, loads_interactions
+
+    page = (ROOT / "docs" / "cassettes.md").read_text(encoding="utf-8")
+    shown = page.split("<!-- docs-test: file examples/hello.yaml check=cassette -->\n```yaml\n")[1]
+    shown = shown.split("```")[0]
+    assert dump_interactions(loads_interactions(shown, path=Path("hello.yaml"))) == shown
+
+
 def test_blocks_are_found_with_their_directives(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text(

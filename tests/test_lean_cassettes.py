@@ -59,7 +59,8 @@ RESPONSE_HEADERS = {
 def test_the_default_rule_drops_machine_and_per_call_headers_and_keeps_what_clients_read() -> None:
     slim = HeaderRule().apply(exchange(**RESPONSE_HEADERS))
     assert slim.request is not None
-    assert set(slim.request.headers) == {"Content-Type", "anthropic-version", "x-tenant"}
+    # a JSON body says its content type
+    assert set(slim.request.headers) == {"anthropic-version", "x-tenant"}
     assert set(slim.response.headers) == {
         "content-type",
         "x-request-id",  # the SDKs expose it as _request_id
@@ -67,6 +68,24 @@ def test_the_default_rule_drops_machine_and_per_call_headers_and_keeps_what_clie
         "x-should-retry",
         "x-custom-gateway",  # unknown headers stay
     }
+
+
+def test_a_request_content_type_stays_unless_it_is_plain_json() -> None:
+    def kept(content_type: str, rule: HeaderRule = HeaderRule()) -> bool:
+        interaction = exchange()
+        assert interaction.request is not None
+        interaction.request.headers["Content-Type"] = [content_type]
+        slim = rule.apply(interaction)
+        assert slim.request is not None
+        return "Content-Type" in slim.request.headers
+
+    assert not kept("application/json")
+    assert kept("multipart/form-data; boundary=abc")  # the form is read by its boundary
+    assert kept("application/json; charset=utf-8")
+    assert kept("application/x-www-form-urlencoded")
+    assert kept("application/json", HeaderRule.build(["content-type"]))
+    whole = exchange(content_type="application/json")
+    assert HeaderRule().apply(whole).response.headers == {"content-type": ["application/json"]}
 
 
 def test_rate_limit_headers_stay_on_errors() -> None:
@@ -112,9 +131,9 @@ def test_a_typical_chat_call_records_a_small_readable_cassette_that_replays(
     recorded.assert_outcomes(passed=1)
     path = llm_pytester.path / "cassettes" / "test_chat" / "test_chat.yaml"
     text = path.read_text()
-    assert len(text.encode()) <= 1900, text  # 3.2 KB with every header and one JSON member per line
+    assert len(text.encode()) <= 1638, text  # 3.2 KB with every header and one JSON member per line
     data = yaml.safe_load(text)["interactions"][0]
-    assert data["request"]["headers"] == {"content-type": ["application/json"]}
+    assert data["request"]["headers"] == {}
     assert set(data["response"]["headers"]) == {"content-type", "x-request-id"}
     lines = text.splitlines()
     assert any(line.strip().startswith('{"role": "user", "content": "Where is order 42?') for line in lines)

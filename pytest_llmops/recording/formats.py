@@ -208,7 +208,7 @@ def _pretty_json(text: str) -> str | None:
     return pretty
 
 
-JSON_WIDTH = 100
+JSON_WIDTH = 120
 """Lines of a JSON body stay within this width, not counting one long string per line."""
 
 _encode = json.JSONEncoder(
@@ -239,43 +239,53 @@ _Flat = dict[int, tuple[str, int]]
 
 
 def _layout(value: Any, indent: int, start: int, flats: _Flat) -> str:
-    """`value` as JSON for review, starting at column `start`.
+    """`value` as JSON for review, starting at column `start`, its continuation lines at `indent` + 1.
 
     A list goes on one line when it fits in JSON_WIDTH; an object also when it fits once its longest
-    string is left out: a chat message or an answer's choice is one line, however long its text. Else its
-    members go on the following lines, indented two spaces deeper than `indent` and filled up to the
-    width; a member that needs more than one line starts a line of its own. So a cassette stays short
-    and a change in review shows in the line of the message or field it is in.
+    string is left out: a chat message or an answer's choice is one line, however long its text. Else
+    its members follow the opening bracket, filled up to the width on lines one space deeper than
+    `indent`; a member that needs more than one line, or is over the width, starts a line of its own
+    and ends its line; the closing bracket ends the last line. A broken list of several objects starts
+    its first one on a new line, so the messages of a conversation line up. So a cassette stays short, and
+    a change in review shows in the line of the message or field it is in.
     """
     flat, longest = _flat(value, flats)
     if not isinstance(value, dict | list) or not value or start + len(flat) <= JSON_WIDTH:
         return flat
     if isinstance(value, dict) and start + len(flat) - longest <= JSON_WIDTH:
         return flat
-    inner = indent + 2
+    inner = indent + 1
+    newline = "\n" + " " * inner
+    members: list[tuple[str, Any]]
     if isinstance(value, dict):
-        pieces = []
-        for k, v in value.items():
-            key = _encode_scalar(k) + ": "
-            pieces.append(key + _layout(v, inner, inner + len(key), flats))
-        brackets = "{}"
+        members = [(_encode_scalar(k) + ": ", v) for k, v in value.items()]
+        out, column, close = ["{"], start + 1, "}"
     else:
-        pieces = [_layout(v, inner, inner, flats) for v in value]
-        brackets = "[]"
-    pad = " " * inner
-    lines: list[str] = []
-    line = ""
-    for piece in pieces:
-        if line and ("\n" in piece or inner + len(line) + 2 + len(piece) > JSON_WIDTH):
-            lines.append(pad + line)
-            line = ""
-        if "\n" in piece:  # a broken-up member: alone, and nothing after it on its last line
-            lines.append(pad + piece)
+        members = [("", v) for v in value]
+        out, column, close = ["["], start + 1, "]"
+        if len(value) > 1 and any(isinstance(v, dict | list) and v for v in value):
+            out.append(newline)
+            column = inner
+    ended = False  # the line so far must end: it holds a broken member or one over the width
+    for i, (key, v) in enumerate(members):
+        if i:
+            column += 1
+            if ended or column + 1 + len(key) + len(_flat(v, flats)[0]) > JSON_WIDTH:
+                out.append("," + newline)
+                column = inner
+            else:
+                out.append(", ")
+                column += 1
+        piece = key + _layout(v, inner, column + len(key), flats)
+        out.append(piece)
+        last_break = piece.rfind("\n")
+        if last_break >= 0:
+            ended, column = True, len(piece) - last_break - 1
         else:
-            line = f"{line}, {piece}" if line else piece
-    if line:
-        lines.append(pad + line)
-    return brackets[0] + "\n" + ",\n".join(lines) + "\n" + " " * indent + brackets[1]
+            column += len(piece)
+            ended = column > JSON_WIDTH
+    out.append(close)
+    return "".join(out)
 
 
 def _flat(value: Any, flats: _Flat) -> tuple[str, int]:
@@ -300,7 +310,7 @@ def _flat(value: Any, flats: _Flat) -> tuple[str, int]:
                 key = _encode_scalar(k)
                 text, inner = _flat(v, flats)
                 parts.append(f"{key}: {text}")
-                longest = max(longest, len(key), inner)
+                longest = max(longest, inner)  # a long text, not a long key
             out = "{" + ", ".join(parts) + "}", longest
         else:
             for v in value:

@@ -231,7 +231,8 @@ def unmarked_guarded() -> bool:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The time a request is sent, as a cassette keeps it: UTC, to the millisecond."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def retry_delay(policy: RecordPolicy, attempt: int, headers: Any) -> float:
