@@ -591,9 +591,7 @@ def test_dump_puts_each_message_on_a_line_and_fills_short_fields() -> None:
     assert f'        {{"role": "system", "content": "{long_text}"}},' in lines
     assert '        {"role": "user", "content": "Where is my refund?"}],' in lines
     assert '       "temperature": 0.2, "max_tokens": 200}' in lines  # short ones filled, bracket closing
-    assert any(
-        line.startswith('        {"id": "chatcmpl-1", "object": "chat.completion",') for line in lines
-    )
+    assert any(line.startswith('        {"id": "chatcmpl-1", "object": "chat.completion",') for line in lines)
     assert not any(line.strip() in ("{", "}", "[", "]", "],", "},") for line in lines)
     choice = (
         '{"index": 0, "message": {"role": "assistant", "content": "'

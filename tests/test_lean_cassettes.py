@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pytest_llmops.recording.formats import dump_interactions, load_interactions
-from pytest_llmops.recording.headers import HeaderRule
+from pytest_llmops.recording.headers import DEFAULT_RULE, HeaderRule
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest, RecordedResponse
 
 
@@ -71,7 +71,7 @@ def test_the_default_rule_drops_machine_and_per_call_headers_and_keeps_what_clie
 
 
 def test_a_request_content_type_stays_unless_it_is_plain_json() -> None:
-    def kept(content_type: str, rule: HeaderRule = HeaderRule()) -> bool:
+    def kept(content_type: str, rule: HeaderRule = DEFAULT_RULE) -> bool:
         interaction = exchange()
         assert interaction.request is not None
         interaction.request.headers["Content-Type"] = [content_type]
