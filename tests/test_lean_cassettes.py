@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from pytest_llmops.recording.formats import dump_interactions, load_interactions
-from pytest_llmops.recording.headers import DEFAULT_RULE, HeaderRule
+from pytest_llmops.recording.headers import HeaderRule
 from pytest_llmops.recording.interactions import Interaction, RecordedRequest, RecordedResponse
+from pytest_llmops.simulator import ProviderSimulator
 
 
 def exchange(status: int = 200, **response_headers: str) -> Interaction:
@@ -59,8 +60,8 @@ RESPONSE_HEADERS = {
 def test_the_default_rule_drops_machine_and_per_call_headers_and_keeps_what_clients_read() -> None:
     slim = HeaderRule().apply(exchange(**RESPONSE_HEADERS))
     assert slim.request is not None
-    # a JSON body says its content type
-    assert set(slim.request.headers) == {"anthropic-version", "x-tenant"}
+    # the content type stays: vcrpy's body matcher compares JSON bodies as JSON only when it says so
+    assert set(slim.request.headers) == {"Content-Type", "anthropic-version", "x-tenant"}
     assert set(slim.response.headers) == {
         "content-type",
         "x-request-id",  # the SDKs expose it as _request_id
@@ -68,24 +69,6 @@ def test_the_default_rule_drops_machine_and_per_call_headers_and_keeps_what_clie
         "x-should-retry",
         "x-custom-gateway",  # unknown headers stay
     }
-
-
-def test_a_request_content_type_stays_unless_it_is_plain_json() -> None:
-    def kept(content_type: str, rule: HeaderRule = DEFAULT_RULE) -> bool:
-        interaction = exchange()
-        assert interaction.request is not None
-        interaction.request.headers["Content-Type"] = [content_type]
-        slim = rule.apply(interaction)
-        assert slim.request is not None
-        return "Content-Type" in slim.request.headers
-
-    assert not kept("application/json")
-    assert kept("multipart/form-data; boundary=abc")  # the form is read by its boundary
-    assert kept("application/json; charset=utf-8")
-    assert kept("application/x-www-form-urlencoded")
-    assert kept("application/json", HeaderRule.build(["content-type"]))
-    whole = exchange(content_type="application/json")
-    assert HeaderRule().apply(whole).response.headers == {"content-type": ["application/json"]}
 
 
 def test_rate_limit_headers_stay_on_errors() -> None:
@@ -133,7 +116,7 @@ def test_a_typical_chat_call_records_a_small_readable_cassette_that_replays(
     text = path.read_text()
     assert len(text.encode()) <= 1638, text  # 3.2 KB with every header and one JSON member per line
     data = yaml.safe_load(text)["interactions"][0]
-    assert data["request"]["headers"] == {}
+    assert data["request"]["headers"] == {"content-type": ["application/json"]}
     assert set(data["response"]["headers"]) == {"content-type", "x-request-id"}
     lines = text.splitlines()
     assert any(line.strip().startswith('{"role": "user", "content": "Where is order 42?') for line in lines)
@@ -148,6 +131,60 @@ def test_a_typical_chat_call_records_a_small_readable_cassette_that_replays(
     assert live and [line.split("ANSWER", 1)[1] for line in live] == [
         line.split("ANSWER", 1)[1] for line in again
     ]  # the answer and the request id, as live
+
+
+VCR_REPLAY = textwrap.dedent(
+    """
+    import pytest
+
+    SYSTEM = "You are the support assistant of an online bookshop. Answer in one or two sentences."
+
+    @pytest.fixture(scope="module")
+    def vcr_config():
+        return {"record_mode": "none", "match_on": ["method", "scheme", "host", "port", "path", "query", "body"]}
+
+    @pytest.fixture(scope="module")
+    def vcr_cassette_dir(request):
+        return str(request.config.rootpath / "cassettes" / "test_chat")
+
+    @pytest.mark.vcr("test_chat.yaml")
+    def test_chat():
+        from openai import OpenAI
+
+        client = OpenAI(api_key="sk-not-needed", base_url=BASE_URL, max_retries=0)
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "system", "content": SYSTEM},
+                      {"role": "user", "content": "Where is order 42? I placed it 3 days ago."}],
+            temperature=0.2,
+        )
+        print("ANSWER", reply.choices[0].message.content, reply._request_id)
+    """
+)
+
+
+def test_pytest_recording_replays_a_new_recording_matching_on_the_body(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], sim: ProviderSimulator
+) -> None:
+    """Our files are plain vcrpy cassettes: the laid-out JSON body still matches the compact one the SDK
+    sends, because vcrpy compares bodies as JSON when the recorded request says `application/json`."""
+    llm_pytester.makepyfile(test_chat=ONE_CHAT)
+    recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:xdist")
+    recorded.assert_outcomes(passed=1)
+    (interaction,) = load_interactions(llm_pytester.path / "cassettes" / "test_chat" / "test_chat.yaml")
+    assert interaction.request is not None
+    base_url = interaction.request.uri.rsplit("/chat/completions", 1)[0]
+    (llm_pytester.path / "test_chat.py").unlink()
+    llm_pytester.makepyfile(test_vcr=f"BASE_URL = {base_url!r}\n" + VCR_REPLAY)
+    heard = len(sim.requests)
+    replayed = llm_pytester.runpytest_subprocess(
+        "-p", "no:llmops", "-p", "pytest_recording.plugin", "-p", "no:xdist", "-s", "test_vcr.py"
+    )
+    replayed.assert_outcomes(passed=1)
+    assert len(sim.requests) == heard  # answered from the cassette
+    live = [line.split("ANSWER", 1)[1] for line in recorded.outlines if "ANSWER" in line]
+    again = [line.split("ANSWER", 1)[1] for line in replayed.outlines if "ANSWER" in line]
+    assert live and live == again
 
 
 def test_old_cassettes_with_every_header_still_replay(

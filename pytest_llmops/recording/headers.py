@@ -54,11 +54,6 @@ DROPPED_REQUEST_HEADERS = frozenset(
 DROPPED_REQUEST_PREFIXES = ("x-stainless-",)
 """The openai and anthropic SDKs' platform headers: OS, architecture, runtime, package version, retry count."""
 
-IMPLIED_REQUEST_TYPE = "application/json"
-"""A request's `content-type` left out when it is exactly this: its body, laid out as JSON in the
-cassette, says it, and requests are matched on the body, not on headers. Any other type stays (a
-form's boundary is in it)."""
-
 DROPPED_RESPONSE_HEADERS = frozenset(
     {
         # when and where it was served: different on every call, read by no client
@@ -156,7 +151,6 @@ class HeaderRule:
         if decided is None:
             decided = _decisions[(self.keep, side)] = {}
         kept: Headers = {}
-        implied = side == "request" and not self.kept_anyway("content-type")
         for name, values in headers.items():
             keep = decided.get(name)
             if keep is None:
@@ -166,7 +160,7 @@ class HeaderRule:
                     keep = self.response_keeps(name, 200 if side == "response 2xx" else 0)
                 if len(decided) < 10_000:
                     decided[name] = keep
-            if keep and not (implied and values == [IMPLIED_REQUEST_TYPE] and name.lower() == "content-type"):
+            if keep:
                 kept[name] = values
         return None if len(kept) == len(headers) else kept
 
