@@ -305,8 +305,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "llm_replay_placeholder_keys",
-        "In replay, set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY and AZURE_OPENAI_API_KEY (and AWS "
-        "keys for boto3) to a placeholder when unset, so clients construct.",
+        "In replay, set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, AZURE_OPENAI_API_KEY, GROQ_API_KEY, "
+        "CO_API_KEY, TOGETHER_API_KEY and CEREBRAS_API_KEY (and AWS keys for boto3) to a placeholder when "
+        "unset, so clients construct.",
         ini="llm_replay_placeholder_keys",
         ini_type="bool",
         default=True,

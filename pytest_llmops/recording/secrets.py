@@ -63,9 +63,14 @@ REPLAY_PLACEHOLDER_ENV_VARS = (
     "ANTHROPIC_API_KEY",
     "GEMINI_API_KEY",
     "AZURE_OPENAI_API_KEY",
+    "GROQ_API_KEY",
+    "CO_API_KEY",
+    "TOGETHER_API_KEY",
+    "CEREBRAS_API_KEY",
 )
-"""Set to a placeholder in replay when unset, so clients that insist on a key construct. Only
-GEMINI_API_KEY for Google: with GOOGLE_API_KEY set too, google-genai warns on every client."""
+"""Set to a placeholder in replay when unset, so clients that insist on a key construct (the groq,
+cohere, together and cerebras SDKs refuse to build a client without theirs). Only GEMINI_API_KEY for
+Google: with GOOGLE_API_KEY set too, google-genai warns on every client."""
 SECRET_ENV_VARS = (
     "OPENAI_API_KEY",
     "AZURE_OPENAI_API_KEY",
