@@ -864,9 +864,28 @@ class LLMOpsSession:
             cassette.close()
         self._open_cassettes.clear()
 
+    def _keep_interrupted_record(self) -> None:
+        """The test Ctrl-C stopped gets no report from pytest, but its live calls were paid for: report it
+        as an error with its calls, so the spend counts them (its recordings are kept by `_save_interrupted`)."""
+        ctx = context.current()
+        if ctx is None or ctx.nodeid in self.records:
+            return
+        context.set_current(None)
+        record = ctx.record
+        record.calls = ctx.calls
+        record.outcome, record.failure = "error", "error"
+        live = sum(1 for call in record.calls if call.source == "live")
+        record.message = (
+            f"interrupted before it finished; its {len(record.calls)} call(s) ({live} live) are counted here"
+            + (", and their recordings are kept, marked interrupted" if record.cassette else "")
+        )
+        self.records[ctx.nodeid] = record
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
         self._save_interrupted()
+        if session.exitstatus == pytest.ExitCode.INTERRUPTED and not self.is_worker:
+            self._keep_interrupted_record()
         if self.is_worker and self.config_errors:  # the controller sets the status (pytest_testnodedown)
             self.config.workeroutput["llmops_config_errors"] = list(self.config_errors)  # type: ignore[attr-defined]
         if self.config_errors and session.exitstatus in (

@@ -82,8 +82,9 @@ def _on_disk(folder: Path) -> list[str]:
     return sorted(found)
 
 
-def _run_until(project: pytest.Pytester, lines: int, sig: signal.Signals) -> float:
-    """Start a recording run, wait until `lines` interactions are journaled, send `sig`; the send time."""
+def _run_until(project: pytest.Pytester, lines: int, sig: signal.Signals) -> tuple[float, str]:
+    """Start a recording run, wait until `lines` interactions are journaled, send `sig`; the send time and
+    what the run printed."""
     command = [sys.executable, "-m", "pytest", "--llm-eval", "--llm-record=once", "-p", "no:xdist", "-q"]
     proc = subprocess.Popen(command, cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     cassettes = project.path / "cassettes"
@@ -95,12 +96,12 @@ def _run_until(project: pytest.Pytester, lines: int, sig: signal.Signals) -> flo
             time.sleep(0.02)
         sent = time.monotonic()
         proc.send_signal(sig)
-        proc.wait(timeout=60)
+        output, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return sent
+    return sent, output.decode("utf-8", "replace")
 
 
 def _answered_before(sim: ProviderSimulator, moment: float) -> list[str]:
@@ -112,9 +113,12 @@ def _answered_before(sim: ProviderSimulator, moment: float) -> list[str]:
 
 
 def test_ctrl_c_mid_run_loses_no_paid_call(project: pytest.Pytester, slow_sim: ProviderSimulator) -> None:
-    sent = _run_until(project, 5, signal.SIGINT)  # the second test is mid-way
+    sent, output = _run_until(project, 5, signal.SIGINT)  # the second test is mid-way
     answered = _answered_before(slow_sim, sent)
     assert len(answered) >= 5
+    # The report counts the interrupted test's calls too: they were paid for.
+    assert f"app calls: {len(answered)} (0 replayed, {len(answered)} live)" in output, output
+    assert "test_calls[1]: interrupted before it finished" in output, output
     cassettes = project.path / "cassettes"
     # The interrupt skipped the teardown, but every answered call is in a cassette, none left in journals.
     assert _on_disk(cassettes) == answered
@@ -141,7 +145,7 @@ def test_ctrl_c_mid_run_loses_no_paid_call(project: pytest.Pytester, slow_sim: P
 def test_a_killed_run_is_recovered_by_the_next_run_and_by_the_recover_command(
     project: pytest.Pytester, slow_sim: ProviderSimulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sent = _run_until(project, 4, signal.SIGKILL)
+    sent, _ = _run_until(project, 4, signal.SIGKILL)
     answered = _answered_before(slow_sim, sent)
     cassettes = project.path / "cassettes"
     journals = sorted(cassettes.rglob("*.journal"))
