@@ -864,12 +864,12 @@ class LLMOpsSession:
             cassette.close()
         self._open_cassettes.clear()
 
-    def _keep_interrupted_record(self) -> None:
-        """The test Ctrl-C stopped gets no report from pytest, but its live calls were paid for: report it
-        as an error with its calls, so the spend counts them (its recordings are kept by `_save_interrupted`)."""
+    def _interrupted_record(self) -> TestRecord | None:
+        """The test Ctrl-C stopped gets no report from pytest, but its live calls were paid for: its record,
+        an error with its calls, so the spend counts them (its recordings are kept by `_save_interrupted`)."""
         ctx = context.current()
         if ctx is None or ctx.nodeid in self.records:
-            return
+            return None
         context.set_current(None)
         record = ctx.record
         record.calls = ctx.calls
@@ -879,13 +879,17 @@ class LLMOpsSession:
             f"interrupted before it finished; its {len(record.calls)} call(s) ({live} live) are counted here"
             + (", and their recordings are kept, marked interrupted" if record.cassette else "")
         )
-        self.records[ctx.nodeid] = record
+        return record
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Controller only: report, compare with the baseline, write files; fail the session by status."""
         self._save_interrupted()
         if session.exitstatus == pytest.ExitCode.INTERRUPTED and not self.is_worker:
-            self._keep_interrupted_record()
+            # Under xdist the controller stops the workers without waiting for their last words, so
+            # a worker's interrupted test is in its cassette and the ledger, not in this report.
+            record = self._interrupted_record()
+            if record is not None:
+                self.records[record.nodeid] = record
         if self.is_worker and self.config_errors:  # the controller sets the status (pytest_testnodedown)
             self.config.workeroutput["llmops_config_errors"] = list(self.config_errors)  # type: ignore[attr-defined]
         if self.config_errors and session.exitstatus in (
