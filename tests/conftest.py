@@ -4,6 +4,7 @@ from __future__ import annotations
 # afterwards, so a module first imported inside one would be imported afresh by the next run, leaving
 # the plugin session holding classes from the old copy (httpx2 streams, the current-test slot).
 import contextlib
+import json
 import subprocess
 import sys
 import textwrap
@@ -124,3 +125,13 @@ def with_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in keys.items():
         monkeypatch.setenv(name, value)
     return keys
+
+
+def printed_results(result: pytest.RunResult) -> dict[str, dict[str, object]]:
+    """What an inner suite printed as `RESULT <name> <json>` lines, by name."""
+    found: dict[str, dict[str, object]] = {}
+    for line in result.outlines:
+        if "RESULT " in line:
+            name, data = line.split("RESULT ", 1)[1].split(" ", 1)
+            found[name] = json.loads(data)
+    return found

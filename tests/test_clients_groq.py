@@ -5,11 +5,10 @@ answers and usage, and the simulator hearing nothing."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from pytest_llmops.simulator import ProviderSimulator
+from tests.conftest import printed_results
 
 pytest.importorskip("groq", reason="groq is in the test extra")
 
@@ -53,15 +52,6 @@ def test_async(llm_usage):
 KEY = "gsk_" + "a1B2c3D4e5F6g7H8i9J0" * 2
 
 
-def _results(result: pytest.RunResult) -> dict[str, dict[str, object]]:
-    found: dict[str, dict[str, object]] = {}
-    for line in result.outlines:
-        if "RESULT " in line:
-            name, data = line.split("RESULT ", 1)[1].split(" ", 1)
-            found[name] = json.loads(data)
-    return found
-
-
 def test_groq_sdk_records_and_replays_offline_without_its_key(
     llm_pytester: pytest.Pytester, sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,7 +59,7 @@ def test_groq_sdk_records_and_replays_offline_without_its_key(
     llm_pytester.makepyfile(test_groq=SUITE)
     recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s", "-p", "no:xdist")
     recorded.assert_outcomes(passed=3)
-    live = _results(recorded)
+    live = printed_results(recorded)
     assert len(sim.requests) == 3
     assert all(r.path == "/openai/v1/chat/completions" for r in sim.requests)
     assert {name: r["calls"] for name, r in live.items()} == {"sync": 1, "stream": 1, "async": 1}
@@ -82,7 +72,7 @@ def test_groq_sdk_records_and_replays_offline_without_its_key(
     monkeypatch.delenv("GROQ_API_KEY")
     replayed = llm_pytester.runpytest("--llm-eval", "--llm-block-network", "-s", "-p", "no:xdist")
     replayed.assert_outcomes(passed=3)
-    assert _results(replayed) == live
+    assert printed_results(replayed) == live
     assert sim.requests == []
 
     # Without the placeholder the SDK cannot even build its client: the replay fails before any call.

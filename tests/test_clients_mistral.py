@@ -5,11 +5,10 @@ host of no known provider whose model OpenAI does not list: it may be a self-hos
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from pytest_llmops.simulator import ProviderSimulator
+from tests.conftest import printed_results
 
 pytest.importorskip("mistralai.client", reason="mistralai is in the test extra")
 
@@ -53,15 +52,6 @@ def test_async(llm_usage):
 """
 
 
-def _results(result: pytest.RunResult) -> dict[str, dict[str, object]]:
-    found: dict[str, dict[str, object]] = {}
-    for line in result.outlines:
-        if "RESULT " in line:
-            name, data = line.split("RESULT ", 1)[1].split(" ", 1)
-            found[name] = json.loads(data)
-    return found
-
-
 def test_mistral_sdk_records_and_replays_offline(
     llm_pytester: pytest.Pytester, sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,7 +59,7 @@ def test_mistral_sdk_records_and_replays_offline(
     llm_pytester.makepyfile(test_mistral=SUITE)
     recorded = llm_pytester.runpytest("--llm-eval", "--llm-record=once", "-s")
     recorded.assert_outcomes(passed=3)
-    live = _results(recorded)
+    live = printed_results(recorded)
     assert len(sim.requests) == 3
     assert {name: r["calls"] for name, r in live.items()} == {"sync": 1, "stream": 1, "async": 1}
     assert live["stream"]["streams"] == [True]
@@ -79,5 +69,5 @@ def test_mistral_sdk_records_and_replays_offline(
     monkeypatch.delenv("MISTRAL_API_KEY")
     replayed = llm_pytester.runpytest("--llm-eval", "--llm-record=none", "--llm-block-network", "-s")
     replayed.assert_outcomes(passed=3)
-    assert _results(replayed) == live
+    assert printed_results(replayed) == live
     assert sim.requests == []

@@ -87,15 +87,13 @@ def test_llm_keep_headers_keeps_named_headers_patterns_or_everything() -> None:
     assert HeaderRule.build(["*"]).apply(whole) is whole
 
 
-ONE_CHAT = textwrap.dedent(
+ASK = textwrap.dedent(
     """
-    import pytest
-
     SYSTEM = "You are the support assistant of an online bookshop. Answer in one or two sentences."
 
-    @pytest.mark.llm
-    def test_chat(openai_client):
-        reply = openai_client.chat.completions.create(
+
+    def ask(client):
+        reply = client.chat.completions.create(
             model="gpt-4o-mini",
             messages=[{"role": "system", "content": SYSTEM},
                       {"role": "user", "content": "Where is order 42? I placed it 3 days ago."}],
@@ -103,6 +101,20 @@ ONE_CHAT = textwrap.dedent(
         )
         print("ANSWER", reply.choices[0].message.content, reply._request_id)
     """
+)
+"""One typical chat call, made by the inner suites below."""
+
+ONE_CHAT = (
+    "import pytest\n"
+    + ASK
+    + textwrap.dedent(
+        """
+
+    @pytest.mark.llm
+    def test_chat(openai_client):
+        ask(openai_client)
+    """
+    )
 )
 
 
@@ -133,33 +145,29 @@ def test_a_typical_chat_call_records_a_small_readable_cassette_that_replays(
     ]  # the answer and the request id, as live
 
 
-VCR_REPLAY = textwrap.dedent(
-    """
-    import pytest
-
-    SYSTEM = "You are the support assistant of an online bookshop. Answer in one or two sentences."
+VCR_REPLAY = (
+    "import pytest\n"
+    + ASK
+    + textwrap.dedent(
+        """
 
     @pytest.fixture(scope="module")
     def vcr_config():
         return {"record_mode": "none", "match_on": ["method", "scheme", "host", "port", "path", "query", "body"]}
 
+
     @pytest.fixture(scope="module")
     def vcr_cassette_dir(request):
         return str(request.config.rootpath / "cassettes" / "test_chat")
+
 
     @pytest.mark.vcr("test_chat.yaml")
     def test_chat():
         from openai import OpenAI
 
-        client = OpenAI(api_key="sk-not-needed", base_url=BASE_URL, max_retries=0)
-        reply = client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=[{"role": "system", "content": SYSTEM},
-                      {"role": "user", "content": "Where is order 42? I placed it 3 days ago."}],
-            temperature=0.2,
-        )
-        print("ANSWER", reply.choices[0].message.content, reply._request_id)
+        ask(OpenAI(api_key="sk-not-needed", base_url=BASE_URL, max_retries=0))
     """
+    )
 )
 
 
