@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cassette_io import _best_of, _chat
 from figures import figure, print_figures, run_benchmark
 
-from pytest_llmops.recording import yaml_io
+from pytest_llmops.recording import yaml_general, yaml_io
 from pytest_llmops.recording.formats import _interaction_data, dump_interactions
 from pytest_llmops.recording.parse_cache import ParseCache
 from pytest_llmops.recording.yaml_fast import fast_load
@@ -59,12 +59,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     text = dump_interactions(interactions)
     data = text.encode()
     reference = fast_load(text)
-    assert reference is not None and reference == yaml.load(data, Loader=yaml_io._CassetteLoader)
+    assert reference is not None and reference == yaml.load(data, Loader=yaml_general.CassetteLoader)
     ms = 1000.0
     timings: dict[str, float] = {}
     timings["fast_load"] = _best_of(args.repeat, lambda: fast_load(data.decode()))[1] * ms
     timings["pyyaml_libyaml"] = (
-        _best_of(args.repeat, lambda: yaml.load(data, Loader=yaml_io._CassetteLoader))[1] * ms
+        _best_of(args.repeat, lambda: yaml.load(data, Loader=yaml_general.CassetteLoader))[1] * ms
     )
     try:
         import ryml  # noqa: F401
@@ -79,7 +79,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
         def cold() -> None:
             cache.clear()
-            cache.load(data, lambda: yaml.load(data, Loader=yaml_io._CassetteLoader))
+            cache.load(data, lambda: yaml.load(data, Loader=yaml_general.CassetteLoader))
 
         timings["cache_cold_pyyaml"] = _best_of(args.repeat, cold)[1] * ms
         assert cache.load(data, lambda: None) == reference

@@ -164,7 +164,7 @@ def test_real_cassette_round_trips_through_our_format(
 
 
 def test_real_yaml_files_parse_the_same_on_the_fast_path() -> None:
-    from pytest_llmops.recording.yaml_io import _CassetteLoader
+    from pytest_llmops.recording.yaml_general import CassetteLoader
 
     taken = 0
     for row in INDEX:
@@ -175,7 +175,7 @@ def test_real_yaml_files_parse_the_same_on_the_fast_path() -> None:
         fast = fast_load(text)
         if fast is not None:
             taken += 1
-            assert fast == yaml.load(text, Loader=_CassetteLoader), path.name
+            assert fast == yaml.load(text, Loader=CassetteLoader), path.name
     assert taken >= 1
 
 

@@ -113,6 +113,39 @@ def test_replay_reads_the_edited_cassette_not_the_cached_one(
     assert formats._parse_cache is None  # the session turned it off when it stopped
 
 
+def test_a_replay_served_by_the_cache_loads_no_yaml_library(
+    llm_pytester: pytest.Pytester, with_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyYAML is only needed to read a cassette the cache does not hold, or to write one."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:recording -p no:langsmith_plugin")
+    llm_pytester.makepyfile(
+        test_q=textwrap.dedent(
+            """
+            import sys
+
+            import pytest
+
+            @pytest.mark.llm
+            def test_q(openai_client):
+                openai_client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "Capital of France?"}])
+
+            def test_loaded():
+                print("YAML_LOADED", "yaml" in sys.modules)
+            """
+        )
+    )
+    llm_pytester.runpytest_subprocess("--llm-eval", "--llm-record=once").assert_outcomes(passed=2)
+    for name in with_keys:
+        monkeypatch.delenv(name)
+    first = llm_pytester.runpytest_subprocess("--llm-eval", "-s", "-p", "no:xdist")  # parses, fills the cache
+    first.assert_outcomes(passed=2)
+    assert any("YAML_LOADED True" in line for line in first.outlines), first.outlines
+    again = llm_pytester.runpytest_subprocess("--llm-eval", "-s", "-p", "no:xdist")
+    again.assert_outcomes(passed=2)
+    assert any("YAML_LOADED False" in line for line in again.outlines), again.outlines
+
+
 @pytest.fixture
 def cache_on(tmp_path: Path) -> Iterator[ParseCache]:
     formats.use_parse_cache(tmp_path / "cache")

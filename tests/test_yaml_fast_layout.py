@@ -27,7 +27,7 @@ from pytest_llmops.recording.interactions import (
 )
 from pytest_llmops.recording.layouts import interactions_from_data
 from pytest_llmops.recording.yaml_fast import fast_load
-from pytest_llmops.recording.yaml_io import _CassetteLoader
+from pytest_llmops.recording.yaml_general import CassetteLoader
 from tests.real_cassettes import REAL_CASSETTES
 from tests.test_cassette_formats import INDEX, interactions
 
@@ -95,7 +95,7 @@ def _general_items(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def _reference(text: str) -> Any:
-    return yaml.load(text, Loader=_CassetteLoader)
+    return yaml.load(text, Loader=CassetteLoader)
 
 
 def _same_as_pyyaml(text: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import itertools
 import marshal
 import os
@@ -51,12 +52,15 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
 def _readers_tag() -> str:
     """The interpreter, marshal's format and the YAML readers' own code: a new parser (a fixed bug, an
     upgraded PyYAML) must not be served the old one's output, so each gets its own folder."""
-    import yaml
-
-    digest = hashlib.sha256(yaml.__version__.encode())
+    digest = hashlib.sha256()
+    spec = importlib.util.find_spec("yaml")  # its __init__ names its version; read, not imported
+    if spec is not None and spec.origin is not None:
+        with contextlib.suppress(OSError):
+            digest.update(Path(spec.origin).read_bytes())
     here = Path(__file__).resolve().parent
     for name in (
         "yaml_io.py",
+        "yaml_general.py",
         "yaml_fast.py",
         "formats.py",
         "layouts.py",

@@ -15,9 +15,8 @@ from __future__ import annotations
 import base64
 import math
 import re
+from functools import cache
 from typing import Any
-
-import yaml
 
 __all__ = ["NOT_PRINTABLE", "PRINTABLE", "FlowMap", "FlowSeq", "Unsupported", "emit_item"]
 
@@ -52,7 +51,15 @@ _ESCAPES = {
     "\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f", "\r": "r",
     "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\u2028": "L", "\u2029": "P",
 }  # fmt: skip
-_RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
+
+
+@cache
+def _implicit_resolvers() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    """PyYAML's rules for which plain scalars load as another type; read when the first scalar needs them,
+    so reading cassettes (which imports FlowMap and FlowSeq from here) does not load PyYAML."""
+    import yaml
+
+    return yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
 def emit_item(item: dict[str, Any]) -> str:
@@ -155,7 +162,7 @@ def _quote(value: str, *, flow: bool) -> str:
 
 def _resolves(value: str) -> bool:
     """Would a plain `value` load as something other than a string (a number, bool, null, date)?"""
-    resolvers = _RESOLVERS.get(value[0]) or ()
+    resolvers = _implicit_resolvers().get(value[0]) or ()
     return any(regexp.match(value) for _, regexp in resolvers)
 
 
