@@ -128,7 +128,10 @@ class LLMOpsSession:
                     self._env_restore[name] = os.environ.get(name)
                     os.environ[name] = REPLAY_PLACEHOLDER_KEY
         if self._main_mode() is RecordMode.NONE:
-            transports.install(import_missing=False)
+            # With the import hook from the start: a library imported while collecting (a tracing
+            # client built at module level, whose thread reads its server at once) is patched before
+            # its first request, not at the first llm test.
+            transports.install(import_missing=True)
             transport.refuse_unmarked()
             guard.refuse_unmarked(True)
         cache = getattr(self.config, "cache", None)  # absent under -p no:cacheprovider

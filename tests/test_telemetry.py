@@ -38,6 +38,15 @@ class Collector:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_GET(self) -> None:
+                owner.seen.append(f"{self.headers.get('host', '').split(':')[0]}{self.path}")
+                body = b'{"looked_up": true}'
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, format: str, *args: object) -> None:
                 return None
 
@@ -65,7 +74,10 @@ RESOLVE_TO_COLLECTOR = """
 import os, socket
 
 _real = socket.getaddrinfo
-COLLECTOR_HOSTS = {"api.openai.com", "collector.example.com", "api.smith.langchain.com", "o1.ingest.sentry.io"}
+COLLECTOR_HOSTS = {
+    "api.openai.com", "collector.example.com", "api.smith.langchain.com", "o1.ingest.sentry.io", "huggingface.co",
+    "raw.githubusercontent.com",
+}
 
 def _to_collector(host, *args, **kwargs):
     if isinstance(host, str) and host in COLLECTOR_HOSTS:
@@ -290,7 +302,9 @@ def test_langsmith_tracing_is_sent_while_recording_and_answered_here_in_a_replay
 
     recorded = llm_pytester.runpytest_subprocess("--llm-eval", "--llm-record=once", "-s")
     recorded.assert_outcomes(passed=1)
-    assert collector.seen and all("/runs" in seen for seen in collector.seen), collector.seen
+    # Its runs, and the client's reads of its server's settings (`GET /info`), went out.
+    assert any("/runs" in seen for seen in collector.seen), collector.seen
+    assert all("/runs" in seen or seen.endswith("/info") for seen in collector.seen), collector.seen
     assert _recorded_uris(llm_pytester) == [sim.url + "/v1/chat/completions"]
 
     _offline_from_now(collector, sim, monkeypatch)
@@ -316,6 +330,81 @@ def test_an_in_process_run_leaves_nothing_installed_for_the_outer_one(
     llm_pytester.runpytest("--llm-eval", "--llm-record=none").assert_outcomes(passed=1)
     assert transports.installed() == []
     assert not telemetry.offline()
+
+
+LOOKUPS_SUITE = """
+import json
+
+import httpx2
+import pytest
+import requests
+
+from conftest import PORT
+
+HF = f"http://huggingface.co:{PORT}/api/agent-harnesses"
+LITELLM = f"http://raw.githubusercontent.com:{PORT}/BerriAI/litellm/main/model_prices_and_context_window.json"
+
+
+@pytest.mark.llm
+def test_answer_with_lookups(openai_client, llm_usage):
+    hf = requests.get(HF, timeout=5)  # huggingface_hub's session is a requests one
+    prices = httpx2.get(LITELLM, timeout=5)  # LiteLLM's is httpx
+    answer = openai_client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Say hi"}]
+    )
+    print("LOOKUPS", json.dumps({"hf": hf.status_code, "litellm": prices.status_code,
+                                 "calls": len(llm_usage.calls), "text": answer.choices[0].message.content}))
+"""
+
+
+def test_library_lookups_go_live_while_recording_and_are_not_available_in_a_replay(
+    llm_pytester: pytest.Pytester,
+    sim: ProviderSimulator,
+    collector: Collector,
+    with_keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """huggingface_hub's daily registry lookup and LiteLLM's price map: made on some runs and not on
+    others, so never in a cassette, never counted as calls, and never sent from a replay."""
+    _suite(llm_pytester, collector, monkeypatch, test_lookups=LOOKUPS_SUITE)
+    recorded = llm_pytester.runpytest(
+        "--llm-eval", "--llm-record=once", "-s", "-W", "error::pytest_llmops.session.UnrecordedTrafficWarning"
+    )
+    recorded.assert_outcomes(passed=1)
+    line = next(line for line in recorded.outlines if "LOOKUPS " in line)
+    live = json.loads(line.split("LOOKUPS ", 1)[1])
+    assert (live["hf"], live["litellm"], live["calls"]) == (200, 200, 1)
+    assert sorted(collector.seen) == [
+        "huggingface.co/api/agent-harnesses",
+        "raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
+    ]
+    assert _recorded_uris(llm_pytester) == [sim.url + "/v1/chat/completions"]
+
+    _offline_from_now(collector, sim, monkeypatch)
+    replayed = llm_pytester.runpytest("--llm-eval", "-s")  # no --llm-block-network: still nothing leaves
+    replayed.assert_outcomes(passed=1)
+    line = next(line for line in replayed.outlines if "LOOKUPS " in line)
+    assert json.loads(line.split("LOOKUPS ", 1)[1]) == {**live, "hf": 404, "litellm": 404}
+    assert collector.seen == [] and sim.requests == []
+
+
+@pytest.mark.parametrize(
+    ("method", "uri", "expected"),
+    [
+        ("GET", "https://huggingface.co/api/agent-harnesses", True),
+        (
+            "GET",
+            "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
+            True,
+        ),
+        ("POST", "https://huggingface.co/api/agent-harnesses", False),
+        ("GET", "https://huggingface.co/api/models/gpt2", False),
+        ("GET", "https://raw.githubusercontent.com/BerriAI/litellm/main/README.md", False),
+        ("GET", "http://localhost:8080/api/agent-harnesses", False),
+    ],
+)
+def test_which_requests_are_library_lookups(method: str, uri: str, expected: bool) -> None:
+    assert telemetry.lookup(method, uri) is expected
 
 
 @pytest.mark.parametrize(

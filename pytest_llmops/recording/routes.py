@@ -8,11 +8,12 @@ from pytest_llmops.recording.transport import THROUGH, Recorder, active, ignored
 
 def destination(method: str, uri: str) -> Recorder | None:
     """The recorder that answers or records the request. `transport.THROUGH`: send it as without the
-    plugin, accounted for (a telemetry export while recording, an ignored host while an llm test runs).
+    plugin, accounted for (a telemetry export or a library lookup while recording, an ignored host while an
+    llm test runs).
     None: no llm test runs, and the interception applies its check for requests outside llm tests.
 
-    Telemetry comes first: its exports are answered here in a replay, and after a replay run, when no
-    recorder is active."""
+    Telemetry and library lookups come first: they are answered here in a replay, and after a replay run,
+    when no recorder is active."""
     export = telemetry.route(method, uri)
     if export is not None:
         return export

@@ -17,6 +17,13 @@ they could never replay), and are not LLM calls. So, by where they go:
 
 Loopback collectors (a local Phoenix or Jaeger) are left alone: that traffic never leaves.
 `llm_telemetry_urls` adds the URL prefixes of other collectors.
+
+Library lookups go the same way: reads a client library makes for itself on some runs and not on
+others (huggingface_hub's agent-harness registry, fetched at most once a day and cached; LiteLLM's
+model price map, fetched when it is imported). Recorded, they would land in whichever test ran first
+that day and be missing from the cassette of the test that makes them in CI. They are sent live while
+recording, unrecorded and uncounted, and answered here in a replay with a 404, which both libraries
+take as "not available" and go on without (no retry, nothing cached).
 """
 
 from __future__ import annotations
@@ -52,6 +59,14 @@ _LANGSMITH_INFO = re.compile(r"^(?:/api/v1)?/info$")  # the server's settings, r
 _LANGSMITH_RUNS = re.compile(
     r"^(?:/api/v1)?/runs(?:/(?!query$|stats$|group$)[^/]+)?$"
 )  # a run created or updated, one at a time
+_LOOKUPS = (
+    (re.compile(r"^huggingface\.co$"), re.compile(r"^/api/agent-harnesses$")),  # huggingface_hub
+    (
+        re.compile(r"^raw\.githubusercontent\.com$"),
+        re.compile(r"^/BerriAI/litellm/[^/]+/model_prices_and_context_window\.json$"),
+    ),  # LiteLLM
+)
+"""(host, path) of the library lookups: GETs a client library makes for itself (see the module's text)."""
 _user_prefixes: tuple[str, ...] = ()
 _after_session = False
 
@@ -86,6 +101,15 @@ def service(method: str, uri: str) -> bool:
     return found and bool(host) and not network.is_local(host)
 
 
+def lookup(method: str, uri: str) -> bool:
+    """Whether `method uri` is a library's lookup for itself (`_LOOKUPS`), not an LLM call."""
+    if method.upper() != "GET":
+        return False
+    parts = urlsplit(uri)
+    host, path = (parts.hostname or "").rstrip("."), parts.path
+    return any(h.match(host) and p.match(path) for h, p in _LOOKUPS)
+
+
 def offline() -> bool:
     """Whether an export now must not leave the machine: a replay, a blocked network, a replay run's end."""
     return _after_session or network.blocking() or guard.replaying()
@@ -98,11 +122,13 @@ def keep_offline_until_exit(on: bool) -> None:
 
 
 def route(method: str, uri: str) -> Recorder | None:
-    """None: not telemetry. `transport.THROUGH`: send it as without the plugin. Else the recorder that
-    answers it."""
-    if not service(method, uri):
-        return None
-    return _ANSWER if offline() else THROUGH
+    """None: neither telemetry nor a library lookup. `transport.THROUGH`: send it as without the plugin.
+    Else the recorder that answers it."""
+    if service(method, uri):
+        return _ANSWER if offline() else THROUGH
+    if lookup(method, uri):
+        return _UNAVAILABLE if offline() else THROUGH
+    return None
 
 
 class _Collector(Recorder):
@@ -125,3 +151,24 @@ def _answer(request: RecordedRequest) -> Interaction:
 
 
 _ANSWER = _Collector(cassette=None, rerecord_command=str)
+
+
+class _Unavailable(Recorder):
+    """Answers a library lookup in a replay: not available, so the library goes on without it."""
+
+    def find(self, request: RecordedRequest, *, json_body: Any = None) -> tuple[int, Interaction] | None:
+        return 0, _not_available(request)
+
+    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction]:
+        return 0, _not_available(request)
+
+
+def _not_available(request: RecordedRequest) -> Interaction:
+    body = b'{"error": "not available: a pytest-llmops replay does not send a library\'s own lookups"}'
+    response = RecordedResponse(
+        status=404, reason="Not Found", headers={"content-type": ["application/json"]}, body=body
+    )
+    return Interaction(request=request, response=response, meta=InteractionMeta())
+
+
+_UNAVAILABLE = _Unavailable(cassette=None, rerecord_command=str)
