@@ -388,54 +388,49 @@ def test_library_lookups_go_live_while_recording_and_are_not_available_in_a_repl
     assert collector.seen == [] and sim.requests == []
 
 
+EXPORT, LOOKUP = "export", "lookup"
+
+
 @pytest.mark.parametrize(
-    ("method", "uri", "expected"),
+    ("method", "uri", "kind"),
     [
-        ("GET", "https://huggingface.co/api/agent-harnesses", True),
+        ("POST", "https://api.openai.com/v1/traces/ingest", EXPORT),
+        ("POST", "https://logfire-api.pydantic.dev/v1/traces", EXPORT),
+        ("POST", "https://cloud.langfuse.com/api/public/otel/v1/traces", EXPORT),
+        ("POST", "https://otlp.arize.com/v1/metrics", EXPORT),
+        ("POST", "https://cloud.langfuse.com/api/public/ingestion", EXPORT),
+        ("POST", "https://api.smith.langchain.com/runs/multipart", EXPORT),
+        ("PATCH", "https://api.smith.langchain.com/runs/0193-run-id", EXPORT),
+        ("POST", "https://eu.api.smith.langchain.com/api/v1/runs", EXPORT),
+        ("POST", "https://o42.ingest.us.sentry.io/api/7/envelope/", EXPORT),
+        ("POST", "https://us.i.posthog.com/batch/", EXPORT),
+        ("POST", "https://llmobs-intake.datadoghq.com/api/v2/llmobs", EXPORT),
+        ("GET", "https://api.smith.langchain.com/info", EXPORT),
+        ("GET", "https://huggingface.co/api/agent-harnesses", LOOKUP),
         (
             "GET",
             "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
-            True,
+            LOOKUP,
         ),
-        ("POST", "https://huggingface.co/api/agent-harnesses", False),
-        ("GET", "https://huggingface.co/api/models/gpt2", False),
-        ("GET", "https://raw.githubusercontent.com/BerriAI/litellm/main/README.md", False),
-        ("GET", "http://localhost:8080/api/agent-harnesses", False),
+        # Neither: LLM calls, other reads, and collectors on this machine.
+        ("POST", "https://api.openai.com/v1/chat/completions", None),
+        ("POST", "https://api.openai.com/v1/responses", None),
+        ("GET", "https://api.smith.langchain.com/runs/0193-run-id", None),
+        ("GET", "https://collector.example.com/v1/traces", None),
+        ("POST", "https://api.smith.langchain.com/runs/query", None),
+        ("POST", "https://api.smith.langchain.com/datasets", None),
+        ("POST", "http://localhost:6006/v1/traces", None),
+        ("POST", "http://127.0.0.1:4318/v1/traces", None),
+        ("POST", "https://example.com/v1/traces/extra", None),
+        ("POST", "https://huggingface.co/api/agent-harnesses", None),
+        ("GET", "https://huggingface.co/api/models/gpt2", None),
+        ("GET", "https://raw.githubusercontent.com/BerriAI/litellm/main/README.md", None),
+        ("GET", "http://localhost:8080/api/agent-harnesses", None),
     ],
 )
-def test_which_requests_are_library_lookups(method: str, uri: str, expected: bool) -> None:
-    assert telemetry.lookup(method, uri) is expected
-
-
-@pytest.mark.parametrize(
-    ("method", "uri", "expected"),
-    [
-        ("POST", "https://api.openai.com/v1/traces/ingest", True),
-        ("POST", "https://logfire-api.pydantic.dev/v1/traces", True),
-        ("POST", "https://cloud.langfuse.com/api/public/otel/v1/traces", True),
-        ("POST", "https://otlp.arize.com/v1/metrics", True),
-        ("POST", "https://cloud.langfuse.com/api/public/ingestion", True),
-        ("POST", "https://api.smith.langchain.com/runs/multipart", True),
-        ("PATCH", "https://api.smith.langchain.com/runs/0193-run-id", True),
-        ("POST", "https://eu.api.smith.langchain.com/api/v1/runs", True),
-        ("POST", "https://o42.ingest.us.sentry.io/api/7/envelope/", True),
-        ("POST", "https://us.i.posthog.com/batch/", True),
-        ("POST", "https://llmobs-intake.datadoghq.com/api/v2/llmobs", True),
-        # Not telemetry: LLM calls, reads, and collectors on this machine.
-        ("POST", "https://api.openai.com/v1/chat/completions", False),
-        ("POST", "https://api.openai.com/v1/responses", False),
-        ("GET", "https://api.smith.langchain.com/info", True),
-        ("GET", "https://api.smith.langchain.com/runs/0193-run-id", False),
-        ("GET", "https://collector.example.com/v1/traces", False),
-        ("POST", "https://api.smith.langchain.com/runs/query", False),
-        ("POST", "https://api.smith.langchain.com/datasets", False),
-        ("POST", "http://localhost:6006/v1/traces", False),
-        ("POST", "http://127.0.0.1:4318/v1/traces", False),
-        ("POST", "https://example.com/v1/traces/extra", False),
-    ],
-)
-def test_which_requests_are_telemetry(method: str, uri: str, expected: bool) -> None:
-    assert telemetry.service(method, uri) is expected
+def test_which_requests_are_telemetry_or_library_lookups(method: str, uri: str, kind: str | None) -> None:
+    assert telemetry.service(method, uri) is (kind == EXPORT)
+    assert telemetry.lookup(method, uri) is (kind == LOOKUP)
 
 
 def test_a_users_collector_is_telemetry_by_its_url_prefix() -> None:
