@@ -28,19 +28,14 @@ class Collector:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                self.rfile.read(length)
-                owner.seen.append(f"{self.headers.get('host', '').split(':')[0]}{self.path}")
-                body = b'{"collected": true}'
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self._answer(b'{"collected": true}')
 
             def do_GET(self) -> None:
+                self._answer(b'{"looked_up": true}')
+
+            def _answer(self, body: bytes) -> None:
                 owner.seen.append(f"{self.headers.get('host', '').split(':')[0]}{self.path}")
-                body = b'{"looked_up": true}'
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(body)))
@@ -166,10 +161,19 @@ def _offline_from_now(collector: Collector, sim: ProviderSimulator, monkeypatch:
     monkeypatch.delenv("OPENAI_API_KEY")
 
 
-def _exports(result: pytest.RunResult) -> dict[str, object]:
-    line = next(line for line in result.outlines if "EXPORTS " in line)
-    found: dict[str, object] = json.loads(line.split("EXPORTS ", 1)[1])
+def _printed(result: pytest.RunResult, tag: str = "EXPORTS") -> dict[str, object]:
+    line = next(line for line in result.outlines if f"{tag} " in line)
+    found: dict[str, object] = json.loads(line.split(f"{tag} ", 1)[1])
     return found
+
+
+def _record(pytester: pytest.Pytester) -> pytest.RunResult:
+    """Record the inner suite; traffic the plugin does not account for would fail it."""
+    recorded = pytester.runpytest(
+        "--llm-eval", "--llm-record=once", "-s", "-W", "error::pytest_llmops.session.UnrecordedTrafficWarning"
+    )
+    recorded.assert_outcomes(passed=1)
+    return recorded
 
 
 def test_exports_go_live_while_recording_and_are_answered_here_in_a_replay(
@@ -180,12 +184,7 @@ def test_exports_go_live_while_recording_and_are_answered_here_in_a_replay(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _suite(llm_pytester, collector, monkeypatch, test_exports=EXPORTS_SUITE)
-
-    recorded = llm_pytester.runpytest(
-        "--llm-eval", "--llm-record=once", "-s", "-W", "error::pytest_llmops.session.UnrecordedTrafficWarning"
-    )
-    recorded.assert_outcomes(passed=1)
-    live = _exports(recorded)
+    live = _printed(_record(llm_pytester))
     # Sent as without the plugin: the collector got each one, and answered it.
     assert {live[k] for k in ("httpx", "requests", "aiohttp", "urllib", "thread")} == {
         '200 {"collected": true}'
@@ -205,7 +204,7 @@ def test_exports_go_live_while_recording_and_are_answered_here_in_a_replay(
     _offline_from_now(collector, sim, monkeypatch)
     replayed = llm_pytester.runpytest("--llm-eval", "--llm-record=none", "--llm-block-network", "-s")
     replayed.assert_outcomes(passed=1)
-    offline = _exports(replayed)
+    offline = _printed(replayed)
     assert offline == {
         "httpx": "200 {}",
         "requests": "200 ",  # an OTLP protobuf export: an empty protobuf answer
@@ -367,12 +366,7 @@ def test_library_lookups_go_live_while_recording_and_are_not_available_in_a_repl
     """huggingface_hub's daily registry lookup and LiteLLM's price map: made on some runs and not on
     others, so never in a cassette, never counted as calls, and never sent from a replay."""
     _suite(llm_pytester, collector, monkeypatch, test_lookups=LOOKUPS_SUITE)
-    recorded = llm_pytester.runpytest(
-        "--llm-eval", "--llm-record=once", "-s", "-W", "error::pytest_llmops.session.UnrecordedTrafficWarning"
-    )
-    recorded.assert_outcomes(passed=1)
-    line = next(line for line in recorded.outlines if "LOOKUPS " in line)
-    live = json.loads(line.split("LOOKUPS ", 1)[1])
+    live = _printed(_record(llm_pytester), "LOOKUPS")
     assert (live["hf"], live["litellm"], live["calls"]) == (200, 200, 1)
     assert sorted(collector.seen) == [
         "huggingface.co/api/agent-harnesses",
@@ -383,8 +377,7 @@ def test_library_lookups_go_live_while_recording_and_are_not_available_in_a_repl
     _offline_from_now(collector, sim, monkeypatch)
     replayed = llm_pytester.runpytest("--llm-eval", "-s")  # no --llm-block-network: still nothing leaves
     replayed.assert_outcomes(passed=1)
-    line = next(line for line in replayed.outlines if "LOOKUPS " in line)
-    assert json.loads(line.split("LOOKUPS ", 1)[1]) == {**live, "hf": 404, "litellm": 404}
+    assert _printed(replayed, "LOOKUPS") == {**live, "hf": 404, "litellm": 404}
     assert collector.seen == [] and sim.requests == []
 
 
