@@ -38,6 +38,7 @@ from pytest_llmops.recording.interactions import (
     InteractionMeta,
     RecordedRequest,
     RecordedResponse,
+    header,
 )
 from pytest_llmops.recording.transport import THROUGH, Recorder
 
@@ -134,41 +135,35 @@ def route(method: str, uri: str) -> Recorder | None:
 class _Collector(Recorder):
     """Answers every export with an empty success, as a collector that took it would."""
 
+    reads_content_type = True
+    """The answer depends on the request's content type (a protobuf export gets an empty protobuf)."""
+
     def find(self, request: RecordedRequest, *, json_body: Any = None) -> tuple[int, Interaction] | None:
         # Without its headers (a fast path's first ask) the request's content type is not known yet.
-        return (0, _answer(request)) if json_body is not None or request.headers else None
+        if self.reads_content_type and json_body is None and not request.headers:
+            return None
+        return self.lookup(request)
 
     def lookup(self, request: RecordedRequest) -> tuple[int, Interaction]:
-        return 0, _answer(request)
+        return 0, Interaction(request=request, response=self.reply(request), meta=InteractionMeta())
+
+    def reply(self, request: RecordedRequest) -> RecordedResponse:
+        protobuf = "protobuf" in (header(request.headers, "content-type") or "").lower()
+        content_type, body = ("application/x-protobuf", b"") if protobuf else ("application/json", b"{}")
+        return RecordedResponse(status=200, reason="OK", headers={"content-type": [content_type]}, body=body)
 
 
-def _answer(request: RecordedRequest) -> Interaction:
-    sent = next((values for name, values in request.headers.items() if name.lower() == "content-type"), [""])
-    protobuf = bool(sent) and "protobuf" in sent[0].lower()
-    content_type, body = ("application/x-protobuf", b"") if protobuf else ("application/json", b"{}")
-    response = RecordedResponse(status=200, reason="OK", headers={"content-type": [content_type]}, body=body)
-    return Interaction(request=request, response=response, meta=InteractionMeta())
+class _Unavailable(_Collector):
+    """Answers a library lookup in a replay: not available, so the library goes on without it."""
+
+    reads_content_type = False
+
+    def reply(self, request: RecordedRequest) -> RecordedResponse:
+        body = b'{"error": "not available: a pytest-llmops replay does not send a library\'s own lookups"}'
+        return RecordedResponse(
+            status=404, reason="Not Found", headers={"content-type": ["application/json"]}, body=body
+        )
 
 
 _ANSWER = _Collector(cassette=None, rerecord_command=str)
-
-
-class _Unavailable(Recorder):
-    """Answers a library lookup in a replay: not available, so the library goes on without it."""
-
-    def find(self, request: RecordedRequest, *, json_body: Any = None) -> tuple[int, Interaction] | None:
-        return 0, _not_available(request)
-
-    def lookup(self, request: RecordedRequest) -> tuple[int, Interaction]:
-        return 0, _not_available(request)
-
-
-def _not_available(request: RecordedRequest) -> Interaction:
-    body = b'{"error": "not available: a pytest-llmops replay does not send a library\'s own lookups"}'
-    response = RecordedResponse(
-        status=404, reason="Not Found", headers={"content-type": ["application/json"]}, body=body
-    )
-    return Interaction(request=request, response=response, meta=InteractionMeta())
-
-
 _UNAVAILABLE = _Unavailable(cassette=None, rerecord_command=str)
