@@ -4,6 +4,7 @@ that nothing escapes (unpatched libraries, raw sockets, unmarked tests)."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -284,6 +285,11 @@ def test_replay_refuses_what_no_interception_accounts_for(
     with_cassette.assert_outcomes(passed=1)
     for name in with_keys:
         monkeypatch.delenv(name)
+    # The raw socket's request is sent without waiting for the answer: let the simulator note it before
+    # forgetting it, or it lands among the replay's requests below.
+    deadline = time.monotonic() + 10
+    while "/health" not in [r.path for r in sim.requests] and time.monotonic() < deadline:
+        time.sleep(0.01)
     sim.reset()
 
     result = llm_pytester.runpytest("--llm-eval", "-p", "no:randomly", "-rf")
